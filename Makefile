@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install what they need into .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+# Parallel test processes (pytest-xdist); 0 runs in one process.
+TEST_WORKERS ?= 2
+
+.PHONY: install run test lint typecheck format worker beat clean compose-env
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Serving on http://127.0.0.1:$(PORT)/ — log in with one of the demo users above."
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: install
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+worker: install
+	$(VENV)/bin/celery -A portal worker -l INFO
+
+beat: install
+	$(VENV)/bin/celery -A portal beat -l INFO
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache staticfiles test-artifacts
+
+# Writes .env with fresh secrets for docker compose (never commit it).
+compose-env:
+	@test ! -e .env || (echo ".env exists; not overwriting it" && exit 1)
+	@$(PYTHON) -c "import base64,os,secrets; k=lambda: base64.b64encode(os.urandom(32)).decode(); print(f'SECRET_KEY={secrets.token_urlsafe(50)}\nLOCKER_MASTER_KEYS={k()}\nLOCKER_HASH_KEY={k()}\nLOCKER_EMAIL_FROM=no-reply@locker.example')" > .env
+	@echo "wrote .env"

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from .models import Organisation
+from .tenancy import organisation_of
+
+
+def portal(request: HttpRequest) -> dict[str, Any]:
+    org = organisation_of(getattr(request, "user", None))
+    return {
+        "current_organisation": org,
+        "is_reseller": org is not None and org.kind == Organisation.Kind.RESELLER,
+    }

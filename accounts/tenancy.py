@@ -1,0 +1,37 @@
+"""Tenancy in one place (ALL-1): which organisation a request acts for, and the views' guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseBase
+
+from .models import Organisation
+
+
+def organisation_of(user: Any) -> Organisation | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    membership = getattr(user, "membership", None)
+    return membership.organisation if membership is not None else None
+
+
+class ResellerRequiredMixin(LoginRequiredMixin):
+    """Resolves ``self.organisation`` once; only members of a reseller organisation get through.
+
+    Views scope every queryset with ``Model.objects.for_org(self.organisation)``, so another
+    organisation's object and a missing one both answer 404.
+    """
+
+    organisation: Organisation
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        org = organisation_of(request.user)
+        if org is None or org.kind != Organisation.Kind.RESELLER:
+            raise PermissionDenied
+        self.organisation = org
+        return super().dispatch(request, *args, **kwargs)

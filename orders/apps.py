@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OrdersConfig(AppConfig):
+    name = "orders"
+    verbose_name = _("ESD orders")
+
+    def ready(self) -> None:
+        from locker.signals import stock_added
+
+        from .receivers import on_stock_added
+
+        stock_added.connect(on_stock_added, dispatch_uid="orders.on_stock_added")

@@ -1,0 +1,142 @@
+"""ESD orders: what a reseller ordered for which end customer, and everything that happened to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class OrderQuerySet(models.QuerySet["Order"]):
+    def for_org(self, organisation: Any) -> OrderQuerySet:
+        """Tenancy (ALL-1): the only door to a reseller's orders."""
+        return self.filter(reseller=organisation)
+
+    def with_summary(self) -> OrderQuerySet:
+        """Units ordered and whether the customer has opened any key (ESD-7), in the same query."""
+        opened = Allocation.objects.filter(line__order=OuterRef("pk"), key__revealed_at__isnull=False)
+        return self.annotate(units=Sum("lines__quantity"), keys_accessed=Exists(opened))
+
+    def in_progress(self) -> OrderQuerySet:
+        return self.filter(status__in=[Order.Status.PLACED, Order.Status.AWAITING_STOCK])
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PLACED = "placed", _("Placed")
+        AWAITING_STOCK = "awaiting_stock", _("Awaiting stock")
+        FULFILLED = "fulfilled", _("Fulfilled")
+
+    class MailStatus(models.TextChoices):
+        NOT_SENT = "not_sent", _("Not sent yet")
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    reseller = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="orders", verbose_name=_("reseller")
+    )
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("placed by")
+    )
+    end_customer_email = models.EmailField(_("end customer's e-mail"))
+    end_customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="locker_orders",
+        verbose_name=_("locker account"),
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLACED)
+    created_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
+    welcome_mail_status = models.CharField(
+        _("welcome mail"), max_length=20, choices=MailStatus.choices, default=MailStatus.NOT_SENT
+    )
+    welcome_mail_sent_at = models.DateTimeField(_("welcome mail sent at"), null=True, blank=True)
+    welcome_mail_error = models.CharField(_("welcome mail error"), max_length=300, blank=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["reseller", "-created_at", "-id"], name="order_reseller_recent_idx"),
+            models.Index(fields=["reseller", "status"], name="order_reseller_status_idx"),
+            models.Index(fields=["status", "updated_at"], name="order_sweep_idx"),
+            models.Index(fields=["welcome_mail_status", "updated_at"], name="order_mail_sweep_idx"),
+            models.Index(fields=["end_customer_email"], name="order_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="orderline_quantity_positive"),
+            models.UniqueConstraint(fields=["order", "product"], name="orderline_one_per_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id}"
+
+
+class Allocation(models.Model):
+    """A key given to an order line. One row per key, enforced by the database (ESD-4)."""
+
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="allocations")
+    key = models.OneToOneField("locker.ProductKey", on_delete=models.PROTECT, related_name="allocation")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+
+    def __str__(self) -> str:
+        return f"key {self.key_id} → line {self.line_id}"
+
+
+class OrderEvent(models.Model):
+    """Append-only history of an order (ALL-3): what happened, who did it (empty: the system), when."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", _("Order placed")
+        AWAITING_STOCK = "awaiting_stock", _("Waiting for stock")
+        FULFILLED = "fulfilled", _("Fulfilled")
+        WELCOME_MAIL_QUEUED = "welcome_mail_queued", _("Welcome mail queued")
+        WELCOME_MAIL_SENT = "welcome_mail_sent", _("Welcome mail sent")
+        WELCOME_MAIL_FAILED = "welcome_mail_failed", _("Welcome mail failed")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["order", "at"], name="orderevent_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,251 @@
+"""The portal's one settings file.
+
+Every value comes from the environment and has a default that works on a laptop: SQLite, tasks run
+in-process after commit when no broker is configured, mail printed to the console. With DEBUG off the
+portal refuses to start without a real SECRET_KEY and locker master keys (see ``portal.checks``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    env.read_env(str(BASE_DIR / ".env"))
+
+DEBUG = env.bool("DEBUG", default=True)
+# A marker, not a secret: portal.checks refuses it when DEBUG is off.
+INSECURE_DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEV_SECRET_KEY)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "portal",
+    "accounts",
+    "catalog",
+    "locker",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "accounts.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Several threads (the live test server, the in-process worker) write to one file: wait, don't fail.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (allauth's rate limits live here, so production wants Redis) -------------------------------
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Parallel test workers share one Redis: keep their rate-limit counters apart.
+    CACHES["default"]["KEY_PREFIX"] = f"test-{os.environ['PYTEST_XDIST_WORKER']}"
+
+# --- Auth ------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+# Argon2 first: a login is the costliest request the portal serves, and Argon2 is both stronger and
+# cheaper here than PBKDF2. PBKDF2 stays listed so older hashes still verify (and get upgraded).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+# Accounts are made by the distributor (resellers) or by fulfilment (locker accounts); nobody signs up.
+ACCOUNT_ADAPTER = "accounts.adapter.PortalAccountAdapter"
+ACCOUNT_FORMS = {"reset_password_from_key": "accounts.forms.ResetPasswordKeyForm"}
+ACCOUNT_PREVENT_ENUMERATION = True  # ESD-13: the same answer whether or not the address has an account
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False  # ESD-13: after setting the password the customer logs in
+ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "accounts.tokens.LockerTokenGenerator"  # noqa: S105
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+}
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=7 * 24 * 3600)
+
+# --- Internationalisation (ALL-4) -------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", _("English")),
+    ("pl", _("Polish")),
+    ("de", _("German")),
+    ("fr", _("French")),
+    ("cs", _("Czech")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.str("TIME_ZONE", default="Europe/Warsaw")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files --------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Mail ------------------------------------------------------------------------------------------
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@distributor.example")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# ESD-9: the welcome mail comes from the locker's own domain.
+LOCKER_EMAIL_FROM = env.str("LOCKER_EMAIL_FROM", default="no-reply@locker.example")
+
+# --- Digital Locker ---------------------------------------------------------------------------------
+# LOCK-3: master keys come from configuration only. Comma-separated base64 32-byte keys; the first one
+# encrypts, the others still decrypt until every record has been re-wrapped.
+LOCKER_MASTER_KEYS = env.list("LOCKER_MASTER_KEYS", default=[])
+# LOCK-5: the keyed hash that finds duplicates without decrypting. It must outlive master-key rotation,
+# so it is its own secret.
+LOCKER_HASH_KEY = env.str("LOCKER_HASH_KEY", default="")
+if not DEBUG:
+    # Production refuses to start (web, worker, beat, commands alike) without real secrets.
+    _missing = [
+        name
+        for name, bad in (
+            ("SECRET_KEY", SECRET_KEY == INSECURE_DEV_SECRET_KEY or len(SECRET_KEY) < 32),
+            ("LOCKER_MASTER_KEYS", not LOCKER_MASTER_KEYS),
+            ("LOCKER_HASH_KEY", not LOCKER_HASH_KEY),
+        )
+        if bad
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            "DEBUG is off and these secrets are missing or unsafe: "
+            + ", ".join(_missing)
+            + ". Make locker keys with `python manage.py locker_newkey`."
+        )
+else:
+    # A local development key derived from SECRET_KEY, so a newcomer needs to configure nothing. Never
+    # used with DEBUG off: portal.checks refuses to start without real keys.
+    _dev = hashlib.sha256(("locker-dev:" + SECRET_KEY).encode()).digest()
+    if not LOCKER_MASTER_KEYS:
+        LOCKER_MASTER_KEYS = [base64.b64encode(_dev).decode()]
+    if not LOCKER_HASH_KEY:
+        LOCKER_HASH_KEY = base64.b64encode(hashlib.sha256(b"hash:" + _dev).digest()).decode()
+
+# --- Celery (ALL-5) ---------------------------------------------------------------------------------
+BROKER_CONFIGURED = bool(env.str("CELERY_BROKER_URL", default=""))
+# No broker: tasks run in-process, still only after the surrounding transaction commits.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://localhost/"
+CELERY_TASK_ALWAYS_EAGER = not BROKER_CONFIGURED
+CELERY_TASK_EAGER_PROPAGATES = env.bool("CELERY_TASK_EAGER_PROPAGATES", default=False)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="portal")
+if os.environ.get("PYTEST_VERSION") and "CELERY_QUEUE" not in os.environ:
+    # Each test process gets a queue of its own, so parallel runs and stale messages never mix.
+    CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{os.getpid()}"
+# A task is acknowledged after it ran, so one lost with a crashed worker is delivered again; every task
+# is idempotent, so running twice does no harm twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+ORDER_SWEEP_INTERVAL = env.int("ORDER_SWEEP_INTERVAL", default=60)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-orders": {"task": "orders.tasks.sweep_orders", "schedule": float(ORDER_SWEEP_INTERVAL)},
+}
+
+# --- Security ---------------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

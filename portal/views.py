@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+
+from accounts.models import Organisation
+from accounts.tenancy import organisation_of
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each kind of user to where their work is."""
+    if not request.user.is_authenticated:
+        return redirect("account_login")
+    org = organisation_of(request.user)
+    if org is not None and org.kind == Organisation.Kind.RESELLER:
+        return redirect("orders:list")
+    if request.user.is_staff:
+        return redirect("admin:index")
+    return redirect("locker:index")
+
+
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """200 when the database answers; the broker's state is reported, not required."""
+    body: dict[str, str] = {}
+    status = 200
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        body["database"] = "ok"
+    except Exception as exc:  # any driver error means "not healthy"
+        body["database"] = f"error: {exc.__class__.__name__}"
+        status = 503
+    body["broker"] = _broker_state()
+    return JsonResponse(body, status=status)
+
+
+def _broker_state() -> str:
+    if not settings.BROKER_CONFIGURED:
+        return "none (tasks run in-process)"
+    from portal.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as exc:  # kombu raises several types for an unreachable broker
+        return f"error: {exc.__class__.__name__}"

@@ -1,0 +1,80 @@
+import pytest
+from django.db import transaction
+from django.urls import reverse
+
+from locker.models import ProductKey, RevealEvent
+from locker.services import keys_allocate
+from tests.factories import make_product, make_user, stock
+
+
+@pytest.fixture
+def delivered(end_customer):
+    product = make_product(name="Windows 8.1 Pro")
+    keys = stock(product, 2)
+    with transaction.atomic():
+        keys_allocate(product_id=product.pk, quantity=2, owner=end_customer)
+    return product, keys
+
+
+@pytest.mark.django_db
+def test_esd8_locker_page_shows_keys_masked_with_installer_link(client, end_customer, delivered):
+    """ESD-8 and ESD-16: the locker lists each product masked, with its installer link."""
+    product, keys = delivered
+    client.force_login(end_customer)
+    response = client.get(reverse("locker:index"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert product.installer_url in html
+    for key in keys:
+        assert key not in html
+        assert key[-5:] in html
+
+
+@pytest.mark.django_db
+def test_lock4_reveal_is_a_recorded_post_never_cached(client, end_customer, delivered):
+    """LOCK-4: each reveal is recorded (user, time, address, browser); the first marks the key accessed."""
+    _product, keys = delivered
+    client.force_login(end_customer)
+    record = ProductKey.objects.filter(owner=end_customer).first()
+    url = reverse("locker:reveal", args=[record.pk])
+    assert client.get(url).status_code == 405  # never in a URL a browser might prefetch or log
+    response = client.post(url, HTTP_USER_AGENT="Firefox/130", REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    revealed = [k for k in keys if k in html]
+    assert len(revealed) == 1
+    record.refresh_from_db()
+    assert record.status == ProductKey.Status.REVEALED and record.revealed_at is not None
+    first_at = record.revealed_at
+    client.post(url, HTTP_ACCEPT="application/json", HTTP_USER_AGENT="Chrome/131", REMOTE_ADDR="203.0.113.8")
+    record.refresh_from_db()
+    assert record.revealed_at == first_at
+    events = list(RevealEvent.objects.filter(key=record).order_by("at"))
+    assert [(e.user_id, e.ip, e.user_agent) for e in events] == [
+        (end_customer.pk, "203.0.113.7", "Firefox/130"),
+        (end_customer.pk, "203.0.113.8", "Chrome/131"),
+    ]
+
+
+@pytest.mark.django_db
+def test_esd8_nobody_but_the_owner_can_reveal(client, end_customer, delivered, reseller, staff):
+    """ESD-8, ALL-1: another user (a reseller, staff, another customer) gets a 404 and nothing is recorded."""
+    record = ProductKey.objects.filter(owner=end_customer).first()
+    url = reverse("locker:reveal", args=[record.pk])
+    for intruder in (reseller, staff, make_user(None, email="someone@else.test")):
+        client.force_login(intruder)
+        assert client.post(url).status_code == 404
+    assert not RevealEvent.objects.exists()
+    client.logout()
+    assert client.post(url).status_code == 302  # to the login page
+
+
+@pytest.mark.django_db
+def test_esd8_json_reveal_answers_the_owner_only(client, end_customer, delivered):
+    _product, keys = delivered
+    record = ProductKey.objects.filter(owner=end_customer).first()
+    client.force_login(end_customer)
+    response = client.post(reverse("locker:reveal", args=[record.pk]), HTTP_ACCEPT="application/json")
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    assert response.json()["key"] in keys

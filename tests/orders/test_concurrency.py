@@ -1,0 +1,54 @@
+import threading
+
+import pytest
+from django.db import connection
+
+from locker.models import ProductKey
+from orders.models import Allocation, Order
+from orders.services import LineIn, order_fulfil, order_place
+from tests.factories import make_product, stock
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_esd4_fifty_orders_racing_for_twenty_keys_never_share_one(reseller):
+    """ESD-4: 50 concurrent fulfilments, 20 keys: exactly 20 keys allocated, none to two order lines."""
+    product = make_product()
+    stock(product, 20)
+    org = reseller.membership.organisation
+    orders = [
+        order_place(
+            reseller=org,
+            placed_by=reseller,
+            end_customer_email=f"c{i}@end.test",
+            lines=[LineIn(product_id=product.pk, quantity=1)],
+        )
+        for i in range(50)
+    ]
+    barrier = threading.Barrier(50)
+    errors: list[BaseException] = []
+
+    def run(order_id: int) -> None:
+        try:
+            barrier.wait()
+            order_fulfil(order_id=order_id)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(o.pk,)) for o in orders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert ProductKey.objects.filter(product=product, status="allocated").count() == 20
+    assert ProductKey.objects.filter(product=product, status="available").count() == 0
+    assert Allocation.objects.count() == 20
+    assert Allocation.objects.values("key").distinct().count() == 20
+    assert Order.objects.filter(status=Order.Status.FULFILLED).count() == 20
+    assert Order.objects.filter(status=Order.Status.AWAITING_STOCK).count() == 30
+    # Each fulfilled order's key belongs to that order's customer and to no one else.
+    for a in Allocation.objects.select_related("key", "line__order__end_customer"):
+        assert a.key.owner == a.line.order.end_customer
