@@ -78,3 +78,17 @@ def test_esd8_json_reveal_answers_the_owner_only(client, end_customer, delivered
     response = client.post(reverse("locker:reveal", args=[record.pk]), HTTP_ACCEPT="application/json")
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     assert response.json()["key"] in keys
+
+
+@pytest.mark.django_db
+def test_locker_page_query_count_does_not_grow_with_keys(client, end_customer, django_assert_max_num_queries):
+    """The locker page costs the same few queries for 2 keys or 60."""
+    for _ in range(3):
+        product = make_product()
+        stock(product, 20)
+        with transaction.atomic():
+            keys_allocate(product_id=product.pk, quantity=20, owner=end_customer)
+    client.force_login(end_customer)
+    with django_assert_max_num_queries(6):
+        response = client.get(reverse("locker:index"))
+    assert response.content.decode().count('class="card key-card"') == 60
