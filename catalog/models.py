@@ -35,6 +35,12 @@ class Product(models.Model):
     support_months = models.PositiveSmallIntegerField(_("support months"), default=0)
     installer_url = models.URLField(_("installer download URL"), max_length=500, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    unit_price = models.DecimalField(_("unit price (net)"), max_digits=10, decimal_places=2, default=0)
+    low_stock_threshold = models.PositiveIntegerField(
+        _("low-stock warning below"),
+        default=10,
+        help_text=_("Staff are warned when fewer keys are available."),
+    )
 
     objects = ProductQuerySet.as_manager()
 

@@ -1,34 +1,61 @@
-"""Staff see keys masked and never decrypted (ESD-8); nobody edits sealed material by hand."""
+"""Staff see keys masked and never decrypted (ESD-8); nobody edits sealed material by hand.
+
+Keys come in through a bulk import handed to a worker (LOCK-5), whose progress the import page shows.
+"""
+
+from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import ProductKey, RevealEvent
+from .forms import KeyImportForm
+from .models import KeyEvent, KeyImport, ProductKey, RevealEvent
+from .services import key_import_create, keys_by_master_key
 
 
-class RevealEventInline(admin.TabularInline):
-    model = RevealEvent
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
-    fields = readonly_fields = (
-        "at",
-        "user",
-        "ip",
-        "user_agent",
-    )
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RevealEventInline(ReadOnlyInline):
+    model = RevealEvent
+    fields = readonly_fields = ("at", "user", "ip", "user_agent")
+
+
+class KeyEventInline(ReadOnlyInline):
+    model = KeyEvent
+    fields = readonly_fields = ("at", "kind", "actor", "data")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(ProductKey)
-class ProductKeyAdmin(admin.ModelAdmin):
+class ProductKeyAdmin(ReadOnlyAdmin):
     list_display = ["masked_key", "product", "status", "owner", "imported_at", "allocated_at", "revealed_at"]
-    list_filter = ["status", "product"]
-    search_fields = ["last5", "owner__email", "product__sku"]
+    list_filter = ["status", "product", "master_key_id"]
+    search_fields = ["=last5", "=owner__email", "=product__sku"]
     list_select_related = ["product", "owner"]
     fields = readonly_fields = (
         "masked_key",
@@ -40,39 +67,133 @@ class ProductKeyAdmin(admin.ModelAdmin):
         "imported_by",
         "allocated_at",
         "revealed_at",
+        "purged_at",
+        "order_link",
     )
-    inlines = [RevealEventInline]
+    inlines = [RevealEventInline, KeyEventInline]
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).defer("ciphertext", "wrapped_key")
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "keys_by_master_key": keys_by_master_key()}
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description=_("key"))
     def masked_key(self, obj: ProductKey) -> str:
         return obj.masked
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    @admin.display(description=_("order"))
+    def order_link(self, obj: ProductKey) -> str:
+        allocation = getattr(obj, "allocation", None)
+        if allocation is None:
+            return "—"
+        order_id = allocation.line.order_id
+        return format_html(
+            '<a href="{}">#{}</a>', reverse("admin:orders_order_change", args=[order_id]), order_id
+        )
 
 
 @admin.register(RevealEvent)
-class RevealEventAdmin(admin.ModelAdmin):
+class RevealEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "key", "user", "ip"]
     list_select_related = ["key", "user"]
-    search_fields = ["user__email", "key__last5"]
-    readonly_fields = ["key", "user", "at", "ip", "user_agent"]
+    search_fields = ["=user__email", "=key__last5"]
+    date_hierarchy = "at"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+
+@admin.register(KeyImport)
+class KeyImportAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "product",
+        "filename",
+        "status",
+        "progress",
+        "imported",
+        "duplicates",
+        "malformed",
+        "uploaded_by",
+    ]
+    list_filter = ["status", "product"]
+    list_select_related = ["product", "uploaded_by"]
+    fields = readonly_fields = (
+        "product",
+        "filename",
+        "uploaded_by",
+        "created_at",
+        "finished_at",
+        "status",
+        "progress",
+        "imported",
+        "duplicates",
+        "malformed",
+        "duplicate_lines",
+        "malformed_lines",
+        "error",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).defer("payload", "payload_key")
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj: KeyImport) -> str:
+        return format_html(
+            '<progress value="{}" max="{}"></progress> {} / {} ({}%)',
+            obj.processed_lines,
+            obj.total_lines or 1,
+            obj.processed_lines,
+            obj.total_lines,
+            obj.percent,
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("locker.add_keyimport")
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        """Upload: the file is sealed at once and imported by a worker; the page then follows it."""
+        if not self.has_add_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        if request.method == "POST":
+            form = KeyImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                job = key_import_create(
+                    product=form.cleaned_data["product"],
+                    uploaded_by=request.user,
+                    filename=form.cleaned_data["file"].name,
+                    content=form.cleaned_data.pop("content"),
+                )
+                messages.success(request, _("The file was received; the import runs in the background."))
+                return HttpResponseRedirect(reverse("admin:locker_keyimport_change", args=[job.pk]))
+        else:
+            form = KeyImportForm(initial={"product": request.GET.get("product")})
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "opts": self.model._meta,
+            "title": _("Import product keys"),
+        }
+        return render(request, "admin/locker/keyimport/upload.html", context)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        job = KeyImport.objects.filter(pk=object_id).only("status").first()
+        running = job is not None and job.status in (KeyImport.Status.PENDING, KeyImport.Status.RUNNING)
+        extra_context = {**(extra_context or {}), "auto_refresh": running}
+        return super().change_view(request, object_id, form_url, extra_context)

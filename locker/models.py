@@ -15,7 +15,13 @@ MASK = "•••••-•••••-•••••-•••••-"
 
 class ProductKeyQuerySet(models.QuerySet["ProductKey"]):
     def for_owner(self, user: Any) -> ProductKeyQuerySet:
-        """The only way to reach a key as its owner: the locker account it was delivered to."""
+        """The only way to reach a key as its owner: the locker account it was delivered to.
+
+        Includes keys whose material was destroyed after retention (ESD-11): the record stays visible.
+        """
+        return self.filter(owner=user, status__in=ProductKey.DELIVERED + (ProductKey.Status.PURGED,))
+
+    def revealable_by(self, user: Any) -> ProductKeyQuerySet:
         return self.filter(owner=user, status__in=ProductKey.DELIVERED)
 
     def available(self) -> ProductKeyQuerySet:
@@ -27,6 +33,7 @@ class ProductKey(models.Model):
         AVAILABLE = "available", _("Available")
         ALLOCATED = "allocated", _("Allocated")
         REVEALED = "revealed", _("Revealed")
+        PURGED = "purged", _("Destroyed after retention")
 
     DELIVERED = (Status.ALLOCATED, Status.REVEALED)
     SEAL_KIND = "productkey"
@@ -56,6 +63,7 @@ class ProductKey(models.Model):
     )
     allocated_at = models.DateTimeField(_("allocated at"), null=True, blank=True)
     revealed_at = models.DateTimeField(_("first revealed at"), null=True, blank=True)
+    purged_at = models.DateTimeField(_("key material destroyed at"), null=True, blank=True)
 
     objects = ProductKeyQuerySet.as_manager()
 
@@ -65,6 +73,7 @@ class ProductKey(models.Model):
         indexes = [
             models.Index(fields=["product", "status", "imported_at"], name="key_alloc_idx"),
             models.Index(fields=["owner", "status"], name="key_owner_idx"),
+            models.Index(fields=["status", "allocated_at"], name="key_retention_idx"),
         ]
 
     def __str__(self) -> str:
@@ -74,8 +83,41 @@ class ProductKey(models.Model):
     def masked(self) -> str:
         return MASK + self.last5
 
+    def available_until(self) -> Any:
+        """ESD-11: the last moment the key can be revealed; None while it is not delivered."""
+        from datetime import timedelta
 
-class RevealEvent(models.Model):
+        if self.allocated_at is None:
+            return None
+        return self.allocated_at + timedelta(days=settings.LOCKER_RETENTION_DAYS)
+
+
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    """History rows are written once: the application never updates or deletes them (ALL-3)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError(f"{self.model.__name__} rows are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError(f"{self.model.__name__} rows are append-only")
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError(f"{type(self).__name__} rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"{type(self).__name__} rows are append-only")
+
+
+class RevealEvent(AppendOnlyModel):
     """LOCK-4: who saw which key, when, from where. Written in the reveal's own transaction."""
 
     key = models.ForeignKey(ProductKey, on_delete=models.PROTECT, related_name="reveals")
@@ -91,3 +133,82 @@ class RevealEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key_id} revealed by {self.user_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class KeyEvent(AppendOnlyModel):
+    """What happened to a key besides reveals: moved to a corrected address (ESD-14), destroyed (ESD-11)."""
+
+    class Kind(models.TextChoices):
+        REASSIGNED = "reassigned", _("Moved to another locker account")
+        PURGED = "purged", _("Key material destroyed after retention")
+
+    key = models.ForeignKey(ProductKey, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("key event")
+        verbose_name_plural = _("key events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["key", "at"], name="keyevent_key_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class KeyImport(models.Model):
+    """A bulk import handed to a worker (LOCK-5). The uploaded file is kept sealed until it is processed,
+    then destroyed; what stays is the report."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a worker")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    SEAL_KIND = "keyimport"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, related_name="key_imports", verbose_name=_("product")
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("uploaded by"),
+    )
+    filename = models.CharField(_("file"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    total_lines = models.PositiveIntegerField(_("lines"), default=0)
+    processed_lines = models.PositiveIntegerField(_("lines processed"), default=0)
+    imported = models.PositiveIntegerField(_("imported"), default=0)
+    duplicate_lines = models.JSONField(_("duplicate lines"), default=list, blank=True)
+    malformed_lines = models.JSONField(_("malformed lines"), default=list, blank=True)
+    duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
+    malformed = models.PositiveIntegerField(_("malformed"), default=0)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    # The uploaded file, sealed like a key; emptied when the import ends.
+    payload = models.BinaryField(editable=False, default=b"")
+    payload_key = models.BinaryField(editable=False, default=b"")
+    payload_master_key_id = models.CharField(max_length=16, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("key import")
+        verbose_name_plural = _("key imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename or self.pk} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.processed_lines / self.total_lines) if self.total_lines else 0

@@ -14,7 +14,7 @@ from django.utils import timezone
 from catalog.models import Product
 
 from . import crypto
-from .models import ProductKey, RevealEvent
+from .models import KeyEvent, KeyImport, ProductKey, RevealEvent
 from .signals import stock_added
 
 _KEY_RE = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
@@ -50,9 +50,16 @@ def keys_import(*, product: Product, lines: Iterable[str], imported_by: Any = No
     Duplicates, in the file or already in the locker for any product, are found by keyed hash, never by
     decrypting. The keys that pass are stored in one transaction; the report says which lines were not.
     """
+    return keys_import_numbered(product=product, numbered=enumerate(lines, start=1), imported_by=imported_by)
+
+
+def keys_import_numbered(
+    *, product: Product, numbered: Iterable[tuple[int, str]], imported_by: Any = None
+) -> ImportReport:
+    """``keys_import`` for lines that carry their own numbers (a chunk of a larger file)."""
     report = ImportReport()
     pending: dict[str, tuple[int, str]] = {}  # fingerprint -> (line number, normalised key)
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in numbered:
         if not raw.strip():
             continue
         key = normalise_key(raw)
@@ -151,7 +158,7 @@ def key_reveal(*, key_id: uuid.UUID | str, user: Any, ip: str | None, user_agent
 
     Raises ``ProductKey.DoesNotExist`` for anyone but the owner, so a guessed id learns nothing.
     """
-    key = ProductKey.objects.for_owner(user).select_for_update().select_related("product").get(pk=key_id)
+    key = ProductKey.objects.revealable_by(user).select_for_update().select_related("product").get(pk=key_id)
     now = timezone.now()
     RevealEvent.objects.create(key=key, user=user, at=now, ip=ip or None, user_agent=(user_agent or "")[:400])
     if key.revealed_at is None:
@@ -166,3 +173,205 @@ def key_reveal(*, key_id: uuid.UUID | str, user: Any, ip: str | None, user_agent
         master_key_id=key.master_key_id,
     )
     return Revealed(key=key, plaintext=plaintext)
+
+
+# --- moving keys (ESD-14) ---------------------------------------------------------------------------------
+def keys_reassign(*, key_ids: Sequence[uuid.UUID], new_owner: Any, actor: Any, data: dict[str, Any]) -> int:
+    """Move delivered keys to another locker account and record it per key. Caller holds the row locks."""
+    now = timezone.now()
+    moved = ProductKey.objects.filter(id__in=key_ids, status__in=ProductKey.DELIVERED).update(owner=new_owner)
+    KeyEvent.objects.bulk_create(
+        [KeyEvent(key_id=k, kind=KeyEvent.Kind.REASSIGNED, actor=actor, at=now, data=data) for k in key_ids],
+        batch_size=_BATCH,
+    )
+    return moved
+
+
+# --- retention (ESD-11) ---------------------------------------------------------------------------------
+def keys_purge_expired(*, now: Any = None, batch_size: int = _BATCH) -> int:
+    """Destroy the key material of keys delivered more than LOCKER_RETENTION_DAYS ago.
+
+    The record stays: product, owner, delivery and reveal history; only the sealed bytes go. Batched, each
+    batch in its own transaction, rows taken with SKIP LOCKED so a reveal in progress is never blocked.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.LOCKER_RETENTION_DAYS)
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                ProductKey.objects.filter(status__in=ProductKey.DELIVERED, allocated_at__lt=cutoff)
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)[:batch_size]
+            )
+            if not ids:
+                return total
+            ProductKey.objects.filter(id__in=ids).update(
+                status=ProductKey.Status.PURGED,
+                purged_at=now,
+                ciphertext=b"",
+                wrapped_key=b"",
+                master_key_id="",
+            )
+            KeyEvent.objects.bulk_create(
+                [KeyEvent(key_id=k, kind=KeyEvent.Kind.PURGED, at=now) for k in ids], batch_size=_BATCH
+            )
+        total += len(ids)
+
+
+# --- master key rotation (LOCK-3) ---------------------------------------------------------------------
+def keys_rewrap_batch(*, batch_size: int = 500) -> int:
+    """Re-wrap one batch of data keys under the current master key; 0 when nothing is left.
+
+    Each batch commits on its own, so a killed run loses at most one uncommitted batch and a new run
+    simply continues. Rows being revealed are skipped (SKIP LOCKED) and picked up by the next batch.
+    """
+    current = crypto.current_master_key_id()
+    with transaction.atomic():
+        rows = list(
+            ProductKey.objects.exclude(master_key_id=current)
+            .exclude(status=ProductKey.Status.PURGED)
+            .select_for_update(skip_locked=True)
+            .only("id", "wrapped_key", "master_key_id")
+            .order_by("id")[:batch_size]
+        )
+        for row in rows:
+            row.wrapped_key, row.master_key_id = crypto.rewrap(
+                kind=ProductKey.SEAL_KIND,
+                record_id=str(row.pk),
+                wrapped_key=row.wrapped_key,
+                master_key_id=row.master_key_id,
+            )
+        ProductKey.objects.bulk_update(rows, ["wrapped_key", "master_key_id"])
+    return len(rows)
+
+
+def keys_by_master_key() -> dict[str, int]:
+    """How many stored keys still depend on each master key (an old key may go when its count is 0)."""
+    from django.db.models import Count
+
+    rows = (
+        ProductKey.objects.exclude(status=ProductKey.Status.PURGED)
+        .values("master_key_id")
+        .annotate(n=Count("id"))
+        .order_by("master_key_id")
+    )
+    return {r["master_key_id"]: r["n"] for r in rows}
+
+
+# --- bulk import through a worker (LOCK-5) ------------------------------------------------------------
+IMPORT_CHUNK = 5000
+_REPORT_LIMIT = 1000  # line numbers kept per kind in the report; the counts are always complete
+_KEY_HEADERS = {"key", "product_key", "product key", "productkey", "license key", "licence key"}
+
+
+def parse_key_file(content: str, filename: str = "") -> list[tuple[int, str]]:
+    """(line number, raw key) for each data line of a text file (one key a line) or a CSV file.
+
+    In a CSV file the key is the column headed "key" (or "product key"), else the first column.
+    """
+    lines = content.splitlines()
+    if not filename.lower().endswith(".csv"):
+        return list(enumerate(lines, start=1))
+    import csv
+
+    rows = list(csv.reader(lines))
+    column, start = 0, 0
+    if rows:
+        header = [cell.strip().lower() for cell in rows[0]]
+        for i, cell in enumerate(header):
+            if cell in _KEY_HEADERS:
+                column, start = i, 1
+                break
+    return [(n + 1, row[column] if len(row) > column else "") for n, row in enumerate(rows) if n >= start]
+
+
+def key_import_create(*, product: Product, uploaded_by: Any, filename: str, content: str) -> KeyImport:
+    """Keep an uploaded key file sealed and hand it to a worker; the admin page follows its progress."""
+    job = KeyImport(product=product, uploaded_by=uploaded_by, filename=filename[:255])
+    sealed = crypto.seal(kind=KeyImport.SEAL_KIND, record_id=str(job.pk), plaintext=content)
+    job.payload, job.payload_key, job.payload_master_key_id = (
+        sealed.ciphertext,
+        sealed.wrapped_key,
+        sealed.master_key_id,
+    )
+    job.total_lines = len(parse_key_file(content, filename))
+    with transaction.atomic():
+        job.save()
+        from portal.tasking import enqueue_on_commit
+
+        from .tasks import run_key_import
+
+        enqueue_on_commit(run_key_import, str(job.pk))
+    return job
+
+
+def key_import_run(*, import_id: uuid.UUID | str) -> KeyImport:
+    """Import a sealed upload in chunks, each chunk and its progress committed together.
+
+    A worker that dies mid-way leaves a consistent checkpoint; running the task again continues after
+    the last committed chunk. When done the sealed file is destroyed.
+    """
+    job = KeyImport.objects.select_related("product").get(pk=import_id)
+    if job.status in (KeyImport.Status.DONE, KeyImport.Status.FAILED):
+        return job
+    try:
+        content = crypto.unseal(
+            kind=KeyImport.SEAL_KIND,
+            record_id=str(job.pk),
+            ciphertext=job.payload,
+            wrapped_key=job.payload_key,
+            master_key_id=job.payload_master_key_id,
+        )
+    except crypto.LockerCryptoError as exc:
+        KeyImport.objects.filter(pk=job.pk).update(
+            status=KeyImport.Status.FAILED,
+            error=str(exc)[:300],
+            finished_at=timezone.now(),
+            payload=b"",
+            payload_key=b"",
+        )
+        job.refresh_from_db()
+        return job
+    numbered = parse_key_file(content, job.filename)
+    del content
+    KeyImport.objects.filter(pk=job.pk).update(status=KeyImport.Status.RUNNING, total_lines=len(numbered))
+    position = job.processed_lines
+    while position < len(numbered):
+        chunk = numbered[position : position + IMPORT_CHUNK]
+        with transaction.atomic():
+            locked = KeyImport.objects.select_for_update().get(pk=job.pk)
+            if locked.processed_lines != position:  # another run of the same task got here first
+                position = locked.processed_lines
+                continue
+            report = keys_import_numbered(product=job.product, numbered=chunk, imported_by=job.uploaded_by)
+            locked.processed_lines = position + len(chunk)
+            locked.imported += report.imported
+            locked.duplicates += len(report.duplicates)
+            locked.malformed += len(report.malformed)
+            locked.duplicate_lines = (locked.duplicate_lines + report.duplicates)[:_REPORT_LIMIT]
+            locked.malformed_lines = (locked.malformed_lines + report.malformed)[:_REPORT_LIMIT]
+            locked.save(
+                update_fields=[
+                    "processed_lines",
+                    "imported",
+                    "duplicates",
+                    "malformed",
+                    "duplicate_lines",
+                    "malformed_lines",
+                ]
+            )
+        position += len(chunk)
+    KeyImport.objects.filter(pk=job.pk).update(
+        status=KeyImport.Status.DONE,
+        finished_at=timezone.now(),
+        payload=b"",
+        payload_key=b"",
+        payload_master_key_id="",
+    )
+    job.refresh_from_db()
+    return job

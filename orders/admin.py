@@ -4,9 +4,14 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from .models import Order, OrderEvent, OrderLine
+from locker.models import KeyEvent, ProductKey, RevealEvent
+
+from .models import Invoice, Order, OrderEvent, OrderLine, VendorRequest
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -46,6 +51,11 @@ class OrderEventInline(ReadOnlyInline):
     )
 
 
+class VendorRequestInline(ReadOnlyInline):
+    model = VendorRequest
+    fields = readonly_fields = ("product", "quantity", "status", "attempts", "last_error", "updated_at")
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = [
@@ -61,8 +71,79 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["=id", "end_customer_email", "reseller__name"]
     list_select_related = ["reseller"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Order._meta.fields]
-    inlines = [OrderLineInline, OrderEventInline]
+    readonly_fields = [*(f.name for f in Order._meta.fields), "invoice_link", "full_history"]
+    inlines = [OrderLineInline, VendorRequestInline, OrderEventInline]
+
+    @admin.display(description=_("invoice"))
+    def invoice_link(self, obj: Order) -> str:
+        invoice = Invoice.objects.filter(order=obj).first()
+        return invoice.number if invoice else "—"
+
+    @admin.display(description=_("full history"))
+    def full_history(self, obj: Order) -> str:
+        """Everything that happened to the order and its keys, in time order (ALL-3, LOCK-4). Keys masked."""
+        rows: list[tuple[Any, str, str, str]] = []
+        for e in obj.events.select_related("actor"):
+            rows.append(
+                (
+                    e.at,
+                    e.get_kind_display(),
+                    e.actor.email if e.actor else _("system"),
+                    ", ".join(f"{k}: {v}" for k, v in e.data.items()),
+                )
+            )
+        keys = ProductKey.objects.filter(allocation__line__order=obj).only("id", "last5")
+        masked = {k.pk: k.masked for k in keys}
+        for r in RevealEvent.objects.filter(key_id__in=masked).select_related("user"):
+            rows.append(
+                (
+                    r.at,
+                    _("Key revealed"),
+                    r.user.email,
+                    f"{masked[r.key_id]} · {r.ip or '?'} · {r.user_agent}",
+                )
+            )
+        for k in KeyEvent.objects.filter(key_id__in=masked).select_related("actor"):
+            rows.append(
+                (k.at, k.get_kind_display(), k.actor.email if k.actor else _("system"), masked[k.key_id])
+            )
+        account = obj.end_customer
+        if account is not None and account.password_set_at:
+            rows.append((account.password_set_at, _("Customer set a password"), account.email, ""))
+        rows.sort(key=lambda row: row[0])
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("when"),
+            _("what"),
+            _("who"),
+            _("details"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (date_format(timezone.localtime(at), "DATETIME_FORMAT"), what, who, details)
+                    for at, what, who, details in rows
+                ),
+            ),
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ["number", "issued_at", "reseller", "order", "net_total", "gross_total", "currency"]
+    list_filter = ["year", "reseller"]
+    search_fields = ["=number", "reseller__name"]
+    list_select_related = ["reseller", "order"]
+    readonly_fields = [f.name for f in Invoice._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -57,3 +57,19 @@ class BaseLineFormSet(forms.BaseFormSet):
 LineFormSet = forms.formset_factory(
     OrderLineForm, formset=BaseLineFormSet, extra=3, max_num=50, validate_max=True
 )
+
+
+class CorrectEmailForm(forms.Form):
+    new_email = forms.EmailField(
+        label=_("Correct e-mail address"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
+    new_email_confirmation = forms.EmailField(
+        label=_("E-mail again"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        a, b = data.get("new_email"), data.get("new_email_confirmation")
+        if a and b and a.strip().lower() != b.strip().lower():
+            self.add_error("new_email_confirmation", _("The two addresses differ."))
+        return data

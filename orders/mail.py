@@ -69,8 +69,8 @@ def welcome_mail_send(*, order_id: int) -> bool:
             .select_related("end_customer", "reseller")
             .get(pk=order_id)
         )
-        if order.status != Order.Status.FULFILLED or order.welcome_mail_status == Order.MailStatus.SENT:
-            return False
+        if order.status != Order.Status.FULFILLED or order.welcome_mail_status != Order.MailStatus.QUEUED:
+            return False  # done already, or corrected meanwhile (ESD-14: no automatic mail)
         build_welcome_mail(order).send(fail_silently=False)
         now = timezone.now()
         order.welcome_mail_status = Order.MailStatus.SENT
@@ -88,7 +88,7 @@ def welcome_mail_failed(*, order_id: int, reason: str) -> None:
     """Give up visibly: the reseller sees the failure and its reason (ESD-12)."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if order.welcome_mail_status == Order.MailStatus.SENT:
+        if order.welcome_mail_status != Order.MailStatus.QUEUED:
             return
         now = timezone.now()
         order.welcome_mail_status = Order.MailStatus.FAILED
@@ -99,3 +99,10 @@ def welcome_mail_failed(*, order_id: int, reason: str) -> None:
             order=order, kind=OrderEvent.Kind.WELCOME_MAIL_FAILED, at=now, data={"reason": reason[:300]}
         )
     logger.warning("Welcome mail for order %s failed for good: %s", order_id, reason[:300])
+
+
+def welcome_mail_attempt_failed(*, order_id: int, reason: str, attempt: int) -> None:
+    """Show the reseller the SMTP reason while retries go on (the status stays "queued")."""
+    Order.objects.filter(pk=order_id, welcome_mail_status=Order.MailStatus.QUEUED).update(
+        welcome_mail_error=f"attempt {attempt}: {reason}"[:300]
+    )

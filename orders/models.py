@@ -10,6 +10,8 @@ from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from locker.models import AppendOnlyModel
+
 
 class OrderQuerySet(models.QuerySet["Order"]):
     def for_org(self, organisation: Any) -> OrderQuerySet:
@@ -30,6 +32,7 @@ class Order(models.Model):
         PLACED = "placed", _("Placed")
         AWAITING_STOCK = "awaiting_stock", _("Awaiting stock")
         FULFILLED = "fulfilled", _("Fulfilled")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class MailStatus(models.TextChoices):
         NOT_SENT = "not_sent", _("Not sent yet")
@@ -56,6 +59,7 @@ class Order(models.Model):
     created_at = models.DateTimeField(_("placed at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     welcome_mail_status = models.CharField(
         _("welcome mail"), max_length=20, choices=MailStatus.choices, default=MailStatus.NOT_SENT
     )
@@ -113,18 +117,23 @@ class Allocation(models.Model):
         return f"key {self.key_id} → line {self.line_id}"
 
 
-class OrderEvent(models.Model):
+class OrderEvent(AppendOnlyModel):
     """Append-only history of an order (ALL-3): what happened, who did it (empty: the system), when."""
 
     class Kind(models.TextChoices):
         PLACED = "placed", _("Order placed")
         AWAITING_STOCK = "awaiting_stock", _("Waiting for stock")
         FULFILLED = "fulfilled", _("Fulfilled")
+        CANCELLED = "cancelled", _("Cancelled")
+        CORRECTED = "corrected", _("End customer's address corrected")
+        VENDOR_REQUESTED = "vendor_requested", _("Keys requested from the vendor")
+        VENDOR_FAILED = "vendor_failed", _("Vendor request failed")
+        WELCOME_MAIL_RESENT = "welcome_mail_resent", _("Welcome mail sent again on request")
         WELCOME_MAIL_QUEUED = "welcome_mail_queued", _("Welcome mail queued")
         WELCOME_MAIL_SENT = "welcome_mail_sent", _("Welcome mail sent")
         WELCOME_MAIL_FAILED = "welcome_mail_failed", _("Welcome mail failed")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=40, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -140,3 +149,92 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class InvoiceSequence(models.Model):
+    """The last invoice number given in a year. Its row lock makes numbering gapless (ESD-6)."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class InvoiceQuerySet(models.QuerySet["Invoice"]):
+    def for_org(self, organisation: Any) -> InvoiceQuerySet:
+        return self.filter(reseller=organisation)
+
+
+class Invoice(models.Model):
+    """The reseller's invoice for a fulfilled order: exists if and only if the order was fulfilled (ESD-6)."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="invoice")
+    reseller = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="invoices")
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(_("number"), max_length=30, unique=True)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    currency = models.CharField(_("currency"), max_length=3)
+    vat_percent = models.DecimalField(_("VAT %"), max_digits=5, decimal_places=2)
+    net_total = models.DecimalField(_("net total"), max_digits=12, decimal_places=2)
+    vat_total = models.DecimalField(_("VAT"), max_digits=12, decimal_places=2)
+    gross_total = models.DecimalField(_("gross total"), max_digits=12, decimal_places=2)
+    # Who was invoiced and by whom, as they stood on the day of issue.
+    seller = models.JSONField(default=dict)
+    buyer = models.JSONField(default=dict)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-year", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="invoice_year_sequence_unique")
+        ]
+        indexes = [models.Index(fields=["reseller", "-issued_at"], name="invoice_reseller_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    sku = models.CharField(max_length=40)
+    description = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    net_amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+
+class VendorRequest(models.Model):
+    """Keys asked of the vendor for an order short of stock (ESD-4). One per order and product."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="vendor_requests")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "product"], name="vendorrequest_one_per_line")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id} for order {self.order_id} ({self.status})"

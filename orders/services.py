@@ -13,13 +13,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, normalise_email
 from accounts.services import locker_account_for_email
 from catalog.models import Product
-from locker.services import KeyConflict, keys_allocate, keys_available_counts
+from locker.models import ProductKey
+from locker.services import KeyConflict, keys_allocate, keys_available_counts, keys_reassign
 from portal.tasking import enqueue_on_commit
 
 from .models import Allocation, Order, OrderEvent, OrderLine
@@ -31,8 +33,9 @@ MAX_UNITS_PER_LINE = 10_000
 S = Order.Status
 TRANSITIONS: dict[str, set[str]] = {
     S.PLACED: {S.AWAITING_STOCK, S.FULFILLED},
-    S.AWAITING_STOCK: {S.FULFILLED},
-    S.FULFILLED: set(),
+    S.AWAITING_STOCK: {S.FULFILLED, S.CANCELLED},
+    S.FULFILLED: set(),  # ESD-10: ESD products cannot be returned
+    S.CANCELLED: set(),
 }
 
 
@@ -163,12 +166,15 @@ def _fulfil_once(order_id: int) -> Order:
         transaction.savepoint_rollback(savepoint)
         if order.status == S.PLACED:
             available = keys_available_counts([line.product_id for line in lines])
-            shortage = {
-                line.product.sku: line.quantity - available.get(line.product_id, 0)
+            short = [
+                (line, line.quantity - available.get(line.product_id, 0))
                 for line in lines
                 if line.quantity > available.get(line.product_id, 0)
-            }
-            order_transition(order, S.AWAITING_STOCK, data={"short": shortage})
+            ]
+            order_transition(order, S.AWAITING_STOCK, data={"short": {ln.product.sku: n for ln, n in short}})
+            from .vendor_service import vendor_requests_open
+
+            vendor_requests_open(order=order, short=[(ln.product_id, n) for ln, n in short])
         return order
 
     transaction.savepoint_commit(savepoint)
@@ -183,6 +189,9 @@ def _fulfil_once(order_id: int) -> Order:
         welcome_mail_status=Order.MailStatus.QUEUED,
     )
     OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.WELCOME_MAIL_QUEUED, at=order.updated_at)
+    from .invoices import invoice_issue
+
+    invoice_issue(order=order)  # ESD-6: in the same transaction, so invoiced if and only if fulfilled
     from .tasks import send_welcome_mail
 
     enqueue_on_commit(send_welcome_mail, order.pk)
@@ -224,3 +233,145 @@ def orders_sweep(*, older_than_seconds: int | None = None) -> dict[str, int]:
     for order_id in mails:
         enqueue_on_commit(send_welcome_mail, order_id)
     return {"fulfil": len(stale), "welcome_mail": len(mails)}
+
+
+def _locked_order(organisation: Organisation, order_id: int) -> Order:
+    """The reseller's order, row-locked; Order.DoesNotExist for anyone else's (ALL-1)."""
+    return Order.objects.for_org(organisation).select_for_update().get(pk=order_id)
+
+
+@transaction.atomic
+def order_cancel(*, organisation: Organisation, order_id: int, actor: Any) -> Order:
+    """Cancel an order still waiting for stock (ESD-10). It holds no key, so nothing is released."""
+    order = _locked_order(organisation, order_id)
+    if order.status != S.AWAITING_STOCK:
+        raise OrderError(
+            "not_cancellable",
+            _("Only an order waiting for stock can be cancelled; delivered ESD products cannot be returned."),
+        )
+    order_transition(order, S.CANCELLED, actor=actor, cancelled_at=timezone.now())
+    return order
+
+
+def correction_refusal(order: Order) -> str | None:
+    """Why the end customer's address can no longer be changed (ESD-14), or None if it can.
+
+    Someone has used the mail sent to the wrong address once a key of the order was revealed, or that
+    locker account chose a password or logged in. The caller holds the locks.
+    """
+    if order.status == S.CANCELLED:
+        return _("The order was cancelled.")
+    if order.status != S.FULFILLED:
+        return None
+    if Allocation.objects.filter(line__order=order, key__revealed_at__isnull=False).exists():
+        return _("A key of this order has already been revealed from the locker of that address.")
+    account = order.end_customer
+    if account is not None and (
+        account.password_set_at or account.last_login or account.has_usable_password()
+    ):
+        return _(
+            "The locker account of that address has already been opened (a password was set or "
+            "someone logged in)."
+        )
+    return None
+
+
+@transaction.atomic
+def order_correct_email(*, organisation: Organisation, order_id: int, actor: Any, new_email: str) -> Order:
+    """Correct a wrong end-customer address, exactly as ESD-14 allows.
+
+    Locks the order, its keys and the old locker account, so a concurrent reveal either happens first (and
+    the correction is refused) or finds the key moved (and reveals nothing). Moves the keys to the locker
+    account of the new address, kills every set-password or reset link sent to the old one, sends no mail,
+    and records old and new address with who and when.
+    """
+    from accounts.models import User
+
+    email = normalise_email(new_email)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise OrderError("invalid_email", _("Enter a valid e-mail address."), "new_email") from None
+    order = _locked_order(organisation, order_id)
+    old_email = order.end_customer_email
+    if email == old_email:
+        raise OrderError("same_email", _("This is already the order's address."), "new_email")
+
+    key_ids = list(
+        ProductKey.objects.filter(allocation__line__order=order)
+        .select_for_update()
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    old_account = User.objects.select_for_update().filter(pk=order.end_customer_id).first()
+    order.end_customer = old_account
+    refusal = correction_refusal(order)
+    if refusal:
+        raise OrderError("correction_refused", refusal)
+
+    fields: dict[str, Any] = {"end_customer_email": email}
+    if order.status == S.FULFILLED:
+        new_account = locker_account_for_email(email=email)
+        keys_reassign(
+            key_ids=key_ids,
+            new_owner=new_account,
+            actor=actor,
+            data={"order": order.pk, "from": old_email, "to": email},
+        )
+        fields.update(
+            end_customer=new_account,
+            welcome_mail_status=Order.MailStatus.NOT_SENT,
+            welcome_mail_sent_at=None,
+            welcome_mail_error="",
+        )
+        if old_account is not None:
+            # Every link already mailed to the wrong address dies (accounts.tokens).
+            User.objects.filter(pk=old_account.pk).update(link_generation=F("link_generation") + 1)
+    now = timezone.now()
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.updated_at = now
+    order.save(update_fields=[*fields, "updated_at"])
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEvent.Kind.CORRECTED,
+        actor=actor,
+        at=now,
+        data={"from": old_email, "to": email, "keys_moved": len(key_ids)},
+    )
+    return order
+
+
+@transaction.atomic
+def welcome_mail_resend(*, organisation: Organisation, order_id: int, actor: Any) -> Order:
+    """Send the welcome mail again with a fresh link; every earlier link of that account dies (ESD-12).
+
+    At most WELCOME_MAIL_RESENDS_PER_HOUR per order, so a reseller cannot flood a customer's inbox.
+    """
+    from accounts.models import User
+
+    order = _locked_order(organisation, order_id)
+    if order.status != S.FULFILLED or order.end_customer_id is None:
+        raise OrderError("not_fulfilled", _("The welcome mail goes out once the order is fulfilled."))
+    since = timezone.now() - timedelta(hours=1)
+    recent = order.events.filter(kind=OrderEvent.Kind.WELCOME_MAIL_RESENT, at__gte=since).count()
+    if recent >= settings.WELCOME_MAIL_RESENDS_PER_HOUR:
+        raise OrderError(
+            "resend_throttled",
+            _(
+                "The welcome mail was already sent again %(n)d times in the last "
+                "hour. Please wait before trying again."
+            )
+            % {"n": recent},
+        )
+    User.objects.filter(pk=order.end_customer_id).update(link_generation=F("link_generation") + 1)
+    now = timezone.now()
+    order.welcome_mail_status = Order.MailStatus.QUEUED
+    order.welcome_mail_error = ""
+    order.updated_at = now
+    order.save(update_fields=["welcome_mail_status", "welcome_mail_error", "updated_at"])
+    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.WELCOME_MAIL_RESENT, actor=actor, at=now)
+    from .tasks import send_welcome_mail
+
+    enqueue_on_commit(send_welcome_mail, order.pk)
+    return order

@@ -6,11 +6,17 @@ import smtplib
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
-from . import mail, services
+from . import mail, services, vendor_service
+from .models import VendorRequest
+from .vendor import VendorTemporaryError
 
-MAIL_MAX_RETRIES = 8
+
+def backoff(base: float, attempt: int, cap: float = 3600.0) -> float:
+    """Exponential backoff: base, 2·base, 4·base … never more than ``cap`` seconds."""
+    return float(min(cap, base * 2**attempt))
 
 
 @shared_task(
@@ -23,15 +29,20 @@ def fulfil_order(order_id: int) -> str:
     return services.order_fulfil(order_id=order_id).status
 
 
-@shared_task(bind=True, max_retries=MAIL_MAX_RETRIES)
+@shared_task(bind=True, max_retries=None)
 def send_welcome_mail(self: Any, order_id: int) -> bool:
+    """SMTP errors are retried with growing gaps, then end in a visible failed state (ESD-12)."""
     try:
         return mail.welcome_mail_send(order_id=order_id)
     except (smtplib.SMTPException, OSError) as exc:
-        if self.request.retries >= MAIL_MAX_RETRIES:
-            mail.welcome_mail_failed(order_id=order_id, reason=f"{exc.__class__.__name__}: {exc}")
+        reason = f"{exc.__class__.__name__}: {exc}"
+        if self.request.retries >= settings.MAIL_MAX_RETRIES:
+            mail.welcome_mail_failed(order_id=order_id, reason=reason)
             return False
-        raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from None
+        mail.welcome_mail_attempt_failed(order_id=order_id, reason=reason, attempt=self.request.retries + 1)
+        raise self.retry(
+            exc=exc, countdown=backoff(settings.MAIL_RETRY_BASE_SECONDS, self.request.retries)
+        ) from None
 
 
 @shared_task
@@ -42,3 +53,15 @@ def sweep_orders() -> dict[str, int]:
 @shared_task
 def retry_orders_for_products(product_ids: list[int]) -> int:
     return services.orders_retry_for_products(product_ids=product_ids)
+
+
+@shared_task(bind=True, max_retries=None)
+def request_vendor_keys(self: Any, request_id: int) -> str:
+    try:
+        return vendor_service.vendor_request_run(request_id=request_id)
+    except VendorTemporaryError as exc:
+        if self.request.retries >= settings.VENDOR_MAX_RETRIES:
+            request = VendorRequest.objects.get(pk=request_id)
+            vendor_service.vendor_request_failed(request=request, reason=f"gave up after retries: {exc}")
+            return request.status
+        raise self.retry(exc=exc, countdown=backoff(5.0, self.request.retries)) from None

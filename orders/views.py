@@ -6,15 +6,25 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 from django.views.generic import ListView
 
 from accounts.tenancy import ResellerRequiredMixin
 
-from .forms import LineFormSet, OrderForm
-from .models import Order
-from .selectors import order_detail, order_list
-from .services import LineIn, OrderError, order_place
+from .forms import CorrectEmailForm, LineFormSet, OrderForm
+from .invoices import invoice_pdf
+from .models import Invoice, Order
+from .selectors import invoice_for_order, order_detail, order_list
+from .services import (
+    LineIn,
+    OrderError,
+    correction_refusal,
+    order_cancel,
+    order_correct_email,
+    order_place,
+    welcome_mail_resend,
+)
 
 
 class OrderListView(ResellerRequiredMixin, ListView):
@@ -32,16 +42,117 @@ class OrderListView(ResellerRequiredMixin, ListView):
         return ctx
 
 
+def _detail(organisation: Any, pk: int) -> Order:
+    try:
+        return order_detail(organisation=organisation, order_id=pk)
+    except Order.DoesNotExist:
+        raise Http404 from None
+
+
 class OrderDetailView(ResellerRequiredMixin, View):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        order = _detail(self.organisation, pk)
+        in_progress = (
+            order.status == Order.Status.PLACED or order.welcome_mail_status == Order.MailStatus.QUEUED
+        )
+        context = {
+            "order": order,
+            "in_progress": in_progress,
+            "correction_refusal": correction_refusal(order),
+            "invoice": getattr(order, "invoice", None),
+        }
+        return render(request, "orders/order_detail.html", context)
+
+
+class OrderActionView(ResellerRequiredMixin, View):
+    """A POST-only action on one order: one service call, its refusal shown as a message."""
+
+    http_method_names = ["post"]
+    success_message = ""
+
+    def act(self, pk: int) -> Any:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
-            order = order_detail(organisation=self.organisation, order_id=pk)
+            self.act(pk)
         except Order.DoesNotExist:
             raise Http404 from None
-        in_progress = order.status in (Order.Status.PLACED, Order.Status.AWAITING_STOCK) or (
-            order.welcome_mail_status == Order.MailStatus.QUEUED
+        except OrderError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, self.success_message)
+        return redirect("orders:detail", pk=pk)
+
+
+class OrderCancelView(OrderActionView):
+    success_message = _lazy("The order was cancelled.")
+
+    def act(self, pk: int) -> Any:
+        return order_cancel(organisation=self.organisation, order_id=pk, actor=self.request.user)
+
+
+class WelcomeMailResendView(OrderActionView):
+    success_message = _lazy(
+        "The welcome mail is on its way again, with a fresh link. Earlier links no longer work."
+    )
+
+    def act(self, pk: int) -> Any:
+        return welcome_mail_resend(organisation=self.organisation, order_id=pk, actor=self.request.user)
+
+
+class CorrectEmailView(ResellerRequiredMixin, View):
+    """ESD-14: correct a wrong end-customer address while nobody has used the mail sent to it."""
+
+    template = "orders/correct_email.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        order = _detail(self.organisation, pk)
+        return render(
+            request,
+            self.template,
+            {"order": order, "form": CorrectEmailForm(), "refusal": correction_refusal(order)},
         )
-        return render(request, "orders/order_detail.html", {"order": order, "in_progress": in_progress})
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        order = _detail(self.organisation, pk)
+        form = CorrectEmailForm(request.POST)
+        if form.is_valid():
+            try:
+                order_correct_email(
+                    organisation=self.organisation,
+                    order_id=pk,
+                    actor=request.user,
+                    new_email=form.cleaned_data["new_email"],
+                )
+            except OrderError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "The address was corrected and the keys moved to the new address's locker. "
+                        "No e-mail was sent: ask the customer to use “Forgot password” with the new "
+                        "address, or resend the welcome mail."
+                    ),
+                )
+                return redirect("orders:detail", pk=pk)
+        return render(
+            request, self.template, {"order": order, "form": form, "refusal": correction_refusal(order)}
+        )
+
+
+class InvoicePdfView(ResellerRequiredMixin, View):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            invoice = invoice_for_order(organisation=self.organisation, order_id=pk)
+        except Invoice.DoesNotExist:
+            raise Http404 from None
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        filename = invoice.number.replace("/", "-")
+        response["Content-Disposition"] = f'attachment; filename="invoice-{filename}.pdf"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 class OrderCreateView(ResellerRequiredMixin, View):

@@ -37,4 +37,12 @@ def check_locker_keys(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="portal.E002",
             )
         )
+    if settings.LOCKER_RETENTION_DAYS < 730:
+        errors.append(
+            Error(
+                f"LOCKER_RETENTION_DAYS is {settings.LOCKER_RETENTION_DAYS}; keys must stay retrievable "
+                "for at least 730 days (ESD-11).",
+                id="portal.E003",
+            )
+        )
     return errors

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -205,6 +206,28 @@ else:
     if not LOCKER_HASH_KEY:
         LOCKER_HASH_KEY = base64.b64encode(hashlib.sha256(b"hash:" + _dev).digest()).decode()
 
+# ESD-11: keys stay retrievable at least two years after fulfilment (a system check refuses less).
+LOCKER_RETENTION_DAYS = env.int("LOCKER_RETENTION_DAYS", default=730)
+
+# --- ESD orders ---------------------------------------------------------------------------------------
+# ESD-12: how often a reseller may resend one order's welcome mail per hour.
+WELCOME_MAIL_RESENDS_PER_HOUR = env.int("WELCOME_MAIL_RESENDS_PER_HOUR", default=3)
+# SMTP errors are retried with exponential backoff (base × 2^attempt seconds, at most 1 hour apart).
+MAIL_MAX_RETRIES = env.int("MAIL_MAX_RETRIES", default=8)
+MAIL_RETRY_BASE_SECONDS = env.float("MAIL_RETRY_BASE_SECONDS", default=10.0)
+# ESD-4: where keys come from when a product's pool is short: "simulated" (a stand-in vendor that issues
+# keys after VENDOR_SIM_DELAY seconds and fails transiently at VENDOR_SIM_FAILURE_RATE) or "none".
+VENDOR_GATEWAY = env.str("VENDOR_GATEWAY", default="simulated")
+VENDOR_SIM_DELAY = env.float("VENDOR_SIM_DELAY", default=0.0)
+VENDOR_SIM_FAILURE_RATE = env.float("VENDOR_SIM_FAILURE_RATE", default=0.0)
+VENDOR_MAX_RETRIES = env.int("VENDOR_MAX_RETRIES", default=8)
+# ESD-6: invoices.
+INVOICE_CURRENCY = env.str("INVOICE_CURRENCY", default="EUR")
+INVOICE_VAT_PERCENT = Decimal(env.str("INVOICE_VAT_PERCENT", default="23"))
+INVOICE_ISSUER = env.str("INVOICE_ISSUER", default="Demo Distribution sp. z o.o.")
+INVOICE_ISSUER_ADDRESS = env.str("INVOICE_ISSUER_ADDRESS", default="ul. Przykładowa 1, 00-001 Warszawa")
+INVOICE_ISSUER_TAX_ID = env.str("INVOICE_ISSUER_TAX_ID", default="PL0000000000")
+
 # --- Celery (ALL-5) ---------------------------------------------------------------------------------
 BROKER_CONFIGURED = bool(env.str("CELERY_BROKER_URL", default=""))
 # No broker: tasks run in-process, still only after the surrounding transaction commits.
@@ -230,6 +253,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 ORDER_SWEEP_INTERVAL = env.int("ORDER_SWEEP_INTERVAL", default=60)
 CELERY_BEAT_SCHEDULE = {
     "sweep-orders": {"task": "orders.tasks.sweep_orders", "schedule": float(ORDER_SWEEP_INTERVAL)},
+    "purge-expired-keys": {"task": "locker.tasks.purge_expired_keys", "schedule": 3600.0},
 }
 
 # --- Security ---------------------------------------------------------------------------------------

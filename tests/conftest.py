@@ -81,6 +81,12 @@ def _celery_eager(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _no_vendor_by_default(settings: Any) -> None:
+    """Stock comes only from imports unless a test turns the simulated vendor on (ESD-4 tests do)."""
+    settings.VENDOR_GATEWAY = "none"
+
+
+@pytest.fixture(autouse=True)
 def _no_rate_limits(request: pytest.FixtureRequest, settings: Any) -> None:
     """Rate limits are proved by the tests marked `ratelimits`; elsewhere they would only add noise."""
     if not request.node.get_closest_marker("ratelimits"):
@@ -206,6 +212,11 @@ def celery_worker(
         PORTAL_BASE_URL=base_url,
         LOCKER_EMAIL_FROM=settings.LOCKER_EMAIL_FROM,
         ORDER_SWEEP_INTERVAL="2",
+        VENDOR_GATEWAY=settings.VENDOR_GATEWAY,
+        VENDOR_SIM_DELAY=str(settings.VENDOR_SIM_DELAY),
+        VENDOR_SIM_FAILURE_RATE=str(settings.VENDOR_SIM_FAILURE_RATE),
+        MAIL_RETRY_BASE_SECONDS=str(settings.MAIL_RETRY_BASE_SECONDS),
+        MAIL_MAX_RETRIES=str(settings.MAIL_MAX_RETRIES),
     )
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
