@@ -82,7 +82,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description=_("full history"))
     def full_history(self, obj: Order) -> str:
         """Everything that happened to the order and its keys, in time order (ALL-3, LOCK-4). Keys masked."""
-        rows: list[tuple[Any, str, str, str]] = []
+        rows: list[tuple[Any, Any, Any, Any]] = []
         for e in obj.events.select_related("actor"):
             rows.append(
                 (

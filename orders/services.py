@@ -303,7 +303,11 @@ def order_correct_email(*, organisation: Organisation, order_id: int, actor: Any
         .order_by("id")
         .values_list("id", flat=True)
     )
-    old_account = User.objects.select_for_update().filter(pk=order.end_customer_id).first()
+    old_account = (
+        User.objects.select_for_update().filter(pk=order.end_customer_id).first()
+        if order.end_customer_id
+        else None
+    )
     order.end_customer = old_account
     refusal = correction_refusal(order)
     if refusal:

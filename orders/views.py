@@ -68,7 +68,7 @@ class OrderActionView(ResellerRequiredMixin, View):
     """A POST-only action on one order: one service call, its refusal shown as a message."""
 
     http_method_names = ["post"]
-    success_message = ""
+    success_message: Any = ""
 
     def act(self, pk: int) -> Any:
         raise NotImplementedError

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import Any
 
 
 class ProgressBar:
-    def __init__(self, out: TextIO, total: int, label: str = "", width: int = 30) -> None:
+    def __init__(self, out: Any, total: int, label: str = "", width: int = 30) -> None:
         self.out, self.total, self.label, self.width = out, max(total, 0), label, width
         self.done = 0
         self.started = time.monotonic()
