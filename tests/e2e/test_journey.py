@@ -2,87 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from locker.models import ProductKey
 from orders.models import Order
-from tests.conftest import CHROMIUM
 from tests.factories import DEFAULT_PASSWORD, make_product, stock
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-NEW_PASSWORD = "Quiet-Meadow-Falcon-93"
-CUSTOMER = "anna.nowak@customer.test"
-
-
-@pytest.fixture
-def stack(live_server: Any, settings: Any, smtp_server: Any, request: pytest.FixtureRequest) -> Any:
-    """Live server and worker agree on the base URL and send mail to the same SMTP catcher."""
-    settings.PORTAL_BASE_URL = live_server.url
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_server.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    request.getfixturevalue("celery_worker")
-    return live_server
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the ORM is used between (not during) browser steps
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-sync",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
-        context.set_default_timeout(30_000)
-        pg = context.new_page()
-        try:
-            yield pg
-        finally:
-            context.close()
-            browser.close()
-            # The ORM calls made between browser steps ran inside Playwright's context and opened a
-            # connection of their own; close it so the test database can be dropped.
-            connections.close_all()
-
-
-def _log_in(page: Any, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", password)
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
-    page.wait_for_load_state()
-
-
-def _log_out(page: Any) -> None:
-    page.get_by_role("button", name="Log out").click()
-    page.wait_for_load_state()
-
-
-def _mail_text(message: Any) -> str:
-    return "\n".join(
-        part.get_payload(decode=True).decode()
-        for part in message.walk()
-        if part.get_content_maintype() == "text"
-    )
+from .helpers import ARTIFACTS, CUSTOMER, NEW_PASSWORD, log_in, log_out, mail_text
 
 
 @pytest.mark.browser
@@ -100,7 +29,7 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
     ARTIFACTS.mkdir(exist_ok=True)
 
     # The reseller orders 2 × W81-PRO + 1 × O2013-HB for a new address.
-    _log_in(page, base, reseller.email, DEFAULT_PASSWORD)
+    log_in(page, base, reseller.email, DEFAULT_PASSWORD)
     page.goto(f"{base}/orders/new/")
     assert page.locator("#id_lines-0-product option", has_text="Windows Server").count() == 0
     page.fill("#id_end_customer_email", CUSTOMER)
@@ -120,9 +49,9 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
     assert order.status == Order.Status.FULFILLED
 
     welcome = smtp_server.wait_for(lambda m: m["To"] == CUSTOMER and "Digital Locker" in m["Subject"])
-    welcome_text = _mail_text(welcome)
+    welcome_text = mail_text(welcome)
     assert win.installer_url in welcome_text and office.installer_url in welcome_text
-    _log_out(page)
+    log_out(page)
 
     # The customer ignores the welcome link and uses "forgot password" (ESD-12, ESD-13).
     page.goto(f"{base}/accounts/password/reset/")
@@ -132,7 +61,7 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
     reset = smtp_server.wait_for(
         lambda m: m["To"] == CUSTOMER and m is not welcome and "Digital Locker" not in m["Subject"]
     )
-    link = re.search(r"https?://\S+/accounts/password/reset/key/\S+", _mail_text(reset)).group(0)
+    link = re.search(r"https?://\S+/accounts/password/reset/key/\S+", mail_text(reset)).group(0)
     page.goto(link)
     page.fill("input[name=email]", CUSTOMER)
     page.fill("input[name=password1]", NEW_PASSWORD)
@@ -140,7 +69,7 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
     page.get_by_role("button", name=re.compile("change password", re.I)).click()
     page.wait_for_load_state()
 
-    _log_in(page, base, CUSTOMER, NEW_PASSWORD)
+    log_in(page, base, CUSTOMER, NEW_PASSWORD)
     page.goto(f"{base}/locker/")
     cards = page.locator("article.key-card")
     expect(cards).to_have_count(3)
@@ -159,10 +88,10 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
     )
     assert len(set(revealed)) == 3 and set(revealed) <= set(keys)
     assert mine.filter(revealed_at__isnull=False).count() == 3
-    _log_out(page)
+    log_out(page)
 
     # The reseller sees that the keys were opened, and never a key (ESD-7).
-    _log_in(page, base, reseller.email, DEFAULT_PASSWORD)
+    log_in(page, base, reseller.email, DEFAULT_PASSWORD)
     seen = []
     for url in (f"{base}/orders/", f"{base}/orders/{order.pk}/", f"{base}/orders/new/", f"{base}/locker/"):
         page.goto(url)
@@ -170,6 +99,6 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
     page.goto(f"{base}/orders/{order.pk}/")
     page.screenshot(path=str(ARTIFACTS / "4-reseller-after.png"), full_page=True)
     assert "Yes" in seen[1]
-    for html in seen + [_mail_text(m) for m in smtp_server.messages]:
+    for html in seen + [mail_text(m) for m in smtp_server.messages]:
         for k in keys:
             assert k not in html

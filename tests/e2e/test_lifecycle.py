@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from locker.models import KeyImport, ProductKey
 from orders.models import Order
-from tests.e2e.test_journey import ARTIFACTS, _log_in, page, stack  # noqa: F401 (fixtures)
+from tests.e2e.helpers import ARTIFACTS, log_in
 from tests.factories import DEFAULT_PASSWORD, make_product, random_key, stock
 
 
@@ -25,7 +26,7 @@ def test_esd14_esd12_esd6_correct_resend_and_invoice_in_the_browser(
     base = stack.url
     win = make_product("W81-PRO", name="Windows 8.1 Pro", unit_price="99.00")
     keys = stock(win, 2)
-    _log_in(page, base, reseller.email, DEFAULT_PASSWORD)
+    log_in(page, base, reseller.email, DEFAULT_PASSWORD)
     page.goto(f"{base}/orders/new/")
     page.fill("#id_end_customer_email", "jan.kowalsky@typo.test")
     page.fill("#id_end_customer_email_confirmation", "jan.kowalsky@typo.test")
@@ -48,7 +49,7 @@ def test_esd14_esd12_esd6_correct_resend_and_invoice_in_the_browser(
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name=re.compile(r"^Invoice ESD")).click()
-    pdf = open(download_info.value.path(), "rb").read()
+    pdf = Path(download_info.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF") and b"ESD/" in pdf
     page.screenshot(path=str(ARTIFACTS / "5-corrected-order.png"), full_page=True)
     for html in [page.content()] + [str(m) for m in smtp_server.messages]:
