@@ -48,5 +48,5 @@ clean:
 # Writes .env with fresh secrets for docker compose (never commit it).
 compose-env:
 	@test ! -e .env || (echo ".env exists; not overwriting it" && exit 1)
-	@$(PYTHON) -c "import base64,os,secrets; k=lambda: base64.b64encode(os.urandom(32)).decode(); print(f'SECRET_KEY={secrets.token_urlsafe(50)}\nLOCKER_MASTER_KEYS={k()}\nLOCKER_HASH_KEY={k()}\nLOCKER_EMAIL_FROM=no-reply@locker.example')" > .env
-	@echo "wrote .env"
+	@$(PYTHON) -c "import base64,os,secrets; k=lambda: base64.b64encode(os.urandom(32)).decode(); print(f'SECRET_KEY={secrets.token_urlsafe(50)}\nLOCKER_MASTER_KEYS={k()}\nLOCKER_HASH_KEY={k()}\nLOCKER_EMAIL_FROM=no-reply@locker.example\nDEMO_PASSWORD={secrets.token_urlsafe(12)}')" > .env
+	@echo "wrote .env (demo users' password: DEMO_PASSWORD in .env; remove that line for a real deployment)"

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from catalog.models import Product
 
@@ -27,6 +28,11 @@ def normalise_key(raw: str) -> str | None:
     if not 10 <= len(key) <= 64 or not _KEY_RE.match(key):
         return None
     return key
+
+
+def key_fingerprint(normalised: str) -> str:
+    """The keyed hash of a key's letters and digits only: "ABCDE-FGHIJ" and "ABCDEFGHIJ" are one key."""
+    return crypto.fingerprint(normalised.replace("-", ""))
 
 
 @dataclass
@@ -66,7 +72,7 @@ def keys_import_numbered(
         if key is None:
             report.malformed.append(number)
             continue
-        fp = crypto.fingerprint(key)
+        fp = key_fingerprint(key)
         if fp in pending:
             report.duplicates.append(number)
             continue
@@ -106,8 +112,16 @@ def keys_import_numbered(
     return report
 
 
-def keys_allocate(*, product_id: int, quantity: int, owner: Any) -> list[uuid.UUID] | None:
-    """Give ``quantity`` available keys of a product to ``owner``; None (and nothing taken) if short.
+class KeysShort(Exception):
+    """Fewer keys could be taken than asked for; ``got`` is how many were free for this transaction."""
+
+    def __init__(self, got: int) -> None:
+        super().__init__(f"only {got} keys free")
+        self.got = got
+
+
+def keys_allocate(*, product_id: int, quantity: int, owner: Any) -> list[uuid.UUID]:
+    """Give ``quantity`` available keys of a product to ``owner``; raise KeysShort (taking nothing) if short.
 
     Must run inside the caller's transaction. Rows are locked with SKIP LOCKED, so concurrent
     fulfilments never wait on each other's keys and never take the same key (ESD-4); the conditional
@@ -122,7 +136,7 @@ def keys_allocate(*, product_id: int, quantity: int, owner: Any) -> list[uuid.UU
         .values_list("id", flat=True)[:quantity]
     )
     if len(ids) < quantity:
-        return None
+        raise KeysShort(len(ids))
     taken = ProductKey.objects.filter(id__in=ids, status=ProductKey.Status.AVAILABLE).update(
         status=ProductKey.Status.ALLOCATED, owner=owner, allocated_at=timezone.now()
     )
@@ -152,13 +166,19 @@ class Revealed:
         return f"Revealed(key={self.key.pk}, plaintext=<hidden>)"
 
 
+@sensitive_variables("plaintext")
 @transaction.atomic
 def key_reveal(*, key_id: uuid.UUID | str, user: Any, ip: str | None, user_agent: str) -> Revealed:
     """Unseal a key for its owner and record the reveal in the same transaction (LOCK-4, ESD-8).
 
     Raises ``ProductKey.DoesNotExist`` for anyone but the owner, so a guessed id learns nothing.
     """
-    key = ProductKey.objects.revealable_by(user).select_for_update().select_related("product").get(pk=key_id)
+    key = (
+        ProductKey.objects.revealable_by(user)
+        .select_for_update(of=("self",), no_key=True)
+        .select_related("product")
+        .get(pk=key_id)
+    )
     now = timezone.now()
     RevealEvent.objects.create(key=key, user=user, at=now, ip=ip or None, user_agent=(user_agent or "")[:400])
     if key.revealed_at is None:

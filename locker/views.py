@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
+
+from accounts.tenancy import organisation_of
 
 from .models import ProductKey
 from .selectors import locker_keys
@@ -17,7 +25,33 @@ PAGE_SIZE = 200
 
 
 def _client_ip(request: HttpRequest) -> str | None:
+    """The customer's address for the reveal record (LOCK-4), also behind the trusted proxy."""
+    if settings.BEHIND_TLS_PROXY:
+        forwarded = [
+            hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()
+        ]
+        if forwarded:
+            candidate = forwarded[-1]
+            try:
+                ipaddress.ip_address(candidate)
+                return candidate
+            except ValueError:
+                pass
     return request.META.get("REMOTE_ADDR") or None
+
+
+def locker_account_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The locker is for end customers: staff and reseller users never open one (ESD-7, ESD-8)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if organisation_of(request.user) is not None:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _render_locker(request: HttpRequest, revealed: dict[str, str] | None = None) -> HttpResponse:
@@ -33,14 +67,15 @@ def _render_locker(request: HttpRequest, revealed: dict[str, str] | None = None)
     return response
 
 
-@login_required
+@locker_account_required
 @require_GET
 def locker(request: HttpRequest) -> HttpResponse:
     """The end customer's locker: each delivered product, its installer link and its key, masked (ESD-16)."""
     return _render_locker(request)
 
 
-@login_required
+@sensitive_post_parameters()
+@locker_account_required
 @require_POST
 def reveal(request: HttpRequest, key_id: str) -> HttpResponse:
     """Reveal one key to its owner (ESD-8): POST only, never cached, recorded (LOCK-4)."""

@@ -12,11 +12,13 @@ from .services import MAX_UNITS_PER_LINE
 
 class OrderForm(forms.Form):
     end_customer_email = forms.EmailField(
+        max_length=254,
         label=_("End customer's e-mail"),
         help_text=_("The keys go to the Digital Locker of this address. Only the customer can open them."),
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     end_customer_email_confirmation = forms.EmailField(
+        max_length=254,
         label=_("E-mail again"),
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
@@ -61,10 +63,12 @@ LineFormSet = forms.formset_factory(
 
 class CorrectEmailForm(forms.Form):
     new_email = forms.EmailField(
-        label=_("Correct e-mail address"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
+        max_length=254,
+        label=_("Correct e-mail address"),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     new_email_confirmation = forms.EmailField(
-        label=_("E-mail again"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
+        max_length=254, label=_("E-mail again"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
     )
 
     def clean(self) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import smtplib
+from datetime import timedelta
 from typing import Any
 
 from allauth.account.forms import default_token_generator
@@ -10,6 +12,7 @@ from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -60,32 +63,52 @@ def build_welcome_mail(order: Order) -> EmailMultiAlternatives:
 def welcome_mail_send(*, order_id: int) -> bool:
     """Send the order's welcome mail once; True if this call sent it.
 
-    The order row stays locked while the SMTP server is spoken to, so the same task delivered several
-    times at once sends one mail. SMTP errors propagate to the task, which retries with backoff.
+    The sender first claims the order with a conditional update, so the same task delivered several times
+    at once sends one mail, without holding a row lock while the SMTP server answers. SMTP errors release
+    the claim and propagate to the task, which retries with backoff.
     """
-    with transaction.atomic():
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("end_customer", "reseller")
-            .get(pk=order_id)
+    now = timezone.now()
+    claim_until = now + timedelta(seconds=3 * settings.EMAIL_TIMEOUT + 30)
+    claimed = (
+        Order.objects.filter(
+            pk=order_id, status=Order.Status.FULFILLED, welcome_mail_status=Order.MailStatus.QUEUED
         )
-        if order.status != Order.Status.FULFILLED or order.welcome_mail_status != Order.MailStatus.QUEUED:
-            return False  # done already, or corrected meanwhile (ESD-14: no automatic mail)
+        .filter(Q(welcome_mail_claimed_until__isnull=True) | Q(welcome_mail_claimed_until__lt=now))
+        .update(welcome_mail_claimed_until=claim_until, welcome_mail_attempts=F("welcome_mail_attempts") + 1)
+    )
+    if not claimed:
+        return False  # sent already, being sent, or corrected meanwhile (ESD-14: no automatic mail)
+    order = Order.objects.select_related("end_customer", "reseller").get(pk=order_id)
+    try:
         build_welcome_mail(order).send(fail_silently=False)
+    except BaseException:
+        Order.objects.filter(pk=order_id).update(welcome_mail_claimed_until=None)
+        raise
+    with transaction.atomic():
         now = timezone.now()
-        order.welcome_mail_status = Order.MailStatus.SENT
-        order.welcome_mail_sent_at = now
-        order.welcome_mail_error = ""
-        order.updated_at = now
-        order.save(
-            update_fields=["welcome_mail_status", "welcome_mail_sent_at", "welcome_mail_error", "updated_at"]
+        Order.objects.filter(pk=order_id).update(
+            welcome_mail_status=Order.MailStatus.SENT,
+            welcome_mail_sent_at=now,
+            welcome_mail_error="",
+            welcome_mail_claimed_until=None,
+            next_attempt_at=None,
+            updated_at=now,
         )
-        OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.WELCOME_MAIL_SENT, at=now)
+        OrderEvent.objects.create(order_id=order_id, kind=OrderEvent.Kind.WELCOME_MAIL_SENT, at=now)
     return True
 
 
+def is_permanent_smtp_error(exc: BaseException) -> bool:
+    """A 5xx answer (no such mailbox, refused) will not change on retry; 4xx and network errors may."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _msg in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return False
+
+
 def welcome_mail_failed(*, order_id: int, reason: str) -> None:
-    """Give up visibly: the reseller sees the failure and its reason (ESD-12)."""
+    """Give up visibly: the reseller sees the failure and its reason (ESD-12), staff are told."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.welcome_mail_status != Order.MailStatus.QUEUED:
@@ -93,16 +116,25 @@ def welcome_mail_failed(*, order_id: int, reason: str) -> None:
         now = timezone.now()
         order.welcome_mail_status = Order.MailStatus.FAILED
         order.welcome_mail_error = reason[:300]
+        order.next_attempt_at = None
         order.updated_at = now
-        order.save(update_fields=["welcome_mail_status", "welcome_mail_error", "updated_at"])
+        order.save(
+            update_fields=["welcome_mail_status", "welcome_mail_error", "next_attempt_at", "updated_at"]
+        )
         OrderEvent.objects.create(
             order=order, kind=OrderEvent.Kind.WELCOME_MAIL_FAILED, at=now, data={"reason": reason[:300]}
         )
     logger.warning("Welcome mail for order %s failed for good: %s", order_id, reason[:300])
 
 
-def welcome_mail_attempt_failed(*, order_id: int, reason: str, attempt: int) -> None:
-    """Show the reseller the SMTP reason while retries go on (the status stays "queued")."""
+def welcome_mail_attempt_failed(*, order_id: int, reason: str, retry_in: float) -> int:
+    """Record a failed attempt (the reseller sees the SMTP reason while retries go on); return the attempts.
+
+    The sweeper is told to look only after the retry is due, so it never starts a second retry chain.
+    """
+    now = timezone.now()
     Order.objects.filter(pk=order_id, welcome_mail_status=Order.MailStatus.QUEUED).update(
-        welcome_mail_error=f"attempt {attempt}: {reason}"[:300]
+        welcome_mail_error=reason[:300],
+        next_attempt_at=now + timedelta(seconds=retry_in + settings.ORDER_SWEEP_INTERVAL),
     )
+    return Order.objects.filter(pk=order_id).values_list("welcome_mail_attempts", flat=True).first() or 0

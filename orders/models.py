@@ -65,6 +65,11 @@ class Order(models.Model):
     )
     welcome_mail_sent_at = models.DateTimeField(_("welcome mail sent at"), null=True, blank=True)
     welcome_mail_error = models.CharField(_("welcome mail error"), max_length=300, blank=True)
+    welcome_mail_attempts = models.PositiveIntegerField(_("welcome mail attempts"), default=0)
+    # A sender holds this while talking to the SMTP server, so duplicates of the task send nothing.
+    welcome_mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the sweeper should look again if nothing has moved the order on (ALL-5). Empty: nothing to do.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OrderQuerySet.as_manager()
 
@@ -75,8 +80,7 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["reseller", "-created_at", "-id"], name="order_reseller_recent_idx"),
             models.Index(fields=["reseller", "status"], name="order_reseller_status_idx"),
-            models.Index(fields=["status", "updated_at"], name="order_sweep_idx"),
-            models.Index(fields=["welcome_mail_status", "updated_at"], name="order_mail_sweep_idx"),
+            models.Index(fields=["next_attempt_at"], name="order_next_attempt_idx"),
             models.Index(fields=["end_customer_email"], name="order_email_idx"),
         ]
 

@@ -21,7 +21,7 @@ from accounts.models import Organisation, normalise_email
 from accounts.services import locker_account_for_email
 from catalog.models import Product
 from locker.models import ProductKey
-from locker.services import KeyConflict, keys_allocate, keys_available_counts, keys_reassign
+from locker.services import KeyConflict, KeysShort, keys_allocate, keys_available_counts, keys_reassign
 from portal.tasking import enqueue_on_commit
 
 from .models import Allocation, Order, OrderEvent, OrderLine
@@ -55,6 +55,39 @@ class LineIn:
     quantity: int
 
 
+def _end_customer_address(raw: str, field: str) -> str:
+    """A valid end-customer address that is not a portal member's (ESD-7: a reseller never gets keys)."""
+    from accounts.models import User
+
+    email = normalise_email(raw)
+    try:
+        if len(email) > 254:
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        raise OrderError("invalid_email", _("Enter a valid e-mail address."), field) from None
+    if User.objects.filter(email=email, membership__isnull=False).exists():
+        raise OrderError(
+            "member_address",
+            _(
+                "This address belongs to a portal user of a reseller or of the "
+                "distributor; keys go to the end customer's own address."
+            ),
+            field,
+        )
+    return email
+
+
+def _next_attempt(status: str, now: Any) -> Any:
+    """When the sweeper should look at an order in this status if no task moves it on first."""
+    interval = timedelta(seconds=settings.ORDER_SWEEP_INTERVAL)
+    if status in (S.PLACED, S.FULFILLED):  # fulfilment, then the welcome mail, are due within seconds
+        return now + interval
+    if status == S.AWAITING_STOCK:  # new stock wakes it directly; the sweep is only a safety net
+        return now + 10 * interval
+    return None
+
+
 def order_transition(
     order: Order, to: str, *, actor: Any = None, data: dict[str, Any] | None = None, **fields: Any
 ) -> None:
@@ -68,6 +101,7 @@ def order_transition(
     now = timezone.now()
     order.status = to
     order.updated_at = now
+    fields.setdefault("next_attempt_at", _next_attempt(to, now))
     for name, value in fields.items():
         setattr(order, name, value)
     order.save(update_fields=["status", "updated_at", *fields])
@@ -80,11 +114,7 @@ def order_place(
     """Record an order for one end customer (ESD-2) and hand it to the fulfilment worker (ESD-3)."""
     if reseller.kind != Organisation.Kind.RESELLER:
         raise OrderError("not_a_reseller", _("Only resellers can order."))
-    email = normalise_email(end_customer_email)
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise OrderError("invalid_email", _("Enter a valid e-mail address."), "end_customer_email") from None
+    email = _end_customer_address(end_customer_email, "end_customer_email")
 
     merged: OrderedDict[int, int] = OrderedDict()
     for line in lines:
@@ -112,7 +142,12 @@ def order_place(
     with transaction.atomic():
         now = timezone.now()
         order = Order.objects.create(
-            reseller=reseller, placed_by=placed_by, end_customer_email=email, created_at=now, updated_at=now
+            reseller=reseller,
+            placed_by=placed_by,
+            end_customer_email=email,
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=_next_attempt(S.PLACED, now),
         )
         OrderLine.objects.bulk_create(
             [OrderLine(order=order, product_id=pid, quantity=qty) for pid, qty in merged.items()]
@@ -148,16 +183,18 @@ def _fulfil_once(order_id: int) -> Order:
     order = Order.objects.select_for_update().get(pk=order_id)
     if order.status not in (S.PLACED, S.AWAITING_STOCK):
         return order
-    lines = list(order.lines.select_related("product"))
+    # Always in product order, so two orders for the same products never hold each other's keys.
+    lines = sorted(order.lines.select_related("product"), key=lambda line: line.product_id)
 
     savepoint = transaction.savepoint()
     account = locker_account_for_email(email=order.end_customer_email)
     allocations: list[Allocation] = []
-    short_line = None
+    short_line, got = None, 0
     for line in lines:
-        ids = keys_allocate(product_id=line.product_id, quantity=line.quantity, owner=account)
-        if ids is None:
-            short_line = line
+        try:
+            ids = keys_allocate(product_id=line.product_id, quantity=line.quantity, owner=account)
+        except KeysShort as exc:
+            short_line, got = line, exc.got
             break
         allocations.extend(Allocation(line=line, key_id=key_id) for key_id in ids)
 
@@ -165,11 +202,12 @@ def _fulfil_once(order_id: int) -> Order:
         # Never half-delivered: give back whatever this attempt took and wait for stock.
         transaction.savepoint_rollback(savepoint)
         if order.status == S.PLACED:
-            available = keys_available_counts([line.product_id for line in lines])
+            free = keys_available_counts([line.product_id for line in lines])
+            free[short_line.product_id] = got  # what this attempt could really take
             short = [
-                (line, line.quantity - available.get(line.product_id, 0))
+                (line, line.quantity - free.get(line.product_id, 0))
                 for line in lines
-                if line.quantity > available.get(line.product_id, 0)
+                if line.quantity > free.get(line.product_id, 0)
             ]
             order_transition(order, S.AWAITING_STOCK, data={"short": {ln.product.sku: n for ln, n in short}})
             from .vendor_service import vendor_requests_open
@@ -213,26 +251,39 @@ def orders_retry_for_products(*, product_ids: Sequence[int]) -> int:
     return len(ids)
 
 
-def orders_sweep(*, older_than_seconds: int | None = None) -> dict[str, int]:
-    """Re-enqueue work that has not advanced, so a lost message costs minutes, never an order (ALL-5)."""
+def orders_sweep(*, now: Any = None, limit: int = 1000) -> dict[str, int]:
+    """Re-enqueue orders that are due and have not moved on, so a lost message costs minutes (ALL-5).
+
+    Each due order is pushed back by one interval as it is enqueued, so an order is sent to the queue at
+    most once per interval however long the workers are away: the queue never floods.
+    """
     from .tasks import fulfil_order, send_welcome_mail
 
-    age = settings.ORDER_SWEEP_INTERVAL if older_than_seconds is None else older_than_seconds
-    cutoff = timezone.now() - timedelta(seconds=age)
-    stale = list(
-        Order.objects.in_progress().filter(updated_at__lt=cutoff).values_list("pk", flat=True)[:5000]
-    )
-    # Orders waiting for stock are retried too: keys may have been freed by a rolled-back competitor.
-    mails = list(
-        Order.objects.filter(
-            status=S.FULFILLED, welcome_mail_status=Order.MailStatus.QUEUED, updated_at__lt=cutoff
-        ).values_list("pk", flat=True)[:5000]
-    )
-    for order_id in stale:
-        enqueue_on_commit(fulfil_order, order_id)
-    for order_id in mails:
-        enqueue_on_commit(send_welcome_mail, order_id)
-    return {"fulfil": len(stale), "welcome_mail": len(mails)}
+    now = now or timezone.now()
+    counts = {"fulfil": 0, "welcome_mail": 0}
+    with transaction.atomic():
+        due = list(
+            Order.objects.filter(next_attempt_at__lte=now)
+            .select_for_update(skip_locked=True)
+            .order_by("next_attempt_at")
+            .values_list("pk", "status", "welcome_mail_status")[:limit]
+        )
+        pending, done = [], []
+        for order_id, status, mail_status in due:
+            if status in (S.PLACED, S.AWAITING_STOCK):
+                enqueue_on_commit(fulfil_order, order_id)
+                counts["fulfil"] += 1
+                pending.append(order_id)
+            elif status == S.FULFILLED and mail_status == Order.MailStatus.QUEUED:
+                enqueue_on_commit(send_welcome_mail, order_id)
+                counts["welcome_mail"] += 1
+                pending.append(order_id)
+            else:
+                done.append(order_id)
+        later = now + timedelta(seconds=settings.ORDER_SWEEP_INTERVAL)
+        Order.objects.filter(pk__in=pending).update(next_attempt_at=later)
+        Order.objects.filter(pk__in=done).update(next_attempt_at=None)
+    return counts
 
 
 def _locked_order(organisation: Organisation, order_id: int) -> Order:
@@ -287,11 +338,7 @@ def order_correct_email(*, organisation: Organisation, order_id: int, actor: Any
     """
     from accounts.models import User
 
-    email = normalise_email(new_email)
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise OrderError("invalid_email", _("Enter a valid e-mail address."), "new_email") from None
+    email = _end_customer_address(new_email, "new_email")
     order = _locked_order(organisation, order_id)
     old_email = order.end_customer_email
     if email == old_email:
@@ -327,6 +374,7 @@ def order_correct_email(*, organisation: Organisation, order_id: int, actor: Any
             welcome_mail_status=Order.MailStatus.NOT_SENT,
             welcome_mail_sent_at=None,
             welcome_mail_error="",
+            next_attempt_at=None,
         )
         if old_account is not None:
             # Every link already mailed to the wrong address dies (accounts.tokens).
@@ -368,12 +416,26 @@ def welcome_mail_resend(*, organisation: Organisation, order_id: int, actor: Any
             )
             % {"n": recent},
         )
-    User.objects.filter(pk=order.end_customer_id).update(link_generation=F("link_generation") + 1)
     now = timezone.now()
+    if order.welcome_mail_claimed_until and order.welcome_mail_claimed_until > now:
+        raise OrderError(
+            "mail_in_flight", _("The welcome mail is being sent right now. Try again in a minute.")
+        )
+    User.objects.filter(pk=order.end_customer_id).update(link_generation=F("link_generation") + 1)
     order.welcome_mail_status = Order.MailStatus.QUEUED
     order.welcome_mail_error = ""
+    order.welcome_mail_attempts = 0
     order.updated_at = now
-    order.save(update_fields=["welcome_mail_status", "welcome_mail_error", "updated_at"])
+    order.next_attempt_at = _next_attempt(S.FULFILLED, now)
+    order.save(
+        update_fields=[
+            "welcome_mail_status",
+            "welcome_mail_error",
+            "welcome_mail_attempts",
+            "updated_at",
+            "next_attempt_at",
+        ]
+    )
     OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.WELCOME_MAIL_RESENT, actor=actor, at=now)
     from .tasks import send_welcome_mail
 

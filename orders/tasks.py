@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from . import mail, services, vendor_service
-from .models import VendorRequest
+from .models import Order, VendorRequest
 from .vendor import VendorTemporaryError
 
 
@@ -31,18 +31,26 @@ def fulfil_order(order_id: int) -> str:
 
 @shared_task(bind=True, max_retries=None)
 def send_welcome_mail(self: Any, order_id: int) -> bool:
-    """SMTP errors are retried with growing gaps, then end in a visible failed state (ESD-12)."""
+    """SMTP errors are retried with growing gaps, then end in a visible failed state (ESD-12).
+
+    Attempts are counted on the order, not per task chain, so however the task is re-delivered the mail
+    is tried at most MAIL_MAX_RETRIES + 1 times; a permanent (5xx) refusal fails at once.
+    """
     try:
         return mail.welcome_mail_send(order_id=order_id)
     except (smtplib.SMTPException, OSError) as exc:
         reason = f"{exc.__class__.__name__}: {exc}"
-        if self.request.retries >= settings.MAIL_MAX_RETRIES:
+        attempts = (
+            Order.objects.filter(pk=order_id).values_list("welcome_mail_attempts", flat=True).first() or 0
+        )
+        if mail.is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
             mail.welcome_mail_failed(order_id=order_id, reason=reason)
             return False
-        mail.welcome_mail_attempt_failed(order_id=order_id, reason=reason, attempt=self.request.retries + 1)
-        raise self.retry(
-            exc=exc, countdown=backoff(settings.MAIL_RETRY_BASE_SECONDS, self.request.retries)
-        ) from None
+        countdown = backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)
+        mail.welcome_mail_attempt_failed(
+            order_id=order_id, reason=f"attempt {attempts}: {reason}", retry_in=countdown
+        )
+        raise self.retry(exc=exc, countdown=countdown) from None
 
 
 @shared_task

@@ -188,12 +188,16 @@ if not DEBUG:
             ("SECRET_KEY", SECRET_KEY == INSECURE_DEV_SECRET_KEY or len(SECRET_KEY) < 32),
             ("LOCKER_MASTER_KEYS", not LOCKER_MASTER_KEYS),
             ("LOCKER_HASH_KEY", not LOCKER_HASH_KEY),
+            # Production runs on the real services: tasks on workers, rate limits in a shared cache.
+            ("DATABASE_URL", "DATABASE_URL" not in os.environ),
+            ("CELERY_BROKER_URL", not os.environ.get("CELERY_BROKER_URL")),
+            ("CACHE_URL", not os.environ.get("CACHE_URL")),
         )
         if bad
     ]
     if _missing:
         raise ImproperlyConfigured(
-            "DEBUG is off and these secrets are missing or unsafe: "
+            "DEBUG is off and these settings are missing or unsafe: "
             + ", ".join(_missing)
             + ". Make locker keys with `python manage.py locker_newkey`."
         )
@@ -263,8 +267,14 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env.bool("BEHIND_TLS_PROXY", default=False):
+# Behind one trusted reverse proxy (TLS terminated there): trust its X-Forwarded-Proto, and take the
+# client address of reveal events (LOCK-4) from the last X-Forwarded-For hop it appended.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 
 LOGGING = {
     "version": 1,

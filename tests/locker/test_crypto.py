@@ -194,3 +194,14 @@ def test_esd8_staff_see_only_the_last_five_characters():
     record = ProductKey.objects.get()
     assert record.masked.endswith(key[-5:])
     assert key[:-5] not in record.masked
+
+
+@pytest.mark.django_db
+def test_lock5_same_key_with_or_without_dashes_is_one_key():
+    """LOCK-5, ESD-4: spacing and dashes do not make a key new, so it can never go to two customers."""
+    product = make_product()
+    key = random_key()
+    assert keys_import(product=product, lines=[key]).imported == 1
+    variants = [key.replace("-", ""), key.replace("-", " "), key.lower().replace("-", "  ")]
+    report = keys_import(product=product, lines=variants)
+    assert report.imported == 0 and report.duplicates == [1, 2, 3]

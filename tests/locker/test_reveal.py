@@ -1,3 +1,6 @@
+import re
+import uuid
+
 import pytest
 from django.db import transaction
 from django.urls import reverse
@@ -59,12 +62,15 @@ def test_lock4_reveal_is_a_recorded_post_never_cached(client, end_customer, deli
 
 @pytest.mark.django_db
 def test_esd8_nobody_but_the_owner_can_reveal(client, end_customer, delivered, reseller, staff):
-    """ESD-8, ALL-1: another user (a reseller, staff, another customer) gets a 404 and nothing is recorded."""
+    """ESD-8, ALL-1: resellers and staff have no locker (403); another customer gets a 404; nothing recorded."""
     record = ProductKey.objects.filter(owner=end_customer).first()
     url = reverse("locker:reveal", args=[record.pk])
-    for intruder in (reseller, staff, make_user(None, email="someone@else.test")):
+    for intruder in (reseller, staff):
         client.force_login(intruder)
-        assert client.post(url).status_code == 404
+        assert client.post(url).status_code == 403
+        assert client.get(reverse("locker:index")).status_code == 403
+    client.force_login(make_user(None, email="someone@else.test"))
+    assert client.post(url).status_code == 404
     assert not RevealEvent.objects.exists()
     client.logout()
     assert client.post(url).status_code == 302  # to the login page
@@ -92,3 +98,40 @@ def test_locker_page_query_count_does_not_grow_with_keys(client, end_customer, d
     with django_assert_max_num_queries(6):
         response = client.get(reverse("locker:index"))
     assert response.content.decode().count('class="card key-card"') == 60
+
+
+@pytest.mark.django_db
+def test_lock4_reveal_on_a_later_page_shows_that_key(client, end_customer):
+    """LOCK-4: the key revealed is the key shown, also on page 2 of a large locker."""
+    from locker import views
+
+    product = make_product()
+    keys = stock(product, 5)
+    with transaction.atomic():
+        keys_allocate(product_id=product.pk, quantity=5, owner=end_customer)
+    client.force_login(end_customer)
+    old = views.PAGE_SIZE
+    views.PAGE_SIZE = 2
+    try:
+        html = client.get(reverse("locker:index") + "?page=3").content.decode()
+        key_id = re.search(r'data-key-id="([0-9a-f-]+)"', html).group(1)
+        assert "/reveal/?page=3" in html
+        response = client.post(reverse("locker:reveal", args=[key_id]) + "?page=3")
+    finally:
+        views.PAGE_SIZE = old
+    shown = [k for k in keys if k in response.content.decode()]
+    assert len(shown) == 1
+    assert RevealEvent.objects.get().key_id == uuid.UUID(key_id)
+
+
+@pytest.mark.django_db
+def test_lock4_client_address_behind_the_trusted_proxy(client, settings, end_customer, delivered):
+    settings.BEHIND_TLS_PROXY = True
+    record = ProductKey.objects.filter(owner=end_customer).first()
+    client.force_login(end_customer)
+    client.post(
+        reverse("locker:reveal", args=[record.pk]),
+        HTTP_X_FORWARDED_FOR="spoofed, 198.51.100.23",
+        REMOTE_ADDR="10.0.0.2",
+    )
+    assert RevealEvent.objects.get().ip == "198.51.100.23"

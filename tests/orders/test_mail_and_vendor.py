@@ -94,6 +94,62 @@ def test_esd12_smtp_never_accepting_ends_failed_and_visible(
     assert "Failed" in html and "Mailbox busy" in html and "Resend welcome mail" in html
 
 
+class PermanentlyRefusingSmtp(SmtpCatcher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        self.attempts += 1
+        return "550 5.1.1 No such mailbox"
+
+
+@pytest.mark.django_db
+def test_esd12_permanent_refusal_fails_at_once(
+    settings, reseller, product, django_capture_on_commit_callbacks
+):
+    """ESD-12: a 5xx answer (no such mailbox) is not retried; the reseller sees it at once."""
+    server = PermanentlyRefusingSmtp()
+    server.controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        stock(product, 1)
+        with django_capture_on_commit_callbacks(execute=True):
+            order = _place(reseller, product)
+    finally:
+        server.controller.stop()
+    order.refresh_from_db()
+    assert server.attempts == 1
+    assert (
+        order.welcome_mail_status == Order.MailStatus.FAILED and "No such mailbox" in order.welcome_mail_error
+    )
+
+
+@pytest.mark.django_db
+def test_all5_a_mail_being_sent_is_not_sent_twice(reseller, product, django_capture_on_commit_callbacks):
+    """ALL-5: while one sender holds the claim, a duplicate of the task sends nothing."""
+    from datetime import timedelta
+
+    from django.core import mail as outbox
+    from django.utils import timezone
+
+    from orders.mail import welcome_mail_send
+
+    stock(product, 1)
+    order = _place(reseller, product)
+    from orders.services import order_fulfil
+
+    order_fulfil(order_id=order.pk)
+    Order.objects.filter(pk=order.pk).update(welcome_mail_claimed_until=timezone.now() + timedelta(minutes=1))
+    assert welcome_mail_send(order_id=order.pk) is False
+    Order.objects.filter(pk=order.pk).update(welcome_mail_claimed_until=timezone.now() - timedelta(seconds=1))
+    assert welcome_mail_send(order_id=order.pk) is True  # an expired claim (a dead sender) is taken over
+    assert welcome_mail_send(order_id=order.pk) is False
+    assert len(outbox.outbox) == 1
+
+
 def test_esd12_retry_gaps_grow():
     gaps = [backoff(10, attempt) for attempt in range(8)]
     assert gaps == [10, 20, 40, 80, 160, 320, 640, 1280]

@@ -125,15 +125,26 @@ def test_all5_fulfilment_run_twice_does_no_harm_twice(reseller, product, django_
 def test_all5_sweeper_picks_up_orders_whose_message_was_lost(
     reseller, product, settings, django_capture_on_commit_callbacks
 ):
-    """ALL-5: the database is the truth; an order whose task never ran is fulfilled by the sweeper."""
+    """ALL-5: the database is the truth; an order whose task never ran is fulfilled by the sweeper, and a
+    sweep enqueues each due order at most once per interval (no flood while workers are away)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     stock(product, 1)
     order = place(reseller, (product, 1))  # on_commit never ran: the message is "lost"
     assert Order.objects.get(pk=order.pk).status == Order.Status.PLACED
-    assert orders_sweep(older_than_seconds=3600) == {"fulfil": 0, "welcome_mail": 0}
-    with django_capture_on_commit_callbacks(execute=True):
-        result = orders_sweep(older_than_seconds=0)
-    assert result["fulfil"] == 1
-    assert Order.objects.get(pk=order.pk).status == Order.Status.FULFILLED
+    assert orders_sweep() == {"fulfil": 0, "welcome_mail": 0}  # not due yet
+    later = timezone.now() + timedelta(seconds=settings.ORDER_SWEEP_INTERVAL + 1)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert orders_sweep(now=later) == {"fulfil": 1, "welcome_mail": 0}
+    assert orders_sweep(now=later) == {"fulfil": 0, "welcome_mail": 0}  # pushed back one interval
+    for callback in callbacks:
+        with django_capture_on_commit_callbacks(execute=True):
+            callback()
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED and order.welcome_mail_status == Order.MailStatus.SENT
+    assert order.next_attempt_at is None
 
 
 @pytest.mark.django_db
@@ -163,3 +174,48 @@ def test_all3_transitions_are_recorded_and_only_allowed_ones_happen(reseller, pr
     with pytest.raises(OrderError):
         order_transition(order, Order.Status.PLACED)
     assert OrderEvent.objects.filter(order=order).count() == 1
+
+
+@pytest.mark.django_db
+def test_esd7_keys_never_go_to_a_portal_members_address(reseller, other_reseller, staff, product):
+    """ESD-7: a reseller cannot order keys to its own (or any portal member's) address."""
+    for email in (reseller.email, other_reseller.email.upper(), staff.email):
+        with pytest.raises(OrderError) as exc:
+            place(reseller, (product, 1), email=email)
+        assert exc.value.code == "member_address" and exc.value.field == "end_customer_email"
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
+def test_all2_overlong_address_is_a_field_error_not_a_500(client, reseller, product):
+    """ALL-2: an address longer than the column is refused next to the field."""
+    long_email = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".test"
+    with pytest.raises(OrderError):
+        place(reseller, (product, 1), email=long_email)
+    client.force_login(reseller)
+    from django.urls import reverse
+
+    response = client.post(
+        reverse("orders:new"),
+        {
+            "end_customer_email": long_email,
+            "end_customer_email_confirmation": long_email,
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "0",
+            "lines-0-product": product.pk,
+            "lines-0-quantity": "1",
+        },
+    )
+    assert response.status_code == 200 and "errorlist" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_esd5_shortage_recorded_is_what_the_order_lacks(
+    reseller, product, product2, django_capture_on_commit_callbacks
+):
+    """ESD-5: staff see exactly what is short, product by product."""
+    stock(product, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(reseller, (product2, 2), (product, 3))
+    event = Order.objects.get(pk=order.pk).events.get(kind="awaiting_stock")
+    assert event.data == {"short": {"W81-PRO": 2, "O2013-HB": 2}}

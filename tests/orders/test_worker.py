@@ -88,7 +88,7 @@ def test_esd5_all5_waiting_order_completes_when_keys_arrive_and_sweeper_recovers
         reseller=reseller.membership.organisation, placed_by=reseller, end_customer_email="lost@end.test"
     )
     lost.lines.create(product=product, quantity=1)
-    Order.objects.filter(pk=lost.pk).update(updated_at=lost.updated_at.replace(year=2020))
+    Order.objects.filter(pk=lost.pk).update(next_attempt_at=lost.created_at.replace(year=2020))
     sweep_orders.delay()
     wait_until(
         lambda: Order.objects.get(pk=lost.pk).status == Order.Status.FULFILLED,

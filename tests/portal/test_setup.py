@@ -19,9 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "LOCKER_", "SECRET_KEY", "DEBUG"))
-    }
+    prefixes = ("PYTEST", "LOCKER_", "SECRET_KEY", "DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     clean.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
@@ -33,6 +32,7 @@ def test_lock3_production_refuses_to_start_without_secrets():
     result = _run_manage("check", DEBUG="false")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr and "LOCKER_MASTER_KEYS" in result.stderr
+    assert "CELERY_BROKER_URL" in result.stderr and "CACHE_URL" in result.stderr
 
 
 def test_lock3_production_starts_with_real_secrets():
@@ -41,6 +41,9 @@ def test_lock3_production_starts_with_real_secrets():
     result = _run_manage(
         "check",
         DEBUG="false",
+        DATABASE_URL="sqlite:////tmp/portal-check.sqlite3",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        CACHE_URL="redis://127.0.0.1:6379/1",
         SECRET_KEY="x" * 50,
         LOCKER_MASTER_KEYS=key,
         LOCKER_HASH_KEY=_run_manage("locker_newkey").stdout.strip(),
