@@ -11,6 +11,8 @@ COPY accounts ./accounts
 COPY catalog ./catalog
 COPY locker ./locker
 COPY orders ./orders
+COPY webhooks ./webhooks
+COPY api ./api
 RUN pip install .
 COPY . .
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .models import Organisation
+from .models import Membership, Organisation
 from .tenancy import organisation_of
 
 
@@ -13,4 +13,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     return {
         "current_organisation": org,
         "is_reseller": org is not None and org.kind == Organisation.Kind.RESELLER,
+        "is_reseller_admin": org is not None
+        and org.kind == Organisation.Kind.RESELLER
+        and request.user.membership.role == Membership.Role.ADMIN,
     }

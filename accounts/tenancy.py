@@ -8,7 +8,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 
-from .models import Organisation
+from .models import Membership, Organisation
 
 
 def organisation_of(user: Any) -> Organisation | None:
@@ -34,4 +34,14 @@ class ResellerRequiredMixin(LoginRequiredMixin):
         if org is None or org.kind != Organisation.Kind.RESELLER:
             raise PermissionDenied
         self.organisation = org
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ResellerAdminRequiredMixin(ResellerRequiredMixin):
+    """Organisation settings (API tokens, webhooks) are for the reseller's administrators only."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        membership = getattr(request.user, "membership", None) if request.user.is_authenticated else None
+        if membership is not None and membership.role != Membership.Role.ADMIN:
+            raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)

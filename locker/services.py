@@ -16,7 +16,7 @@ from catalog.models import Product
 
 from . import crypto
 from .models import KeyEvent, KeyImport, ProductKey, RevealEvent
-from .signals import stock_added
+from .signals import key_first_revealed, stock_added
 
 _KEY_RE = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 _BATCH = 1000
@@ -185,6 +185,10 @@ def key_reveal(*, key_id: uuid.UUID | str, user: Any, ip: str | None, user_agent
         key.revealed_at = now
         key.status = ProductKey.Status.REVEALED
         key.save(update_fields=["revealed_at", "status"])
+        key_id_ = key.pk
+        transaction.on_commit(
+            lambda: key_first_revealed.send(sender=ProductKey, key_id=key_id_, at=now), robust=True
+        )
     plaintext = crypto.unseal(
         kind=ProductKey.SEAL_KIND,
         record_id=str(key.pk),

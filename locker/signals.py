@@ -6,3 +6,4 @@ A notification only (sent after commit): the sweeper would find the same orders 
 from django.dispatch import Signal
 
 stock_added = Signal()  # kwargs: product_ids: list[int]
+key_first_revealed = Signal()  # kwargs: key_id: uuid.UUID, at: datetime

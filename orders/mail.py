@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from .models import Order, OrderEvent
+from .signals import nudge_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ def welcome_mail_failed(*, order_id: int, reason: str) -> None:
         OrderEvent.objects.create(
             order=order, kind=OrderEvent.Kind.WELCOME_MAIL_FAILED, at=now, data={"reason": reason[:300]}
         )
+        nudge_after_commit()
     logger.warning("Welcome mail for order %s failed for good: %s", order_id, reason[:300])
 
 

@@ -133,6 +133,7 @@ class OrderEvent(AppendOnlyModel):
         VENDOR_REQUESTED = "vendor_requested", _("Keys requested from the vendor")
         VENDOR_FAILED = "vendor_failed", _("Vendor request failed")
         WELCOME_MAIL_RESENT = "welcome_mail_resent", _("Welcome mail sent again on request")
+        KEYS_ACCESSED = "keys_accessed", _("Customer opened the keys for the first time")
         WELCOME_MAIL_QUEUED = "welcome_mail_queued", _("Welcome mail queued")
         WELCOME_MAIL_SENT = "welcome_mail_sent", _("Welcome mail sent")
         WELCOME_MAIL_FAILED = "welcome_mail_failed", _("Welcome mail failed")

@@ -25,6 +25,7 @@ from locker.services import KeyConflict, KeysShort, keys_allocate, keys_availabl
 from portal.tasking import enqueue_on_commit
 
 from .models import Allocation, Order, OrderEvent, OrderLine
+from .signals import nudge_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def order_transition(
         setattr(order, name, value)
     order.save(update_fields=["status", "updated_at", *fields])
     OrderEvent.objects.create(order=order, kind=to, actor=actor, at=now, data=data or {})
+    nudge_after_commit()
 
 
 def order_place(
@@ -441,3 +443,17 @@ def welcome_mail_resend(*, organisation: Organisation, order_id: int, actor: Any
 
     enqueue_on_commit(send_welcome_mail, order.pk)
     return order
+
+
+@transaction.atomic
+def order_keys_accessed(*, key_id: Any, at: Any) -> bool:
+    """Record, once per order, that the customer opened a key of it for the first time."""
+    order_id = Allocation.objects.filter(key_id=key_id).values_list("line__order_id", flat=True).first()
+    if order_id is None:
+        return False
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.events.filter(kind=OrderEvent.Kind.KEYS_ACCESSED).exists():
+        return False
+    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.KEYS_ACCESSED, at=at, actor=order.end_customer)
+    nudge_after_commit()
+    return True

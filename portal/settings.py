@@ -46,6 +46,11 @@ INSTALLED_APPS = [
     "catalog",
     "locker",
     "orders",
+    "webhooks",
+    "api",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -232,6 +237,46 @@ INVOICE_ISSUER = env.str("INVOICE_ISSUER", default="Demo Distribution sp. z o.o.
 INVOICE_ISSUER_ADDRESS = env.str("INVOICE_ISSUER_ADDRESS", default="ul. Przykładowa 1, 00-001 Warszawa")
 INVOICE_ISSUER_TAX_ID = env.str("INVOICE_ISSUER_TAX_ID", default="PL0000000000")
 
+# --- Reseller API ---------------------------------------------------------------------------------------
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasResellerToken"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Reseller portal API",
+    "DESCRIPTION": (
+        "Order ESD product keys for your end customers from your own shop. Authenticate with "
+        "`Authorization: Bearer <token>` (create tokens under Settings → API tokens). Errors are RFC 9457 "
+        "problem details with a stable `code`. Keys are never part of any response: they go straight to the "
+        "end customer's Digital Locker."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "WelcomeMailStatusEnum": "orders.models.Order.MailStatus",
+    },
+}
+# Webhooks: deliveries to private or loopback addresses are refused unless allowed here (tests allow it).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24.0)
+
 # --- Celery (ALL-5) ---------------------------------------------------------------------------------
 BROKER_CONFIGURED = bool(env.str("CELERY_BROKER_URL", default=""))
 # No broker: tasks run in-process, still only after the surrounding transaction commits.
@@ -258,6 +303,8 @@ ORDER_SWEEP_INTERVAL = env.int("ORDER_SWEEP_INTERVAL", default=60)
 CELERY_BEAT_SCHEDULE = {
     "sweep-orders": {"task": "orders.tasks.sweep_orders", "schedule": float(ORDER_SWEEP_INTERVAL)},
     "purge-expired-keys": {"task": "locker.tasks.purge_expired_keys", "schedule": 3600.0},
+    "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": float(ORDER_SWEEP_INTERVAL)},
+    "purge-idempotency-records": {"task": "api.tasks.purge_idempotency_records", "schedule": 3600.0},
 }
 
 # --- Security ---------------------------------------------------------------------------------------

@@ -13,6 +13,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("orders/", include("orders.urls")),
     path("locker/", include("locker.urls")),
+    path("api/v1/", include("api.urls")),
+    path("settings/api-tokens/", include("api.portal_urls")),
+    path("settings/webhooks/", include("webhooks.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,105 @@
+"""Errors as RFC 9457 problem details, each with a stable ``code``; in one place (ARCHITECTURE 8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from orders.services import OrderError
+
+PROBLEM_JSON = "application/problem+json"
+
+# Domain refusals: which HTTP status each code answers with.
+ORDER_ERROR_STATUS = {
+    "invalid_email": 422,
+    "member_address": 422,
+    "product_not_orderable": 422,
+    "invalid_quantity": 422,
+    "no_lines": 422,
+    "same_email": 422,
+    "not_a_reseller": 403,
+    "not_cancellable": 409,
+    "correction_refused": 409,
+    "not_fulfilled": 409,
+    "mail_in_flight": 409,
+    "invalid_transition": 409,
+    "resend_throttled": 429,
+}
+
+
+class ApiProblem(exceptions.APIException):
+    """A refusal with its own code, raised by API views."""
+
+    def __init__(self, status_code: int, code: str, detail: str, errors: list[dict[str, str]] | None = None):
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+        self.problem_code = code
+        self.errors = errors or []
+
+
+def problem(status_code: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": f"urn:reseller-portal:problem:{code}", "title": title, "status": status_code, "detail": detail,
+            "code": code, **extra}
+
+
+def _flatten(data: Any, prefix: str = "") -> list[dict[str, str]]:
+    """DRF's nested validation errors as a flat list naming each field (``lines[0].sku``)."""
+    out: list[dict[str, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == "non_field_errors":
+                name = prefix
+            elif isinstance(key, int) or str(key).isdigit():
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            out += _flatten(value, name)
+    elif isinstance(data, list):
+        if all(not isinstance(item, dict | list) for item in data):
+            out += [{"field": prefix or "body", "message": str(item), "code": getattr(item, "code", "invalid")}
+                    for item in data]
+        else:
+            for i, item in enumerate(data):
+                out += _flatten(item, f"{prefix}[{i}]")
+    else:
+        out.append({"field": prefix or "body", "message": str(data), "code": getattr(data, "code", "invalid")})
+    return out
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OrderError):
+        status_code = ORDER_ERROR_STATUS.get(exc.code, 422)
+        field = {"end_customer_email": "end_customer_email", "new_email": "new_email", "lines": "lines"}.get(
+            exc.field or "", "")
+        errors = [{"field": field, "message": exc.message, "code": exc.code}] if field else []
+        body = problem(status_code, exc.code, _("The request was refused."), exc.message, errors=errors)
+        return Response(body, status=status_code, content_type=PROBLEM_JSON)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ApiProblem):
+        body = problem(exc.status_code, exc.problem_code, str(exc.detail), str(exc.detail), errors=exc.errors)
+    elif isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        body = problem(400, "validation_error", _("The request is not valid."),
+                       _("See errors for the fields to correct."), errors=errors)
+    else:
+        code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        code = code if isinstance(code, str) else "error"
+        detail = str(getattr(exc, "detail", exc))
+        body = problem(response.status_code, code, detail, detail)
+        if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+            body["retry_after"] = response.get("Retry-After")
+    response.data = body
+    response.content_type = PROBLEM_JSON
+    return response

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog.models import Product
+from orders.models import Invoice, InvoiceLine, Order
+from orders.services import MAX_UNITS_PER_LINE
+
+
+def _absolute(context: dict[str, Any], path: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "vendor", "family", "edition", "platform", "installer_url", "unit_price",
+                  "is_subscription"]
+
+
+class LineInSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=40)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_UNITS_PER_LINE)
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    end_customer_email = serializers.EmailField(max_length=254)
+    lines = LineInSerializer(many=True, allow_empty=False, max_length=50)
+
+
+class CorrectEmailSerializer(serializers.Serializer):
+    new_email = serializers.EmailField(max_length=254)
+
+
+class OrderLineOutSerializer(serializers.Serializer):
+    sku = serializers.CharField(source="product.sku")
+    name = serializers.CharField(source="product.name")
+    quantity = serializers.IntegerField()
+    delivered = serializers.IntegerField(required=False, help_text=_("Keys delivered to the customer's locker."))
+    opened = serializers.IntegerField(source="accessed", required=False,
+                                      help_text=_("Keys the customer has revealed."))
+
+
+class WelcomeMailSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Order.MailStatus.choices, source="welcome_mail_status")
+    sent_at = serializers.DateTimeField(source="welcome_mail_sent_at", allow_null=True)
+    error = serializers.CharField(source="welcome_mail_error", allow_blank=True)
+    attempts = serializers.IntegerField(source="welcome_mail_attempts")
+
+
+class DeliverySerializer(serializers.Serializer):
+    """The delivery tracker (ESD-12): never a key (ESD-7)."""
+
+    welcome_mail = WelcomeMailSerializer(source="*")
+    password_set_at = serializers.SerializerMethodField()
+    keys_accessed = serializers.BooleanField()
+    first_accessed_at = serializers.DateTimeField(source="first_revealed_at", allow_null=True)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_password_set_at(self, order: Order) -> Any:
+        account = order.end_customer
+        return serializers.DateTimeField().to_representation(account.password_set_at) if (
+            account and account.password_set_at) else None
+
+
+class InvoiceRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    pdf_url = serializers.SerializerMethodField()
+
+    def get_pdf_url(self, invoice: Invoice) -> str:
+        return _absolute(self.context, reverse("api:invoice-pdf", args=[invoice.pk]))
+
+
+class OrderSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Order.Status.choices)
+    end_customer_email = serializers.EmailField()
+    created_at = serializers.DateTimeField()
+    fulfilled_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    units = serializers.IntegerField()
+    welcome_mail_status = serializers.ChoiceField(choices=Order.MailStatus.choices)
+    keys_accessed = serializers.BooleanField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, order: Order) -> str:
+        return _absolute(self.context, reverse("api:order-detail", args=[order.pk]))
+
+
+class OrderDetailSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Order.Status.choices)
+    end_customer_email = serializers.EmailField()
+    created_at = serializers.DateTimeField()
+    fulfilled_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    lines = OrderLineOutSerializer(many=True, source="lines.all")
+    delivery = DeliverySerializer(source="*")
+    invoice = serializers.SerializerMethodField()
+
+    @extend_schema_field(InvoiceRefSerializer(allow_null=True))
+    def get_invoice(self, order: Order) -> Any:
+        invoice = getattr(order, "invoice", None) if hasattr(order, "invoice") else None
+        return InvoiceRefSerializer(invoice, context=self.context).data if invoice else None
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceLine
+        fields = ["sku", "description", "quantity", "unit_price", "net_amount"]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    order = serializers.IntegerField(source="order_id")
+    lines = InvoiceLineSerializer(many=True)
+    pdf_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invoice
+        fields = ["id", "number", "order", "issued_at", "currency", "vat_percent", "net_total", "vat_total",
+                  "gross_total", "lines", "pdf_url"]
+
+    def get_pdf_url(self, invoice: Invoice) -> str:
+        return _absolute(self.context, reverse("api:invoice-pdf", args=[invoice.pk]))

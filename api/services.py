@@ -1,0 +1,79 @@
+"""API tokens: made, found and revoked here only."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Organisation
+
+from .models import ApiToken, IdempotencyRecord
+
+TOKEN_PREFIX = "rp_"
+
+
+class TokenError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def api_token_create(*, user: Any, name: str) -> tuple[ApiToken, str]:
+    """A new token for the user's reseller organisation; the plain token is returned once, never stored."""
+    membership = getattr(user, "membership", None)
+    if membership is None or membership.organisation.kind != Organisation.Kind.RESELLER:
+        raise TokenError("not_a_reseller", "Only reseller users can have API tokens.")
+    if membership.role != Membership.Role.ADMIN:
+        raise TokenError("not_an_admin", "Only the organisation's administrators manage API tokens.")
+    name = (name or "").strip()[:100] or "API token"
+    secret = secrets.token_urlsafe(32)
+    token = f"{TOKEN_PREFIX}{secret}"
+    record = ApiToken.objects.create(
+        organisation=membership.organisation,
+        created_by=user,
+        name=name,
+        prefix=token[: len(TOKEN_PREFIX) + 6],
+        token_hash=token_hash(token),
+    )
+    return record, token
+
+
+def api_token_revoke(*, organisation: Organisation, token_id: int) -> ApiToken:
+    with transaction.atomic():
+        record = ApiToken.objects.for_org(organisation).select_for_update().get(pk=token_id)
+        if record.revoked_at is None:
+            record.revoked_at = timezone.now()
+            record.save(update_fields=["revoked_at"])
+    return record
+
+
+def api_token_authenticate(token: str) -> ApiToken | None:
+    """The active token behind a bearer string, with its organisation and creator, or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    record = (
+        ApiToken.objects.active()
+        .select_related("organisation", "created_by", "created_by__membership")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+    if record is None or not record.created_by.is_active:
+        return None
+    now = timezone.now()
+    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)  # at most one write a minute
+    return record
+
+
+def idempotency_records_purge(*, older_than: timedelta = timedelta(days=1)) -> int:
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from typing import Any
+
+
+def on_order_events_recorded(sender: Any, **kwargs: Any) -> None:
+    """New order events committed: let a worker turn them into deliveries now rather than at the next sweep."""
+    from portal.tasking import enqueue_on_commit
+
+    from .tasks import dispatch_events
+
+    enqueue_on_commit(dispatch_events)

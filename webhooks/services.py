@@ -1,0 +1,264 @@
+"""Webhooks: endpoints, turning order events into signed deliveries, delivering them with retries."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import time
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from accounts.models import Organisation
+from locker import crypto
+from orders.models import Allocation, Order, OrderEvent
+from portal.tasking import enqueue_on_commit
+
+from .models import (
+    EVENT_TYPES,
+    ORDER_EVENT_TYPES,
+    DispatchedEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+logger = logging.getLogger(__name__)
+SIGNATURE_HEADER = "Portal-Signature"
+VALID_EVENTS = {code for code, _label in EVENT_TYPES}
+
+
+class WebhookError(Exception):
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+
+# --- signing ------------------------------------------------------------------------------------------
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """``t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the secret>``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify(secret: str, header: str, body: bytes, tolerance: int = 300, now: float | None = None) -> bool:
+    """The recipe a receiver follows (documented in the README): check the time, then the MAC."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((now or time.time()) - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def endpoint_secret(endpoint: WebhookEndpoint) -> str:
+    return crypto.unseal(kind=WebhookEndpoint.SEAL_KIND, record_id=str(endpoint.pk),
+                         ciphertext=endpoint.secret_ciphertext, wrapped_key=endpoint.secret_wrapped_key,
+                         master_key_id=endpoint.secret_master_key_id)
+
+
+# --- endpoints ---------------------------------------------------------------------------------------
+def _check_target(url: str) -> None:
+    """Refuse URLs that point into private, loopback or link-local networks (unless settings allow)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookError("invalid_url", "Use an http(s) URL with a host name.", "url")
+    if settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError):
+        raise WebhookError("unresolvable_host", "The host name does not resolve.", "url") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise WebhookError("private_target", "Deliveries to private or loopback addresses are refused.", "url")
+
+
+def endpoint_create(*, organisation: Organisation, user: Any, url: str, events: list[str]) -> tuple[
+        WebhookEndpoint, str]:
+    """Register an endpoint; the signing secret is returned once and kept sealed."""
+    events = sorted(set(events))
+    if not events or not set(events) <= VALID_EVENTS:
+        raise WebhookError("invalid_events", "Choose at least one known event.", "events")
+    _check_target(url)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    endpoint = WebhookEndpoint(organisation=organisation, url=url, events=events, created_by=user)
+    endpoint.save()
+    sealed = crypto.seal(kind=WebhookEndpoint.SEAL_KIND, record_id=str(endpoint.pk), plaintext=secret)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        secret_ciphertext=sealed.ciphertext, secret_wrapped_key=sealed.wrapped_key,
+        secret_master_key_id=sealed.master_key_id)
+    endpoint.refresh_from_db()
+    return endpoint, secret
+
+
+def endpoint_set_active(*, organisation: Organisation, endpoint_id: int, active: bool) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.for_org(organisation).get(pk=endpoint_id)
+    endpoint.active = active
+    endpoint.save(update_fields=["active"])
+    return endpoint
+
+
+# --- dispatch: order events → deliveries ----------------------------------------------------------
+def order_payload(order: Order) -> dict[str, Any]:
+    """What a webhook says about an order: the same facts the reseller sees, never a key (ESD-7)."""
+    opened = Allocation.objects.filter(line__order=order, key__revealed_at__isnull=False).exists()
+    return {
+        "id": order.pk,
+        "status": order.status,
+        "end_customer_email": order.end_customer_email,
+        "created_at": order.created_at.isoformat(),
+        "fulfilled_at": order.fulfilled_at.isoformat() if order.fulfilled_at else None,
+        "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
+        "welcome_mail_status": order.welcome_mail_status,
+        "keys_accessed": opened,
+        "lines": [{"sku": line.product.sku, "quantity": line.quantity}
+                  for line in order.lines.select_related("product")],
+    }
+
+
+def dispatch_events(*, limit: int = 500) -> int:
+    """Turn recorded order events into one delivery per subscribed endpoint, each event exactly once."""
+    since = timezone.now() - timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
+    created = 0
+    with transaction.atomic():
+        events = list(
+            OrderEvent.objects.filter(kind__in=list(ORDER_EVENT_TYPES), at__gte=since)
+            .annotate(done=Exists(DispatchedEvent.objects.filter(order_event=OuterRef("pk"))))
+            .filter(done=False)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("order")
+            .order_by("at", "id")[:limit]
+        )
+        if not events:
+            return 0
+        orgs = {e.order.reseller_id for e in events}
+        endpoints: dict[int, list[WebhookEndpoint]] = {}
+        for endpoint in WebhookEndpoint.objects.filter(organisation_id__in=orgs, active=True):
+            endpoints.setdefault(endpoint.organisation_id, []).append(endpoint)
+        deliveries = []
+        for event in events:
+            event_type = ORDER_EVENT_TYPES[event.kind]
+            targets = [e for e in endpoints.get(event.order.reseller_id, []) if event_type in e.events]
+            if not targets:
+                continue
+            body = {"id": f"evt_{event.pk}", "type": event_type, "created_at": event.at.isoformat(),
+                    "data": {"order": order_payload(event.order)}}
+            deliveries += [
+                WebhookDelivery(endpoint=t, event_id=f"evt_{event.pk}", event_type=event_type, source_event=event,
+                                payload=body, next_attempt_at=timezone.now())
+                for t in targets
+            ]
+        WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+        DispatchedEvent.objects.bulk_create([DispatchedEvent(order_event=e) for e in events], ignore_conflicts=True)
+        from .tasks import deliver_webhook
+
+        for delivery in deliveries:
+            enqueue_on_commit(deliver_webhook, str(delivery.pk))
+        created = len(deliveries)
+    return created
+
+
+# --- delivery ----------------------------------------------------------------------------------------
+def _backoff(attempt: int) -> float:
+    return float(min(3600, 30 * 2 ** max(attempt - 1, 0)))
+
+
+def deliver(*, delivery_id: str) -> tuple[str, float]:
+    """POST one delivery, signed; record the answer; schedule the next try or give up after a day.
+
+    Claimed with a conditional update first, so duplicates of the task never post twice at once.
+    """
+    now = timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk=delivery_id,
+        status=WebhookDelivery.Status.PENDING,
+    ).update(claimed_until=now + timedelta(seconds=settings.WEBHOOK_TIMEOUT * 3 + 30))
+    if not claimed:
+        return "done-or-busy", 0.0
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    endpoint = delivery.endpoint
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = int(time.time())
+    started = time.monotonic()
+    status_code, text, error = None, "", ""
+    try:
+        _check_target(endpoint.url)
+        response = requests.post(
+            endpoint.url, data=body, timeout=settings.WEBHOOK_TIMEOUT, allow_redirects=False,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "reseller-portal-webhooks/1",
+                "Portal-Event-Id": delivery.event_id,
+                "Portal-Event-Type": delivery.event_type,
+                "Portal-Delivery-Id": str(delivery.pk),
+                SIGNATURE_HEADER: sign(endpoint_secret(endpoint), timestamp, body),
+            },
+        )
+        status_code, text = response.status_code, response.text[:2000]
+    except WebhookError as exc:
+        error = exc.message
+    except requests.RequestException as exc:
+        error = f"{exc.__class__.__name__}: {str(exc)[:250]}"
+    duration = int((time.monotonic() - started) * 1000)
+    ok = status_code is not None and 200 <= status_code < 300
+    attempts = delivery.attempts + 1
+    expired = timezone.now() >= delivery.created_at + timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
+    with transaction.atomic():
+        WebhookAttempt.objects.create(delivery=delivery, status_code=status_code, response_body=text,
+                                      error=error[:300], duration_ms=duration)
+        fields: dict[str, Any] = {"attempts": attempts, "claimed_until": None, "last_status_code": status_code}
+        if ok:
+            fields.update(status=WebhookDelivery.Status.SUCCEEDED, delivered_at=timezone.now(), next_attempt_at=None)
+        elif expired or error.startswith("Deliveries to private"):
+            fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
+        else:
+            # The task schedules the retry; the sweep only looks once that is overdue (never a second chain).
+            grace = _backoff(attempts) + settings.ORDER_SWEEP_INTERVAL
+            fields.update(next_attempt_at=timezone.now() + timedelta(seconds=grace))
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    return str(fields.get("status", "retry")), _backoff(attempts)
+
+
+def deliveries_due(*, limit: int = 500) -> list[str]:
+    """Pending deliveries whose next try is due and that nobody holds; each is pushed back meanwhile."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(
+            WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        WebhookDelivery.objects.filter(pk__in=due).update(next_attempt_at=now + timedelta(minutes=5))
+    return [str(pk) for pk in due]
+
+
+def redeliver(*, organisation: Organisation, delivery_id: str) -> WebhookDelivery:
+    """Send an event again as a new delivery (same event id, so receivers can de-duplicate)."""
+    original = WebhookDelivery.objects.for_org(organisation).select_related("endpoint").get(pk=delivery_id)
+    with transaction.atomic():
+        copy = WebhookDelivery.objects.create(
+            endpoint=original.endpoint, event_id=original.event_id, event_type=original.event_type,
+            source_event=original.source_event, payload=original.payload, redelivery_of=original,
+            next_attempt_at=timezone.now(),
+        )
+        from .tasks import deliver_webhook
+
+        enqueue_on_commit(deliver_webhook, str(copy.pk))
+    return copy
