@@ -15,5 +15,5 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "is_reseller": org is not None and org.kind == Organisation.Kind.RESELLER,
         "is_reseller_admin": org is not None
         and org.kind == Organisation.Kind.RESELLER
-        and request.user.membership.role == Membership.Role.ADMIN,
+        and getattr(getattr(request.user, "membership", None), "role", None) == Membership.Role.ADMIN,
     }

@@ -58,23 +58,33 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
         if key is None:
             return method(self, request, *args, **kwargs)
         if not 1 <= len(key) <= 255 or not key.isprintable():
-            raise ApiProblem(400, "invalid_idempotency_key", _("Idempotency-Key must be 1 to 255 printable "
-                                                                "characters."))
+            raise ApiProblem(
+                400, "invalid_idempotency_key", _("Idempotency-Key must be 1 to 255 printable characters.")
+            )
         request_hash = _request_hash(request)
         with transaction.atomic():
             try:
                 with transaction.atomic():
                     record = IdempotencyRecord.objects.create(
-                        organisation=self.organisation, key=key, request_hash=request_hash,
-                        response_status=0, response_body={},
+                        organisation=self.organisation,
+                        key=key,
+                        request_hash=request_hash,
+                        response_status=0,
+                        response_body={},
                     )
             except IntegrityError:
                 existing = IdempotencyRecord.objects.get(organisation=self.organisation, key=key)
                 if existing.request_hash != request_hash:
-                    raise ApiProblem(422, "idempotency_key_reused", _("This Idempotency-Key was used for a "
-                                                                       "different request.")) from None
-                return Response(existing.response_body, status=existing.response_status,
-                                headers={"Idempotent-Replayed": "true"})
+                    raise ApiProblem(
+                        422,
+                        "idempotency_key_reused",
+                        _("This Idempotency-Key was used for a different request."),
+                    ) from None
+                return Response(
+                    existing.response_body,
+                    status=existing.response_status,
+                    headers={"Idempotent-Replayed": "true"},
+                )
             response = method(self, request, *args, **kwargs)
             if 200 <= response.status_code < 300:
                 record.response_status = response.status_code

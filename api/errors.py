@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -44,8 +45,14 @@ class ApiProblem(exceptions.APIException):
 
 
 def problem(status_code: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"type": f"urn:reseller-portal:problem:{code}", "title": title, "status": status_code, "detail": detail,
-            "code": code, **extra}
+    return {
+        "type": f"urn:reseller-portal:problem:{code}",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
 
 
 def _flatten(data: Any, prefix: str = "") -> list[dict[str, str]]:
@@ -62,21 +69,30 @@ def _flatten(data: Any, prefix: str = "") -> list[dict[str, str]]:
             out += _flatten(value, name)
     elif isinstance(data, list):
         if all(not isinstance(item, dict | list) for item in data):
-            out += [{"field": prefix or "body", "message": str(item), "code": getattr(item, "code", "invalid")}
-                    for item in data]
+            out += [
+                {"field": prefix or "body", "message": str(item), "code": getattr(item, "code", "invalid")}
+                for item in data
+            ]
         else:
             for i, item in enumerate(data):
                 out += _flatten(item, f"{prefix}[{i}]")
     else:
-        out.append({"field": prefix or "body", "message": str(data), "code": getattr(data, "code", "invalid")})
+        out.append(
+            {"field": prefix or "body", "message": str(data), "code": getattr(data, "code", "invalid")}
+        )
     return out
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    request = context.get("request")
+    if request is not None:  # problems are JSON whatever the client asked for (e.g. Accept: application/pdf)
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = PROBLEM_JSON
     if isinstance(exc, OrderError):
         status_code = ORDER_ERROR_STATUS.get(exc.code, 422)
         field = {"end_customer_email": "end_customer_email", "new_email": "new_email", "lines": "lines"}.get(
-            exc.field or "", "")
+            exc.field or "", ""
+        )
         errors = [{"field": field, "message": exc.message, "code": exc.code}] if field else []
         body = problem(status_code, exc.code, _("The request was refused."), exc.message, errors=errors)
         return Response(body, status=status_code, content_type=PROBLEM_JSON)
@@ -91,8 +107,13 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         body = problem(exc.status_code, exc.problem_code, str(exc.detail), str(exc.detail), errors=exc.errors)
     elif isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)
-        body = problem(400, "validation_error", _("The request is not valid."),
-                       _("See errors for the fields to correct."), errors=errors)
+        body = problem(
+            400,
+            "validation_error",
+            _("The request is not valid."),
+            _("See errors for the fields to correct."),
+            errors=errors,
+        )
     else:
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
         code = code if isinstance(code, str) else "error"

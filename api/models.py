@@ -22,10 +22,16 @@ class ApiToken(models.Model):
     """A bearer token, shown once at creation and stored only as its SHA-256 (it has 256 bits of entropy,
     so a fast hash is enough). Every request made with it acts for its organisation and its creator."""
 
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="api_tokens")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
+    )
     name = models.CharField(_("name"), max_length=100)
-    prefix = models.CharField(_("prefix"), max_length=16, help_text=_("The first characters, to tell tokens apart."))
+    prefix = models.CharField(
+        _("prefix"), max_length=16, help_text=_("The first characters, to tell tokens apart.")
+    )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
@@ -61,7 +67,9 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organisation", "key"], name="idempotency_key_per_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "key"], name="idempotency_key_per_org")
+        ]
 
     def __str__(self) -> str:
         return f"{self.organisation_id}:{self.key}"

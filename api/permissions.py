@@ -14,4 +14,7 @@ class HasResellerToken(BasePermission):
     """Only a reseller organisation's API token opens the API."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return isinstance(request.auth, ApiToken) and request.auth.organisation.kind == Organisation.Kind.RESELLER
+        return (
+            isinstance(request.auth, ApiToken)
+            and request.auth.organisation.kind == Organisation.Kind.RESELLER
+        )

@@ -17,8 +17,11 @@ from .services import TokenError, api_token_create, api_token_revoke
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100,
-                           help_text=gettext_lazy("Where the token is used, e.g. “Web shop”."))
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=100,
+        help_text=gettext_lazy("Where the token is used, e.g. “Web shop”."),
+    )
 
 
 class TokenListView(ResellerAdminRequiredMixin, View):

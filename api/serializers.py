@@ -20,8 +20,17 @@ def _absolute(context: dict[str, Any], path: str) -> str:
 class ProductSerializer(serializers.ModelSerializer):
     class Meta:
         model = Product
-        fields = ["sku", "name", "vendor", "family", "edition", "platform", "installer_url", "unit_price",
-                  "is_subscription"]
+        fields = [
+            "sku",
+            "name",
+            "vendor",
+            "family",
+            "edition",
+            "platform",
+            "installer_url",
+            "unit_price",
+            "is_subscription",
+        ]
 
 
 class LineInSerializer(serializers.Serializer):
@@ -42,9 +51,12 @@ class OrderLineOutSerializer(serializers.Serializer):
     sku = serializers.CharField(source="product.sku")
     name = serializers.CharField(source="product.name")
     quantity = serializers.IntegerField()
-    delivered = serializers.IntegerField(required=False, help_text=_("Keys delivered to the customer's locker."))
-    opened = serializers.IntegerField(source="accessed", required=False,
-                                      help_text=_("Keys the customer has revealed."))
+    delivered = serializers.IntegerField(
+        required=False, help_text=_("Keys delivered to the customer's locker.")
+    )
+    opened = serializers.IntegerField(
+        source="accessed", required=False, help_text=_("Keys the customer has revealed.")
+    )
 
 
 class WelcomeMailSerializer(serializers.Serializer):
@@ -65,8 +77,11 @@ class DeliverySerializer(serializers.Serializer):
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_password_set_at(self, order: Order) -> Any:
         account = order.end_customer
-        return serializers.DateTimeField().to_representation(account.password_set_at) if (
-            account and account.password_set_at) else None
+        return (
+            serializers.DateTimeField().to_representation(account.password_set_at)
+            if (account and account.password_set_at)
+            else None
+        )
 
 
 class InvoiceRefSerializer(serializers.Serializer):
@@ -124,8 +139,55 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Invoice
-        fields = ["id", "number", "order", "issued_at", "currency", "vat_percent", "net_total", "vat_total",
-                  "gross_total", "lines", "pdf_url"]
+        fields = [
+            "id",
+            "number",
+            "order",
+            "issued_at",
+            "currency",
+            "vat_percent",
+            "net_total",
+            "vat_total",
+            "gross_total",
+            "lines",
+            "pdf_url",
+        ]
 
     def get_pdf_url(self, invoice: Invoice) -> str:
         return _absolute(self.context, reverse("api:invoice-pdf", args=[invoice.pk]))
+
+
+class ProblemFieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text=_("The field, e.g. lines[0].sku."))
+    message = serializers.CharField()
+    code = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details; ``code`` is stable and meant for programs."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = ProblemFieldErrorSerializer(many=True, required=False)
+    retry_after = serializers.CharField(required=False, allow_null=True)
+
+
+def paginated(name: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The cursor page shape: next/previous URLs and the results."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+
+
+ProductPageSerializer = paginated("ProductPage", ProductSerializer)
+OrderPageSerializer = paginated("OrderPage", OrderSummarySerializer)
+InvoicePageSerializer = paginated("InvoicePage", InvoiceSerializer)

@@ -14,7 +14,7 @@ from accounts.models import Membership, Organisation
 
 from .models import ApiToken, IdempotencyRecord
 
-TOKEN_PREFIX = "rp_"
+TOKEN_PREFIX = "rp_"  # noqa: S105 (a marker, not a secret)
 
 
 class TokenError(Exception):

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -25,13 +26,18 @@ from . import serializers as s
 from .base import ResellerAPIView, idempotent
 from .errors import ApiProblem
 
-PROBLEM = OpenApiResponse(response=OpenApiTypes.OBJECT, description="RFC 9457 problem details")
+PROBLEM = OpenApiResponse(response=s.ProblemSerializer, description="RFC 9457 problem details")
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Any unique string (a UUID). Repeating a POST with the same key and body replays the first "
-                "response instead of acting twice; the same key with another body answers 422.",
+    "response instead of acting twice; the same key with another body answers 422.",
 )
-ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 429: PROBLEM}
+ERRORS = {
+    (code, "application/problem+json"): PROBLEM for code in (400, 401, 403, 404, 406, 409, 415, 422, 429)
+}
 
 
 class Pagination(CursorPagination):
@@ -56,8 +62,12 @@ class ProductFilter(serializers.Serializer):
 
 
 class ProductListView(ResellerAPIView):
-    @extend_schema(operation_id="products_list", parameters=[ProductFilter], responses={200: s.ProductSerializer(many=True), **ERRORS},
-                   summary="ESD-orderable products")
+    @extend_schema(
+        operation_id="products_list",
+        parameters=[ProductFilter],
+        responses={200: s.ProductPageSerializer, **ERRORS},
+        summary="ESD-orderable products",
+    )
     def get(self, request: Request) -> Response:
         f = ProductFilter(data=request.query_params)
         f.is_valid(raise_exception=True)
@@ -92,8 +102,12 @@ class OrderDetailMixin:
 
 
 class OrderListView(OrderDetailMixin, ResellerAPIView):
-    @extend_schema(operation_id="orders_list", parameters=[OrderFilter], responses={200: s.OrderSummarySerializer(many=True), **ERRORS},
-                   summary="The organisation's orders, newest first")
+    @extend_schema(
+        operation_id="orders_list",
+        parameters=[OrderFilter],
+        responses={200: s.OrderPageSerializer, **ERRORS},
+        summary="The organisation's orders, newest first",
+    )
     def get(self, request: Request) -> Response:
         f = OrderFilter(data=request.query_params)
         f.is_valid(raise_exception=True)
@@ -108,10 +122,16 @@ class OrderListView(OrderDetailMixin, ResellerAPIView):
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(
-            s.OrderSummarySerializer(page, many=True, context={"request": request}).data)
+            s.OrderSummarySerializer(page, many=True, context={"request": request}).data
+        )
 
-    @extend_schema(operation_id="orders_create", request=s.OrderCreateSerializer, parameters=[IDEMPOTENCY_KEY],
-                   responses={201: s.OrderDetailSerializer, **ERRORS}, summary="Place an ESD order")
+    @extend_schema(
+        operation_id="orders_create",
+        request=s.OrderCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: s.OrderDetailSerializer, **ERRORS},
+        summary="Place an ESD order",
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         body = s.OrderCreateSerializer(data=request.data)
@@ -120,14 +140,21 @@ class OrderListView(OrderDetailMixin, ResellerAPIView):
         skus = {line["sku"] for line in lines_in}
         products = {p.sku: p.pk for p in Product.objects.esd_orderable().filter(sku__in=skus)}
         errors = [
-            {"field": f"lines[{i}].sku", "message": _("No ESD-orderable product with this SKU."),
-             "code": "product_not_orderable"}
-            for i, line in enumerate(lines_in) if line["sku"] not in products
+            {
+                "field": f"lines[{i}].sku",
+                "message": _("No ESD-orderable product with this SKU."),
+                "code": "product_not_orderable",
+            }
+            for i, line in enumerate(lines_in)
+            if line["sku"] not in products
         ]
         if errors:
-            raise ApiProblem(422, "product_not_orderable", _("Only ESD-eligible products can be ordered."), errors)
+            raise ApiProblem(
+                422, "product_not_orderable", _("Only ESD-eligible products can be ordered."), errors
+            )
         order = order_place(
-            reseller=self.organisation, placed_by=request.user,
+            reseller=self.organisation,
+            placed_by=request.user,
             end_customer_email=body.validated_data["end_customer_email"],
             lines=[LineIn(product_id=products[line["sku"]], quantity=line["quantity"]) for line in lines_in],
         )
@@ -135,8 +162,11 @@ class OrderListView(OrderDetailMixin, ResellerAPIView):
 
 
 class OrderDetailView(OrderDetailMixin, ResellerAPIView):
-    @extend_schema(operation_id="orders_retrieve", responses={200: s.OrderDetailSerializer, **ERRORS},
-                   summary="One order: lines, delivery tracker, invoice; never a key")
+    @extend_schema(
+        operation_id="orders_retrieve",
+        responses={200: s.OrderDetailSerializer, **ERRORS},
+        summary="One order: lines, delivery tracker, invoice; never a key",
+    )
     def get(self, request: Request, pk: int) -> Response:
         return self._detail(request, pk)
 
@@ -154,9 +184,13 @@ class OrderActionView(OrderDetailMixin, ResellerAPIView):
 
 
 class OrderCancelView(OrderActionView):
-    @extend_schema(operation_id="orders_cancel", request=None, parameters=[IDEMPOTENCY_KEY],
-                   responses={200: s.OrderDetailSerializer, **ERRORS},
-                   summary="Cancel an order still awaiting stock (ESD-10)")
+    @extend_schema(
+        operation_id="orders_cancel",
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.OrderDetailSerializer, **ERRORS},
+        summary="Cancel an order still awaiting stock (ESD-10)",
+    )
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         return self.run(request, pk)
@@ -166,9 +200,13 @@ class OrderCancelView(OrderActionView):
 
 
 class OrderCorrectEmailView(OrderActionView):
-    @extend_schema(operation_id="orders_correct_email", request=s.CorrectEmailSerializer,
-                   parameters=[IDEMPOTENCY_KEY], responses={200: s.OrderDetailSerializer, **ERRORS},
-                   summary="Correct a wrong end-customer address while nobody used the mail (ESD-14)")
+    @extend_schema(
+        operation_id="orders_correct_email",
+        request=s.CorrectEmailSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.OrderDetailSerializer, **ERRORS},
+        summary="Correct a wrong end-customer address while nobody used the mail (ESD-14)",
+    )
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         return self.run(request, pk)
@@ -176,14 +214,22 @@ class OrderCorrectEmailView(OrderActionView):
     def act(self, request: Request, pk: int) -> Any:
         body = s.CorrectEmailSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return order_correct_email(organisation=self.organisation, order_id=pk, actor=request.user,
-                                   new_email=body.validated_data["new_email"])
+        return order_correct_email(
+            organisation=self.organisation,
+            order_id=pk,
+            actor=request.user,
+            new_email=body.validated_data["new_email"],
+        )
 
 
 class OrderResendWelcomeView(OrderActionView):
-    @extend_schema(operation_id="orders_resend_welcome_mail", request=None, parameters=[IDEMPOTENCY_KEY],
-                   responses={200: s.OrderDetailSerializer, **ERRORS},
-                   summary="Send the welcome mail again with a fresh link (ESD-12)")
+    @extend_schema(
+        operation_id="orders_resend_welcome_mail",
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.OrderDetailSerializer, **ERRORS},
+        summary="Send the welcome mail again with a fresh link (ESD-12)",
+    )
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         return self.run(request, pk)
@@ -196,13 +242,18 @@ class InvoiceListView(ResellerAPIView):
     def _queryset(self) -> QuerySet[Invoice]:
         return Invoice.objects.for_org(self.organisation).prefetch_related("lines")
 
-    @extend_schema(operation_id="invoices_list", responses={200: s.InvoiceSerializer(many=True), **ERRORS},
-                   summary="The organisation's invoices, newest first")
+    @extend_schema(
+        operation_id="invoices_list",
+        responses={200: s.InvoicePageSerializer, **ERRORS},
+        summary="The organisation's invoices, newest first",
+    )
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         paginator.ordering = ("-issued_at", "-id")
         page = paginator.paginate_queryset(self._queryset(), request, view=self)
-        return paginator.get_paginated_response(s.InvoiceSerializer(page, many=True, context={"request": request}).data)
+        return paginator.get_paginated_response(
+            s.InvoiceSerializer(page, many=True, context={"request": request}).data
+        )
 
 
 class InvoiceDetailView(InvoiceListView):
@@ -227,12 +278,30 @@ class PdfRenderer(BaseRenderer):
 class InvoicePdfView(InvoiceListView):
     renderer_classes = [PdfRenderer, JSONRenderer]
 
-    @extend_schema(operation_id="invoices_pdf",
-                   responses={(200, "application/pdf"): OpenApiTypes.BINARY, **ERRORS})
+    @extend_schema(
+        operation_id="invoices_pdf", responses={(200, "application/pdf"): OpenApiTypes.BINARY, **ERRORS}
+    )
     def get(self, request: Request, pk: int) -> HttpResponse:  # type: ignore[override]
         invoice = self._queryset().filter(pk=pk).first()
         if invoice is None:
             raise ApiProblem(404, "not_found", _("No such invoice."))
         response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.number.replace("/", "-")}.pdf"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="invoice-{invoice.number.replace("/", "-")}.pdf"'
+        )
         return response
+
+
+@csrf_exempt
+def not_found(request: Any, *args: Any, **kwargs: Any) -> Response:
+    """Any other path under /api/v1/: a problem, not an HTML page."""
+    from django.http import JsonResponse
+
+    body = {
+        "type": "urn:reseller-portal:problem:not_found",
+        "title": _("Not found."),
+        "status": 404,
+        "detail": _("No such API resource."),
+        "code": "not_found",
+    }
+    return JsonResponse(body, status=404, content_type="application/problem+json")  # type: ignore[return-value]

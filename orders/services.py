@@ -454,6 +454,8 @@ def order_keys_accessed(*, key_id: Any, at: Any) -> bool:
     order = Order.objects.select_for_update().get(pk=order_id)
     if order.events.filter(kind=OrderEvent.Kind.KEYS_ACCESSED).exists():
         return False
-    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.KEYS_ACCESSED, at=at, actor=order.end_customer)
+    OrderEvent.objects.create(
+        order=order, kind=OrderEvent.Kind.KEYS_ACCESSED, at=at, actor=order.end_customer
+    )
     nudge_after_commit()
     return True

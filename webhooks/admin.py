@@ -28,11 +28,29 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["event_type", "event_id", "endpoint", "status", "attempts", "created_at", "last_status_code"]
+    list_display = [
+        "event_type",
+        "event_id",
+        "endpoint",
+        "status",
+        "attempts",
+        "created_at",
+        "last_status_code",
+    ]
     list_filter = ["status", "event_type"]
     list_select_related = ["endpoint"]
-    fields = readonly_fields = ("endpoint", "event_id", "event_type", "payload", "status", "attempts",
-                                "created_at", "next_attempt_at", "delivered_at", "last_status_code")
+    fields = readonly_fields = (
+        "endpoint",
+        "event_id",
+        "event_type",
+        "payload",
+        "status",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "delivered_at",
+        "last_status_code",
+    )
     inlines = [AttemptInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -11,4 +11,6 @@ class WebhooksConfig(AppConfig):
 
         from .receivers import on_order_events_recorded
 
-        order_events_recorded.connect(on_order_events_recorded, dispatch_uid="webhooks.on_order_events_recorded")
+        order_events_recorded.connect(
+            on_order_events_recorded, dispatch_uid="webhooks.on_order_events_recorded"
+        )

@@ -35,7 +35,9 @@ class EndpointQuerySet(models.QuerySet["WebhookEndpoint"]):
 class WebhookEndpoint(models.Model):
     SEAL_KIND = "webhooksecret"
 
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="webhooks")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="webhooks"
+    )
     url = models.URLField(_("URL"), max_length=500)
     events = models.JSONField(_("events"), default=list)
     active = models.BooleanField(_("active"), default=True)
@@ -60,9 +62,13 @@ class WebhookEndpoint(models.Model):
 class DispatchedEvent(models.Model):
     """Marks an order event as turned into deliveries (the outbox's "done" flag)."""
 
-    order_event = models.OneToOneField("orders.OrderEvent", on_delete=models.CASCADE, primary_key=True,
-                                       related_name="+")
+    order_event = models.OneToOneField(
+        "orders.OrderEvent", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
     dispatched_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"event {self.order_event_id} dispatched"
 
 
 class DeliveryQuerySet(models.QuerySet["WebhookDelivery"]):
@@ -80,8 +86,9 @@ class WebhookDelivery(models.Model):
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event_id = models.CharField(max_length=40, help_text=_("The same for redeliveries of one event."))
     event_type = models.CharField(max_length=40, choices=EVENT_TYPES)
-    source_event = models.ForeignKey("orders.OrderEvent", on_delete=models.SET_NULL, null=True, blank=True,
-                                     related_name="+")
+    source_event = models.ForeignKey(
+        "orders.OrderEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     payload = models.JSONField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -90,7 +97,9 @@ class WebhookDelivery(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    redelivery_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    redelivery_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = DeliveryQuerySet.as_manager()
 
@@ -99,8 +108,11 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = _("webhook deliveries")
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["endpoint", "source_event"], name="delivery_once_per_endpoint_event",
-                                    condition=models.Q(redelivery_of__isnull=True)),
+            models.UniqueConstraint(
+                fields=["endpoint", "source_event"],
+                name="delivery_once_per_endpoint_event",
+                condition=models.Q(redelivery_of__isnull=True),
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),

@@ -4,7 +4,7 @@ from typing import Any
 
 
 def on_order_events_recorded(sender: Any, **kwargs: Any) -> None:
-    """New order events committed: let a worker turn them into deliveries now rather than at the next sweep."""
+    """New order events committed: a worker turns them into deliveries now, not at the next sweep."""
     from portal.tasking import enqueue_on_commit
 
     from .tasks import dispatch_events

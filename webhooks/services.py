@@ -66,9 +66,13 @@ def verify(secret: str, header: str, body: bytes, tolerance: int = 300, now: flo
 
 
 def endpoint_secret(endpoint: WebhookEndpoint) -> str:
-    return crypto.unseal(kind=WebhookEndpoint.SEAL_KIND, record_id=str(endpoint.pk),
-                         ciphertext=endpoint.secret_ciphertext, wrapped_key=endpoint.secret_wrapped_key,
-                         master_key_id=endpoint.secret_master_key_id)
+    return crypto.unseal(
+        kind=WebhookEndpoint.SEAL_KIND,
+        record_id=str(endpoint.pk),
+        ciphertext=endpoint.secret_ciphertext,
+        wrapped_key=endpoint.secret_wrapped_key,
+        master_key_id=endpoint.secret_master_key_id,
+    )
 
 
 # --- endpoints ---------------------------------------------------------------------------------------
@@ -86,11 +90,14 @@ def _check_target(url: str) -> None:
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
-            raise WebhookError("private_target", "Deliveries to private or loopback addresses are refused.", "url")
+            raise WebhookError(
+                "private_target", "Deliveries to private or loopback addresses are refused.", "url"
+            )
 
 
-def endpoint_create(*, organisation: Organisation, user: Any, url: str, events: list[str]) -> tuple[
-        WebhookEndpoint, str]:
+def endpoint_create(
+    *, organisation: Organisation, user: Any, url: str, events: list[str]
+) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; the signing secret is returned once and kept sealed."""
     events = sorted(set(events))
     if not events or not set(events) <= VALID_EVENTS:
@@ -101,8 +108,10 @@ def endpoint_create(*, organisation: Organisation, user: Any, url: str, events: 
     endpoint.save()
     sealed = crypto.seal(kind=WebhookEndpoint.SEAL_KIND, record_id=str(endpoint.pk), plaintext=secret)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        secret_ciphertext=sealed.ciphertext, secret_wrapped_key=sealed.wrapped_key,
-        secret_master_key_id=sealed.master_key_id)
+        secret_ciphertext=sealed.ciphertext,
+        secret_wrapped_key=sealed.wrapped_key,
+        secret_master_key_id=sealed.master_key_id,
+    )
     endpoint.refresh_from_db()
     return endpoint, secret
 
@@ -127,8 +136,10 @@ def order_payload(order: Order) -> dict[str, Any]:
         "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
         "welcome_mail_status": order.welcome_mail_status,
         "keys_accessed": opened,
-        "lines": [{"sku": line.product.sku, "quantity": line.quantity}
-                  for line in order.lines.select_related("product")],
+        "lines": [
+            {"sku": line.product.sku, "quantity": line.quantity}
+            for line in order.lines.select_related("product")
+        ],
     }
 
 
@@ -157,15 +168,27 @@ def dispatch_events(*, limit: int = 500) -> int:
             targets = [e for e in endpoints.get(event.order.reseller_id, []) if event_type in e.events]
             if not targets:
                 continue
-            body = {"id": f"evt_{event.pk}", "type": event_type, "created_at": event.at.isoformat(),
-                    "data": {"order": order_payload(event.order)}}
+            body = {
+                "id": f"evt_{event.pk}",
+                "type": event_type,
+                "created_at": event.at.isoformat(),
+                "data": {"order": order_payload(event.order)},
+            }
             deliveries += [
-                WebhookDelivery(endpoint=t, event_id=f"evt_{event.pk}", event_type=event_type, source_event=event,
-                                payload=body, next_attempt_at=timezone.now())
+                WebhookDelivery(
+                    endpoint=t,
+                    event_id=f"evt_{event.pk}",
+                    event_type=event_type,
+                    source_event=event,
+                    payload=body,
+                    next_attempt_at=timezone.now(),
+                )
                 for t in targets
             ]
         WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-        DispatchedEvent.objects.bulk_create([DispatchedEvent(order_event=e) for e in events], ignore_conflicts=True)
+        DispatchedEvent.objects.bulk_create(
+            [DispatchedEvent(order_event=e) for e in events], ignore_conflicts=True
+        )
         from .tasks import deliver_webhook
 
         for delivery in deliveries:
@@ -186,7 +209,8 @@ def deliver(*, delivery_id: str) -> tuple[str, float]:
     """
     now = timezone.now()
     claimed = WebhookDelivery.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk=delivery_id,
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        pk=delivery_id,
         status=WebhookDelivery.Status.PENDING,
     ).update(claimed_until=now + timedelta(seconds=settings.WEBHOOK_TIMEOUT * 3 + 30))
     if not claimed:
@@ -200,7 +224,10 @@ def deliver(*, delivery_id: str) -> tuple[str, float]:
     try:
         _check_target(endpoint.url)
         response = requests.post(
-            endpoint.url, data=body, timeout=settings.WEBHOOK_TIMEOUT, allow_redirects=False,
+            endpoint.url,
+            data=body,
+            timeout=settings.WEBHOOK_TIMEOUT,
+            allow_redirects=False,
             headers={
                 "Content-Type": "application/json",
                 "User-Agent": "reseller-portal-webhooks/1",
@@ -220,11 +247,22 @@ def deliver(*, delivery_id: str) -> tuple[str, float]:
     attempts = delivery.attempts + 1
     expired = timezone.now() >= delivery.created_at + timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
     with transaction.atomic():
-        WebhookAttempt.objects.create(delivery=delivery, status_code=status_code, response_body=text,
-                                      error=error[:300], duration_ms=duration)
-        fields: dict[str, Any] = {"attempts": attempts, "claimed_until": None, "last_status_code": status_code}
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            status_code=status_code,
+            response_body=text,
+            error=error[:300],
+            duration_ms=duration,
+        )
+        fields: dict[str, Any] = {
+            "attempts": attempts,
+            "claimed_until": None,
+            "last_status_code": status_code,
+        }
         if ok:
-            fields.update(status=WebhookDelivery.Status.SUCCEEDED, delivered_at=timezone.now(), next_attempt_at=None)
+            fields.update(
+                status=WebhookDelivery.Status.SUCCEEDED, delivered_at=timezone.now(), next_attempt_at=None
+            )
         elif expired or error.startswith("Deliveries to private"):
             fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
         else:
@@ -254,8 +292,12 @@ def redeliver(*, organisation: Organisation, delivery_id: str) -> WebhookDeliver
     original = WebhookDelivery.objects.for_org(organisation).select_related("endpoint").get(pk=delivery_id)
     with transaction.atomic():
         copy = WebhookDelivery.objects.create(
-            endpoint=original.endpoint, event_id=original.event_id, event_type=original.event_type,
-            source_event=original.source_event, payload=original.payload, redelivery_of=original,
+            endpoint=original.endpoint,
+            event_id=original.event_id,
+            event_type=original.event_type,
+            source_event=original.source_event,
+            payload=original.payload,
+            redelivery_of=original,
             next_attempt_at=timezone.now(),
         )
         from .tasks import deliver_webhook

@@ -18,19 +18,27 @@ from .services import WebhookError, endpoint_create, endpoint_set_active, redeli
 
 
 class EndpointForm(forms.Form):
-    url = forms.URLField(label=gettext_lazy("Endpoint URL"), max_length=500, assume_scheme="https",
-                         widget=forms.URLInput(attrs={"placeholder": "https://shop.example.com/hooks/portal"}))
-    events = forms.MultipleChoiceField(label=gettext_lazy("Events"), choices=EVENT_TYPES,
-                                       widget=forms.CheckboxSelectMultiple,
-                                       initial=[code for code, _label in EVENT_TYPES])
+    url = forms.URLField(
+        label=gettext_lazy("Endpoint URL"),
+        max_length=500,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://shop.example.com/hooks/portal"}),
+    )
+    events = forms.MultipleChoiceField(
+        label=gettext_lazy("Events"),
+        choices=EVENT_TYPES,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[code for code, _label in EVENT_TYPES],
+    )
 
 
 class EndpointListView(ResellerAdminRequiredMixin, View):
     template = "webhooks/endpoints.html"
 
     def _render(self, request: HttpRequest, form: EndpointForm, secret: str | None = None) -> HttpResponse:
-        endpoints = WebhookEndpoint.objects.for_org(self.organisation).defer("secret_ciphertext",
-                                                                             "secret_wrapped_key")
+        endpoints = WebhookEndpoint.objects.for_org(self.organisation).defer(
+            "secret_ciphertext", "secret_wrapped_key"
+        )
         response = render(request, self.template, {"endpoints": endpoints, "form": form, "secret": secret})
         if secret:
             response["Cache-Control"] = "no-store, private"
@@ -43,8 +51,12 @@ class EndpointListView(ResellerAdminRequiredMixin, View):
         form = EndpointForm(request.POST)
         if form.is_valid():
             try:
-                _endpoint, secret = endpoint_create(organisation=self.organisation, user=request.user,
-                                                    url=form.cleaned_data["url"], events=form.cleaned_data["events"])
+                _endpoint, secret = endpoint_create(
+                    organisation=self.organisation,
+                    user=request.user,
+                    url=form.cleaned_data["url"],
+                    events=form.cleaned_data["events"],
+                )
             except WebhookError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
@@ -62,7 +74,9 @@ class EndpointDetailView(ResellerAdminRequiredMixin, View):
             .prefetch_related(Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("at")))
             .order_by("-created_at")[:100]
         )
-        return render(request, "webhooks/endpoint_detail.html", {"endpoint": endpoint, "deliveries": deliveries})
+        return render(
+            request, "webhooks/endpoint_detail.html", {"endpoint": endpoint, "deliveries": deliveries}
+        )
 
 
 class EndpointToggleView(ResellerAdminRequiredMixin, View):
@@ -70,8 +84,9 @@ class EndpointToggleView(ResellerAdminRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
-            endpoint = endpoint_set_active(organisation=self.organisation, endpoint_id=pk,
-                                           active=request.POST.get("active") == "1")
+            endpoint = endpoint_set_active(
+                organisation=self.organisation, endpoint_id=pk, active=request.POST.get("active") == "1"
+            )
         except WebhookEndpoint.DoesNotExist:
             raise Http404 from None
         messages.success(request, _("Endpoint enabled.") if endpoint.active else _("Endpoint disabled."))

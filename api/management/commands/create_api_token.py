@@ -16,7 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="Command line")
 
     def handle(self, *args: Any, email: str, name: str, **options: Any) -> None:
-        user = User.objects.select_related("membership__organisation").filter(email=email.strip().lower()).first()
+        user = (
+            User.objects.select_related("membership__organisation")
+            .filter(email=email.strip().lower())
+            .first()
+        )
         if user is None:
             raise CommandError(f"No user {email}.")
         try:

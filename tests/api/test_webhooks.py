@@ -1,0 +1,241 @@
+"""Webhooks: signed deliveries to a real local HTTP server, retries, the portal pages, SSRF refusal."""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from locker.models import ProductKey
+from locker.services import key_reveal
+from orders.models import OrderEvent
+from orders.services import LineIn, order_cancel, order_place
+from tests.factories import make_user, stock
+from webhooks import services
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+
+class Receiver:
+    """A real HTTP server on loopback that answers with the queued status codes (then 200)."""
+
+    def __init__(self, answers=()):
+        self.answers = list(answers)
+        self.requests = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server API)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                code = receiver.answers.pop(0) if receiver.answers else 200
+                self.send_response(code)
+                self.end_headers()
+                self.wfile.write(b'{"ok": %s}' % (b"true" if code < 300 else b"false"))
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def allow_loopback(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+
+def _verify_as_documented(secret: str, header: str, body: bytes) -> bool:
+    """The recipe from the README, written out independently of the portal's code."""
+    fields = dict(part.split("=", 1) for part in header.split(","))
+    if abs(time.time() - int(fields["t"])) > 300:
+        return False
+    expected = hmac.new(secret.encode(), fields["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, fields["v1"])
+
+
+@pytest.mark.django_db
+def test_webhook_order_fulfilled_is_signed_and_verifies(
+    allow_loopback, reseller, product, django_capture_on_commit_callbacks
+):
+    """order.fulfilled arrives signed; the documented recipe verifies it; the body holds no key (ESD-7)."""
+    keys = stock(product, 2)
+    org = reseller.membership.organisation
+    with Receiver() as receiver:
+        endpoint, secret = services.endpoint_create(
+            organisation=org,
+            user=reseller,
+            url=receiver.url,
+            events=["order.fulfilled", "order.keys_accessed"],
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            order = order_place(
+                reseller=org,
+                placed_by=reseller,
+                end_customer_email="hook@end.test",
+                lines=[LineIn(product_id=product.pk, quantity=2)],
+            )
+        services.dispatch_events()  # whatever the nudge already dispatched is not dispatched twice
+        for delivery in WebhookDelivery.objects.filter(status="pending"):
+            services.deliver(delivery_id=str(delivery.pk))
+        assert len(receiver.requests) == 1
+        headers, body = receiver.requests[0]
+    assert headers["Portal-Event-Type"] == "order.fulfilled"
+    assert _verify_as_documented(secret, headers["Portal-Signature"], body)
+    assert services.verify(secret, headers["Portal-Signature"], body)
+    assert not _verify_as_documented(secret, headers["Portal-Signature"], body.replace(b"hook@", b"evil@"))
+    assert not _verify_as_documented("whsec_wrong", headers["Portal-Signature"], body)
+    payload = json.loads(body)
+    assert payload["type"] == "order.fulfilled" and payload["data"]["order"]["id"] == order.pk
+    assert payload["data"]["order"]["status"] == "fulfilled"
+    assert all(k.encode() not in body for k in keys)
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.SUCCEEDED
+    # Secrets are sealed at rest.
+    assert secret.encode() not in bytes(WebhookEndpoint.objects.get().secret_ciphertext)
+
+
+@pytest.mark.django_db
+def test_webhook_retries_after_a_500_and_records_each_answer(allow_loopback, reseller, product):
+    org = reseller.membership.organisation
+    with Receiver(answers=[500, 503]) as receiver:
+        endpoint, _secret = services.endpoint_create(
+            organisation=org, user=reseller, url=receiver.url, events=["order.cancelled"]
+        )
+        order = order_place(
+            reseller=org,
+            placed_by=reseller,
+            end_customer_email="c@end.test",
+            lines=[LineIn(product_id=product.pk, quantity=1)],
+        )
+        from orders.services import order_fulfil
+
+        order_fulfil(order_id=order.pk)
+        order_cancel(organisation=org, order_id=order.pk, actor=reseller)
+        assert services.dispatch_events() == 1
+        assert services.dispatch_events() == 0  # each event once
+        delivery = WebhookDelivery.objects.get()
+        outcomes = []
+        for _ in range(3):
+            outcomes.append(services.deliver(delivery_id=str(delivery.pk)))
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        assert len(receiver.requests) == 3
+    assert [o[0] for o in outcomes] == ["retry", "retry", "succeeded"]
+    assert outcomes[1][1] > outcomes[0][1]  # growing gaps
+    delivery.refresh_from_db()
+    assert delivery.attempts == 3 and delivery.status == "succeeded"
+    assert [a.status_code for a in delivery.attempt_log.all()] == [500, 503, 200]
+
+
+@pytest.mark.django_db
+def test_webhook_gives_up_after_a_day(allow_loopback, reseller, product, settings):
+    org = reseller.membership.organisation
+    with Receiver(answers=[500]) as receiver:
+        services.endpoint_create(
+            organisation=org, user=reseller, url=receiver.url, events=["order.awaiting_stock"]
+        )
+        from orders.services import order_fulfil
+
+        order = order_place(
+            reseller=org,
+            placed_by=reseller,
+            end_customer_email="c@end.test",
+            lines=[LineIn(product_id=product.pk, quantity=1)],
+        )
+        order_fulfil(order_id=order.pk)
+        services.dispatch_events()
+        delivery = WebhookDelivery.objects.get()
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            created_at=timezone.now() - timezone.timedelta(hours=25)
+        )
+        assert services.deliver(delivery_id=str(delivery.pk))[0] == "failed"
+
+
+@pytest.mark.django_db
+def test_webhook_to_private_or_loopback_addresses_is_refused(reseller, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    org = reseller.membership.organisation
+    for url in (
+        "http://127.0.0.1:9/x",
+        "http://10.1.2.3/x",
+        "http://[::1]/x",
+        "http://169.254.169.254/latest",
+        "ftp://example.com/x",
+    ):
+        with pytest.raises(services.WebhookError):
+            services.endpoint_create(organisation=org, user=reseller, url=url, events=["order.fulfilled"])
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.django_db
+def test_webhook_keys_accessed_event_is_recorded_once(reseller, product, django_capture_on_commit_callbacks):
+    stock(product, 2)
+    org = reseller.membership.organisation
+    with django_capture_on_commit_callbacks(execute=True):
+        order = order_place(
+            reseller=org,
+            placed_by=reseller,
+            end_customer_email="open@end.test",
+            lines=[LineIn(product_id=product.pk, quantity=2)],
+        )
+    for key in ProductKey.objects.filter(owner__email="open@end.test"):
+        with django_capture_on_commit_callbacks(execute=True):
+            key_reveal(key_id=key.pk, user=key.owner, ip=None, user_agent="")
+    assert order.events.filter(kind=OrderEvent.Kind.KEYS_ACCESSED).count() == 1
+
+
+@pytest.mark.django_db
+def test_webhook_portal_pages_list_deliveries_and_redeliver(
+    client, allow_loopback, reseller, other_reseller, product
+):
+    org = reseller.membership.organisation
+    client.force_login(reseller)
+    with Receiver(answers=[500]) as receiver:
+        response = client.post(
+            reverse("webhooks:list"), {"url": receiver.url, "events": ["order.awaiting_stock"]}
+        )
+        html = response.content.decode()
+        assert 'id="secret-value"' in html and response["Cache-Control"].startswith("no-store")
+        endpoint = WebhookEndpoint.objects.get()
+        from orders.services import order_fulfil
+
+        order = order_place(
+            reseller=org,
+            placed_by=reseller,
+            end_customer_email="c@end.test",
+            lines=[LineIn(product_id=product.pk, quantity=1)],
+        )
+        order_fulfil(order_id=order.pk)
+        services.dispatch_events()
+        delivery = WebhookDelivery.objects.get()
+        services.deliver(delivery_id=str(delivery.pk))
+        page = client.get(reverse("webhooks:detail", args=[endpoint.pk])).content.decode()
+        assert "order.awaiting_stock" in page and "HTTP 500" in page
+        client.post(reverse("webhooks:redeliver", args=[delivery.pk]))
+        copy = WebhookDelivery.objects.exclude(pk=delivery.pk).get()
+        assert copy.event_id == delivery.event_id and copy.redelivery_of == delivery
+        services.deliver(delivery_id=str(copy.pk))
+        assert len(receiver.requests) == 2
+        assert "HTTP 200" in client.get(reverse("webhooks:detail", args=[endpoint.pk])).content.decode()
+    # Another organisation sees nothing of it; a member who is not an administrator neither.
+    client.force_login(other_reseller)
+    assert client.get(reverse("webhooks:detail", args=[endpoint.pk])).status_code == 404
+    assert client.post(reverse("webhooks:redeliver", args=[delivery.pk])).status_code == 404
+    client.force_login(make_user(org, role="member"))
+    assert client.get(reverse("webhooks:list")).status_code == 403
+    # The form keeps what was typed and says what is wrong next to the field.
+    client.force_login(reseller)
+    response = client.post(reverse("webhooks:list"), {"url": "not a url", "events": []})
+    assert 'value="not a url"' in response.content.decode() and "errorlist" in response.content.decode()
