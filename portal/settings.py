@@ -253,12 +253,25 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Reseller portal API",
-    "DESCRIPTION": (
-        "Order ESD product keys for your end customers from your own shop. Authenticate with "
-        "`Authorization: Bearer <token>` (create tokens under Settings → API tokens). Errors are RFC 9457 "
-        "problem details with a stable `code`. Keys are never part of any response: they go straight to the "
-        "end customer's Digital Locker."
-    ),
+    "DESCRIPTION": """Order ESD product keys for your end customers from your own shop. Keys are never part of any
+response: they go straight to the end customer's Digital Locker, which only the customer can open.
+
+**1. Token.** In the portal, Settings → API tokens → Create token (administrators). Copy it: it is shown once.
+Send it on every request as `Authorization: Bearer <token>`.
+
+**2. Order.** `POST /api/v1/orders/` with `{"end_customer_email": "…", "lines": [{"sku": "W81-PRO", "quantity": 2}]}`
+and an `Idempotency-Key: <uuid>` header. Repeating the same request with the same key replays the first answer
+(one order, even if your shop retried); the same key with another body answers 422. Follow the order at
+`GET /api/v1/orders/{id}/`.
+
+**3. Webhooks.** Settings → Webhooks → add your URL; copy the signing secret (shown once). You receive
+`order.fulfilled`, `order.awaiting_stock`, `order.welcome_mail_failed`, `order.keys_accessed` and
+`order.cancelled` as JSON POSTs with `Portal-Signature: t=<unix seconds>,v1=<hex>`. Verify: compute
+HMAC-SHA256 keyed with your secret over `<t>.<raw body>`, compare with `v1` in constant time, and reject `t`
+more than 5 minutes off. Answer 2xx; anything else is retried with growing gaps for a day.
+
+**Errors** are RFC 9457 `application/problem+json` with a stable `code`; validation errors list
+`errors[].field` (e.g. `lines[0].sku`). Past your rate limit you get 429 with `Retry-After`.""",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

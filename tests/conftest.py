@@ -217,6 +217,7 @@ def celery_worker(
         VENDOR_SIM_FAILURE_RATE=str(settings.VENDOR_SIM_FAILURE_RATE),
         MAIL_RETRY_BASE_SECONDS=str(settings.MAIL_RETRY_BASE_SECONDS),
         MAIL_MAX_RETRIES=str(settings.MAIL_MAX_RETRIES),
+        WEBHOOK_ALLOW_PRIVATE_TARGETS=str(settings.WEBHOOK_ALLOW_PRIVATE_TARGETS).lower(),
     )
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
