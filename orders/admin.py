@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from locker.models import KeyEvent, ProductKey, RevealEvent
 
-from .models import Invoice, Order, OrderEvent, OrderLine, VendorRequest
+from .models import Invoice, Order, OrderEvent, OrderLine, StaffAlert, VendorRequest
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -153,3 +153,22 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(StaffAlert)
+class StaffAlertAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "order", "message", "acknowledged_at"]
+    list_filter = [("acknowledged_at", admin.EmptyFieldListFilter), "kind"]
+    list_select_related = ["order"]
+    readonly_fields = ["kind", "order", "message", "created_at", "acknowledged_at", "acknowledged_by"]
+    actions = ["acknowledge"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Acknowledge the selected alerts"))
+    def acknowledge(self, request: HttpRequest, queryset: Any) -> None:
+        from .alerts import staff_alert_acknowledge
+
+        for alert_id in queryset.values_list("pk", flat=True):
+            staff_alert_acknowledge(alert_id=alert_id, user=request.user)

@@ -125,6 +125,14 @@ def welcome_mail_failed(*, order_id: int, reason: str) -> None:
         OrderEvent.objects.create(
             order=order, kind=OrderEvent.Kind.WELCOME_MAIL_FAILED, at=now, data={"reason": reason[:300]}
         )
+        from .alerts import staff_alert_raise
+
+        staff_alert_raise(
+            kind="welcome_mail_failed",
+            order_id=order.pk,
+            message=f"The welcome mail of order #{order.pk} to {order.end_customer_email} failed for good: "
+            f"{reason[:250]}",
+        )
         nudge_after_commit()
     logger.warning("Welcome mail for order %s failed for good: %s", order_id, reason[:300])
 

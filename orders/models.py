@@ -243,3 +243,31 @@ class VendorRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product_id} for order {self.order_id} ({self.status})"
+
+
+class StaffAlert(models.Model):
+    """Something staff must look at (a welcome mail that could not be delivered, a vendor that gave up).
+
+    Shown in the admin until acknowledged, and mailed to STAFF_ALERT_EMAILS when mail works."""
+
+    class Kind(models.TextChoices):
+        WELCOME_MAIL_FAILED = "welcome_mail_failed", _("Welcome mail could not be delivered")
+        VENDOR_FAILED = "vendor_failed", _("Vendor did not supply keys")
+
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="alerts", null=True, blank=True)
+    message = models.CharField(max_length=400)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("staff alert")
+        verbose_name_plural = _("staff alerts")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["acknowledged_at", "-created_at"], name="alert_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message[:60]}"

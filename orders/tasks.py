@@ -73,3 +73,10 @@ def request_vendor_keys(self: Any, request_id: int) -> str:
             vendor_service.vendor_request_failed(request=request, reason=f"gave up after retries: {exc}")
             return request.status
         raise self.retry(exc=exc, countdown=backoff(5.0, self.request.retries)) from None
+
+
+@shared_task(autoretry_for=(smtplib.SMTPException, OSError), retry_backoff=60, max_retries=10)
+def mail_staff_alert(alert_id: int) -> None:
+    from .alerts import staff_alert_mail
+
+    staff_alert_mail(alert_id=alert_id)

@@ -94,4 +94,12 @@ def vendor_request_failed(*, request: VendorRequest, reason: str) -> None:
             kind=OrderEvent.Kind.VENDOR_FAILED,
             data={"product": request.product_id, "reason": reason[:300]},
         )
+        from .alerts import staff_alert_raise
+
+        staff_alert_raise(
+            kind="vendor_failed",
+            order_id=request.order_id,
+            message=f"The vendor did not supply {request.quantity} keys of product {request.product_id} "
+            f"for order #{request.order_id}: {reason[:250]}",
+        )
     logger.warning("Vendor request %s failed for good: %s", request.pk, reason[:300])

@@ -230,6 +230,8 @@ VENDOR_GATEWAY = env.str("VENDOR_GATEWAY", default="simulated")
 VENDOR_SIM_DELAY = env.float("VENDOR_SIM_DELAY", default=0.0)
 VENDOR_SIM_FAILURE_RATE = env.float("VENDOR_SIM_FAILURE_RATE", default=0.0)
 VENDOR_MAX_RETRIES = env.int("VENDOR_MAX_RETRIES", default=8)
+# Where staff alerts (a welcome mail or a vendor that failed for good) are mailed; they show in the admin too.
+STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
 # ESD-6: invoices.
 INVOICE_CURRENCY = env.str("INVOICE_CURRENCY", default="EUR")
 INVOICE_VAT_PERCENT = Decimal(env.str("INVOICE_VAT_PERCENT", default="23"))
@@ -253,14 +255,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Reseller portal API",
-    "DESCRIPTION": """Order ESD product keys for your end customers from your own shop. Keys are never part of any
-response: they go straight to the end customer's Digital Locker, which only the customer can open.
+    "DESCRIPTION": """Order ESD product keys for your end customers from your own shop. Keys are never part of
+any response: they go straight to the end customer's Digital Locker, which only the customer can open.
 
 **1. Token.** In the portal, Settings → API tokens → Create token (administrators). Copy it: it is shown once.
 Send it on every request as `Authorization: Bearer <token>`.
 
-**2. Order.** `POST /api/v1/orders/` with `{"end_customer_email": "…", "lines": [{"sku": "W81-PRO", "quantity": 2}]}`
-and an `Idempotency-Key: <uuid>` header. Repeating the same request with the same key replays the first answer
+**2. Order.** `POST /api/v1/orders/` with
+`{"end_customer_email": "…", "lines": [{"sku": "W81-PRO", "quantity": 2}]}` and an `Idempotency-Key: <uuid>` header. Repeating the same request with the same key replays the first answer
 (one order, even if your shop retried); the same key with another body answers 422. Follow the order at
 `GET /api/v1/orders/{id}/`.
 

@@ -244,3 +244,22 @@ def test_esd5_staff_see_stock_available_delivered_awaited_and_low(
     assert product.sku in awaited and product2.sku not in awaited
     cells = client.get(reverse("admin:catalog_product_changelist") + f"?q={product.sku}").content.decode()
     assert '<td class="field-delivered">1</td>' in cells and '<td class="field-awaited">7</td>' in cells
+
+
+@pytest.mark.parametrize("refusing_smtp", [1000], indirect=True)
+@pytest.mark.django_db
+def test_esd12_final_mail_failure_raises_a_staff_alert(client, refusing_smtp, staff, reseller, product,
+                                                      django_capture_on_commit_callbacks):
+    """ESD-12: a mail that fails for good alerts staff in the admin."""
+    from django.urls import reverse
+
+    from orders.models import StaffAlert
+
+    stock(product, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        order = _place(reseller, product)
+    alert = StaffAlert.objects.get()
+    assert alert.order_id == order.pk and alert.kind == "welcome_mail_failed" and "Mailbox busy" in alert.message
+    client.force_login(staff)
+    html = client.get(reverse("admin:orders_staffalert_changelist")).content.decode()
+    assert f"#{order.pk}" in html
