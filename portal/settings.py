@@ -262,7 +262,8 @@ any response: they go straight to the end customer's Digital Locker, which only 
 Send it on every request as `Authorization: Bearer <token>`.
 
 **2. Order.** `POST /api/v1/orders/` with
-`{"end_customer_email": "…", "lines": [{"sku": "W81-PRO", "quantity": 2}]}` and an `Idempotency-Key: <uuid>` header. Repeating the same request with the same key replays the first answer
+`{"end_customer_email": "…", "lines": [{"sku": "W81-PRO", "quantity": 2}]}` and an
+`Idempotency-Key: <uuid>` header. Repeating the same request with the same key replays the first answer
 (one order, even if your shop retried); the same key with another body answers 422. Follow the order at
 `GET /api/v1/orders/{id}/`.
 

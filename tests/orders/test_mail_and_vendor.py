@@ -248,8 +248,9 @@ def test_esd5_staff_see_stock_available_delivered_awaited_and_low(
 
 @pytest.mark.parametrize("refusing_smtp", [1000], indirect=True)
 @pytest.mark.django_db
-def test_esd12_final_mail_failure_raises_a_staff_alert(client, refusing_smtp, staff, reseller, product,
-                                                      django_capture_on_commit_callbacks):
+def test_esd12_final_mail_failure_raises_a_staff_alert(
+    client, refusing_smtp, staff, reseller, product, django_capture_on_commit_callbacks
+):
     """ESD-12: a mail that fails for good alerts staff in the admin."""
     from django.urls import reverse
 
@@ -259,7 +260,9 @@ def test_esd12_final_mail_failure_raises_a_staff_alert(client, refusing_smtp, st
     with django_capture_on_commit_callbacks(execute=True):
         order = _place(reseller, product)
     alert = StaffAlert.objects.get()
-    assert alert.order_id == order.pk and alert.kind == "welcome_mail_failed" and "Mailbox busy" in alert.message
+    assert (
+        alert.order_id == order.pk and alert.kind == "welcome_mail_failed" and "Mailbox busy" in alert.message
+    )
     client.force_login(staff)
     html = client.get(reverse("admin:orders_staffalert_changelist")).content.decode()
     assert f"#{order.pk}" in html
