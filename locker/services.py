@@ -104,7 +104,7 @@ def keys_import_numbered(
             )
         )
     with transaction.atomic():
-        ProductKey.objects.bulk_create(rows, batch_size=_BATCH)
+        _insert_keys(rows)
         if rows:
             product_ids = [product.pk]
             transaction.on_commit(lambda: stock_added.send(sender=ProductKey, product_ids=product_ids))
@@ -118,6 +118,48 @@ class KeysShort(Exception):
     def __init__(self, got: int) -> None:
         super().__init__(f"only {got} keys free")
         self.got = got
+
+
+_COPY_COLUMNS = (
+    "id",
+    "product_id",
+    "ciphertext",
+    "wrapped_key",
+    "master_key_id",
+    "fingerprint",
+    "last5",
+    "status",
+    "imported_at",
+    "imported_by_id",
+)
+
+
+def _insert_keys(rows: list[ProductKey]) -> None:
+    """Store new keys: PostgreSQL's COPY where available (an order of magnitude faster than INSERTs for a
+    100,000-key import), bulk INSERTs elsewhere. Runs inside the caller's transaction."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql" or len(rows) < 200:
+        ProductKey.objects.bulk_create(rows, batch_size=_BATCH)
+        return
+    table = ProductKey._meta.db_table
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor behind Django's wrapper
+        with raw.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(
+                    (
+                        r.id,
+                        r.product_id,
+                        r.ciphertext,
+                        r.wrapped_key,
+                        r.master_key_id,
+                        r.fingerprint,
+                        r.last5,
+                        r.status,
+                        r.imported_at,
+                        r.imported_by_id,
+                    )
+                )
 
 
 def keys_allocate(*, product_id: int, quantity: int, owner: Any) -> list[uuid.UUID]:

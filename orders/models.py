@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +21,15 @@ class OrderQuerySet(models.QuerySet["Order"]):
     def with_summary(self) -> OrderQuerySet:
         """Units ordered and whether the customer has opened any key (ESD-7), in the same query."""
         opened = Allocation.objects.filter(line__order=OuterRef("pk"), key__revealed_at__isnull=False)
-        return self.annotate(units=Sum("lines__quantity"), keys_accessed=Exists(opened))
+        # Subqueries, not a join + GROUP BY: the paginator's COUNT(*) then stays a plain count.
+        units = (
+            OrderLine.objects.filter(order=OuterRef("pk"))
+            .order_by()
+            .values("order")
+            .annotate(n=Sum("quantity"))
+            .values("n")
+        )
+        return self.annotate(units=Subquery(units), keys_accessed=Exists(opened))
 
     def in_progress(self) -> OrderQuerySet:
         return self.filter(status__in=[Order.Status.PLACED, Order.Status.AWAITING_STOCK])

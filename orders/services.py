@@ -167,21 +167,23 @@ def order_place(
     return order
 
 
-def order_fulfil(*, order_id: int) -> Order:
+def order_fulfil(*, order_id: int, enqueue_mail: bool = True) -> Order:
     """Deliver every key of the order into the customer's locker at once, or none (ESD-4, ESD-5).
 
     Idempotent: an order already fulfilled is returned untouched, so a task delivered twice does no harm.
+    ``enqueue_mail=False`` leaves the welcome mail to the caller (the fulfilment task sends it itself,
+    saving a task per order).
     """
     for _attempt in range(5):
         try:
-            return _fulfil_once(order_id)
+            return _fulfil_once(order_id, enqueue_mail)
         except KeyConflict:
             continue  # another transaction took a key we selected (SQLite only); select again
     return Order.objects.get(pk=order_id)
 
 
 @transaction.atomic
-def _fulfil_once(order_id: int) -> Order:
+def _fulfil_once(order_id: int, enqueue_mail: bool = True) -> Order:
     order = Order.objects.select_for_update().get(pk=order_id)
     if order.status not in (S.PLACED, S.AWAITING_STOCK):
         return order
@@ -232,9 +234,10 @@ def _fulfil_once(order_id: int) -> Order:
     from .invoices import invoice_issue
 
     invoice_issue(order=order)  # ESD-6: in the same transaction, so invoiced if and only if fulfilled
-    from .tasks import send_welcome_mail
+    if enqueue_mail:
+        from .tasks import send_welcome_mail
 
-    enqueue_on_commit(send_welcome_mail, order.pk)
+        enqueue_on_commit(send_welcome_mail, order.pk)
     return order
 
 

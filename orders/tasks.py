@@ -19,25 +19,15 @@ def backoff(base: float, attempt: int, cap: float = 3600.0) -> float:
     return float(min(cap, base * 2**attempt))
 
 
-@shared_task(
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=120,
-    max_retries=10,
-)
-def fulfil_order(order_id: int) -> str:
-    return services.order_fulfil(order_id=order_id).status
+def _try_welcome_mail(order_id: int) -> float | None:
+    """Send the welcome mail once; on a transient SMTP error return the seconds until the next try.
 
-
-@shared_task(bind=True, max_retries=None)
-def send_welcome_mail(self: Any, order_id: int) -> bool:
-    """SMTP errors are retried with growing gaps, then end in a visible failed state (ESD-12).
-
-    Attempts are counted on the order, not per task chain, so however the task is re-delivered the mail
-    is tried at most MAIL_MAX_RETRIES + 1 times; a permanent (5xx) refusal fails at once.
+    Attempts are counted on the order, not per task chain, so however tasks are re-delivered the mail is
+    tried at most MAIL_MAX_RETRIES + 1 times; a permanent (5xx) refusal fails at once (ESD-12).
     """
     try:
-        return mail.welcome_mail_send(order_id=order_id)
+        mail.welcome_mail_send(order_id=order_id)
+        return None
     except (smtplib.SMTPException, OSError) as exc:
         reason = f"{exc.__class__.__name__}: {exc}"
         attempts = (
@@ -45,12 +35,31 @@ def send_welcome_mail(self: Any, order_id: int) -> bool:
         )
         if mail.is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
             mail.welcome_mail_failed(order_id=order_id, reason=reason)
-            return False
+            return None
         countdown = backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)
         mail.welcome_mail_attempt_failed(
             order_id=order_id, reason=f"attempt {attempts}: {reason}", retry_in=countdown
         )
-        raise self.retry(exc=exc, countdown=countdown) from None
+        return countdown
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=120, max_retries=10)
+def fulfil_order(order_id: int) -> str:
+    """Fulfil, then send the welcome mail in the same task: one task per order on the happy path."""
+    order = services.order_fulfil(order_id=order_id, enqueue_mail=False)
+    if order.status == Order.Status.FULFILLED and order.welcome_mail_status == Order.MailStatus.QUEUED:
+        retry_in = _try_welcome_mail(order_id)
+        if retry_in is not None:
+            send_welcome_mail.apply_async((order_id,), countdown=retry_in)
+    return order.status
+
+
+@shared_task(bind=True, max_retries=None)
+def send_welcome_mail(self: Any, order_id: int) -> None:
+    """The welcome mail on its own (resends, retries, the sweeper): SMTP errors retry with growing gaps."""
+    retry_in = _try_welcome_mail(order_id)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)
 
 
 @shared_task
