@@ -6,7 +6,7 @@ PORT ?= 8000
 # Parallel test processes (pytest-xdist); 0 runs in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: install run test lint typecheck format worker beat clean compose-env
+.PHONY: install run test lint typecheck format worker beat clean compose-env bench
 
 install: $(VENV)/.installed
 
@@ -50,3 +50,8 @@ compose-env:
 	@test ! -e .env || (echo ".env exists; not overwriting it" && exit 1)
 	@$(PYTHON) -c "import base64,os,secrets; k=lambda: base64.b64encode(os.urandom(32)).decode(); print(f'SECRET_KEY={secrets.token_urlsafe(50)}\nLOCKER_MASTER_KEYS={k()}\nLOCKER_HASH_KEY={k()}\nLOCKER_EMAIL_FROM=no-reply@locker.example\nDEMO_PASSWORD={secrets.token_urlsafe(12)}')" > .env
 	@echo "wrote .env (demo users' password: DEMO_PASSWORD in .env; remove that line for a real deployment)"
+
+# Benchmarks on PostgreSQL and Redis (own database portal_bench, own Redis dbs 7-8): prints a table and
+# writes bench/results.json. BENCH_REPS=3 repetitions; BENCH_QUICK=1 for a short trial run.
+bench: install
+	$(PY) -m bench.run

@@ -11,7 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,7 +23,7 @@ from .models import ProductKey
 from .selectors import locker_keys
 from .services import key_reveal
 
-PAGE_SIZE = 200
+PAGE_SIZE = 50  # a locker of hundreds of keys stays fast: pages, not one huge page
 
 
 def _client_ip(request: HttpRequest) -> str | None:
@@ -59,7 +61,16 @@ def _render_locker(request: HttpRequest, revealed: dict[str, str] | None = None)
     keys = list(page.object_list)
     for key in keys:
         key.revealed_plaintext = (revealed or {}).get(str(key.pk))  # type: ignore[attr-defined]
-    context: dict[str, Any] = {"page": page, "keys": keys}
+    # Per-page strings computed once: 200 cards rendering them each cost more than the query.
+    context: dict[str, Any] = {
+        "page": page,
+        "keys": keys,
+        "reveal_prefix": reverse("locker:index") + "keys/",
+        "page_suffix": f"?page={page.number}" if page.number > 1 else "",
+        "delivered_label": _("Delivered"),
+        "opened_label": _("First opened"),
+        "until_label": _("Available until"),
+    }
     response = render(request, "locker/locker.html", context)
     if revealed:
         add_never_cache_headers(response)

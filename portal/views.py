@@ -49,3 +49,11 @@ def _broker_state() -> str:
         return "ok"
     except Exception as exc:  # kombu raises several types for an unreachable broker
         return f"error: {exc.__class__.__name__}"
+
+
+def bench_minimal(request: HttpRequest) -> HttpResponse:
+    """The yardstick of the page benchmarks: one query, one small template (served only with BENCH_VIEWS)."""
+    from django.shortcuts import render
+
+    organisation = Organisation.objects.order_by("pk").first()
+    return render(request, "portal/bench_minimal.html", {"organisation": organisation})
