@@ -639,7 +639,7 @@ def bench_pages(orders: int, keys: int, seconds: float) -> dict[str, Any]:
             ):
                 results[name].append(load(port, fn, seconds))
             log(
-                "pages rep {}: ".format(rep + 1)
+                f"pages rep {rep + 1}: "
                 + "; ".join(
                     f"{k} {v[-1]['rps']:,.0f} req/s p95 {v[-1]['p95'] * 1000:.0f} ms"
                     for k, v in results.items()
@@ -660,7 +660,7 @@ def main() -> int:
     smtp = Smtp()
     env = prepare_environment(smtp.port)
     log(f"bench database {env['DATABASE_URL']}, broker {env['CELERY_BROKER_URL']}, {REPS} repetitions")
-    sizes = {
+    sizes: dict[str, Any] = {
         "import": 20_000 if QUICK else 100_000,
         "fulfil": 400 if QUICK else 2_000,
         "rate": 20.0,
