@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 from datetime import timedelta
@@ -10,7 +11,7 @@ from typing import Any
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -61,6 +62,31 @@ def build_welcome_mail(order: Order) -> EmailMultiAlternatives:
     return message
 
 
+_connection: Any = None
+_connection_for: tuple[Any, ...] = ()
+
+
+def smtp_connection() -> Any:
+    """One open SMTP connection per worker process, reused from mail to mail (no handshake per mail)."""
+    global _connection, _connection_for
+    target = (settings.EMAIL_BACKEND, getattr(settings, "EMAIL_HOST", ""), getattr(settings, "EMAIL_PORT", 0))
+    if _connection is not None and _connection_for != target:
+        close_smtp_connection()
+    if _connection is None:
+        _connection = get_connection(fail_silently=False)
+        _connection.open()
+        _connection_for = target
+    return _connection
+
+
+def close_smtp_connection() -> None:
+    global _connection
+    if _connection is not None:
+        with contextlib.suppress(Exception):  # closing a broken connection may fail; it is dropped anyway
+            _connection.close()
+        _connection = None
+
+
 def welcome_mail_send(*, order_id: int) -> bool:
     """Send the order's welcome mail once; True if this call sent it.
 
@@ -81,9 +107,18 @@ def welcome_mail_send(*, order_id: int) -> bool:
         return False  # sent already, being sent, or corrected meanwhile (ESD-14: no automatic mail)
     order = Order.objects.select_related("end_customer", "reseller").get(pk=order_id)
     try:
-        build_welcome_mail(order).send(fail_silently=False)
+        message = build_welcome_mail(order)
+        message.connection = smtp_connection()
+        try:
+            message.send(fail_silently=False)
+        except smtplib.SMTPServerDisconnected:
+            # The reused connection went stale (the server closed it while idle): one fresh try.
+            close_smtp_connection()
+            message.connection = smtp_connection()
+            message.send(fail_silently=False)
     except BaseException:
         Order.objects.filter(pk=order_id).update(welcome_mail_claimed_until=None)
+        close_smtp_connection()  # a broken connection is not reused
         raise
     with transaction.atomic():
         now = timezone.now()
