@@ -20,6 +20,7 @@ from .signals import key_first_revealed, stock_added
 
 _KEY_RE = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 _BATCH = 1000
+_LOOKUP_BATCH = 5000
 
 
 def normalise_key(raw: str) -> str | None:
@@ -79,28 +80,30 @@ def keys_import_numbered(
         pending[fp] = (number, key)
 
     fps = list(pending)
-    for start in range(0, len(fps), _BATCH):
-        chunk = fps[start : start + _BATCH]
+    for start in range(0, len(fps), _LOOKUP_BATCH):
+        chunk = fps[start : start + _LOOKUP_BATCH]
         for fp in ProductKey.objects.filter(fingerprint__in=chunk).values_list("fingerprint", flat=True):
             report.duplicates.append(pending.pop(fp)[0])
     report.duplicates.sort()
 
     now = timezone.now()
-    rows = []
+    imported_by_id = getattr(imported_by, "pk", None)
+    rows: list[tuple[Any, ...]] = []  # in _COPY_COLUMNS order; plain tuples, not model instances
     for fp, (_number, key) in pending.items():
         record_id = uuid.uuid4()
         sealed = crypto.seal(kind=ProductKey.SEAL_KIND, record_id=str(record_id), plaintext=key)
         rows.append(
-            ProductKey(
-                id=record_id,
-                product=product,
-                ciphertext=sealed.ciphertext,
-                wrapped_key=sealed.wrapped_key,
-                master_key_id=sealed.master_key_id,
-                fingerprint=fp,
-                last5=key[-5:],
-                imported_at=now,
-                imported_by=imported_by,
+            (
+                record_id,
+                product.pk,
+                sealed.ciphertext,
+                sealed.wrapped_key,
+                sealed.master_key_id,
+                fp,
+                key[-5:],
+                ProductKey.Status.AVAILABLE.value,
+                now,
+                imported_by_id,
             )
         )
     with transaction.atomic():
@@ -134,32 +137,22 @@ _COPY_COLUMNS = (
 )
 
 
-def _insert_keys(rows: list[ProductKey]) -> None:
-    """Store new keys: PostgreSQL's COPY where available (an order of magnitude faster than INSERTs for a
-    100,000-key import), bulk INSERTs elsewhere. Runs inside the caller's transaction."""
+def _insert_keys(rows: list[tuple[Any, ...]]) -> None:
+    """Store new keys (tuples in _COPY_COLUMNS order): PostgreSQL's COPY where available (an order of
+    magnitude faster than INSERTs for a 100,000-key import), bulk INSERTs elsewhere. Runs inside the
+    caller's transaction."""
     connection = transaction.get_connection()
     if connection.vendor != "postgresql" or len(rows) < 200:
-        ProductKey.objects.bulk_create(rows, batch_size=_BATCH)
+        ProductKey.objects.bulk_create(
+            [ProductKey(**dict(zip(_COPY_COLUMNS, row, strict=True))) for row in rows], batch_size=_BATCH
+        )
         return
     table = ProductKey._meta.db_table
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor behind Django's wrapper
         with raw.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(
-                    (
-                        r.id,
-                        r.product_id,
-                        r.ciphertext,
-                        r.wrapped_key,
-                        r.master_key_id,
-                        r.fingerprint,
-                        r.last5,
-                        r.status,
-                        r.imported_at,
-                        r.imported_by_id,
-                    )
-                )
+            for row in rows:
+                copy.write_row(row)
 
 
 def keys_allocate(*, product_id: int, quantity: int, owner: Any) -> list[uuid.UUID]:
