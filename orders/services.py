@@ -217,6 +217,12 @@ def _fulfil_once(order_id: int, enqueue_mail: bool = True) -> Order:
             from .vendor_service import vendor_requests_open
 
             vendor_requests_open(order=order, short=[(ln.product_id, n) for ln, n in short])
+        else:
+            # Still waiting (a sweep or new stock woke it): a vendor request whose message was lost with a
+            # killed worker is sent again.
+            from .vendor_service import vendor_requests_resend
+
+            vendor_requests_resend(order=order)
         return order
 
     transaction.savepoint_commit(savepoint)
@@ -273,21 +279,20 @@ def orders_sweep(*, now: Any = None, limit: int = 1000) -> dict[str, int]:
             .order_by("next_attempt_at")
             .values_list("pk", "status", "welcome_mail_status")[:limit]
         )
-        pending, done = [], []
+        later: dict[Any, list[int]] = {}
         for order_id, status, mail_status in due:
+            when = _next_attempt(status, now)  # pushed back by its status's own interval (awaiting: ten)
             if status in (S.PLACED, S.AWAITING_STOCK):
                 enqueue_on_commit(fulfil_order, order_id)
                 counts["fulfil"] += 1
-                pending.append(order_id)
             elif status == S.FULFILLED and mail_status == Order.MailStatus.QUEUED:
                 enqueue_on_commit(send_welcome_mail, order_id)
                 counts["welcome_mail"] += 1
-                pending.append(order_id)
             else:
-                done.append(order_id)
-        later = now + timedelta(seconds=settings.ORDER_SWEEP_INTERVAL)
-        Order.objects.filter(pk__in=pending).update(next_attempt_at=later)
-        Order.objects.filter(pk__in=done).update(next_attempt_at=None)
+                when = None  # nothing left to do
+            later.setdefault(when, []).append(order_id)
+        for when, ids in later.items():
+            Order.objects.filter(pk__in=ids).update(next_attempt_at=when)
     return counts
 
 

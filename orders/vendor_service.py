@@ -37,6 +37,29 @@ def vendor_requests_open(*, order: Order, short: list[tuple[int, int]]) -> None:
         enqueue_on_commit(request_vendor_keys, request_id)
 
 
+def vendor_requests_resend(*, order: Order) -> int:
+    """Send again the pending vendor requests of a waiting order that have not moved for ten sweep
+    intervals (their message was lost with a killed worker or a restarted broker). Duplicates are harmless:
+    the request row is locked while the vendor is asked, and a delivered request is not asked again."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    stale = timezone.now() - timedelta(seconds=10 * settings.ORDER_SWEEP_INTERVAL)
+    ids = list(
+        VendorRequest.objects.filter(
+            order=order, status=VendorRequest.Status.PENDING, updated_at__lt=stale
+        ).values_list("pk", flat=True)
+    )
+    if ids:
+        from .tasks import request_vendor_keys
+
+        VendorRequest.objects.filter(pk__in=ids).update(updated_at=timezone.now())
+        for request_id in ids:
+            enqueue_on_commit(request_vendor_keys, request_id)
+    return len(ids)
+
+
 def vendor_request_run(*, request_id: int) -> str:
     """Fetch the keys of one request from the vendor and put them in the locker, once.
 
