@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
@@ -39,6 +40,13 @@ class OrderListView(ResellerRequiredMixin, ListView):
         ctx = super().get_context_data(**kwargs)
         ctx["statuses"] = Order.Status.choices
         ctx["current_status"] = self.request.GET.get("status", "")
+        # Labels translated once per page, not once per row: the list is the page resellers load most.
+        status_labels = {value: str(label) for value, label in Order.Status.choices}
+        mail_labels = {value: str(label) for value, label in Order.MailStatus.choices}
+        for order in ctx["orders"]:
+            order.status_label = status_labels[order.status]
+            order.mail_label = mail_labels[order.welcome_mail_status]
+        ctx.update(detail_prefix=reverse("orders:list"), yes_label=_("Yes"), not_yet_label=_("Not yet"))
         return ctx
 
 
