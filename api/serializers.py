@@ -93,13 +93,18 @@ class InvoiceRefSerializer(serializers.Serializer):
         return _absolute(self.context, reverse("api:invoice-pdf", args=[invoice.pk]))
 
 
-class OrderSummarySerializer(serializers.Serializer):
+class OrderBaseSerializer(serializers.Serializer):
+    """What every view of an order shows."""
+
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Order.Status.choices)
     end_customer_email = serializers.EmailField()
     created_at = serializers.DateTimeField()
     fulfilled_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderSummarySerializer(OrderBaseSerializer):
     units = serializers.IntegerField()
     welcome_mail_status = serializers.ChoiceField(choices=Order.MailStatus.choices)
     keys_accessed = serializers.BooleanField()
@@ -109,13 +114,7 @@ class OrderSummarySerializer(serializers.Serializer):
         return _absolute(self.context, reverse("api:order-detail", args=[order.pk]))
 
 
-class OrderDetailSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=Order.Status.choices)
-    end_customer_email = serializers.EmailField()
-    created_at = serializers.DateTimeField()
-    fulfilled_at = serializers.DateTimeField(allow_null=True)
-    cancelled_at = serializers.DateTimeField(allow_null=True)
+class OrderDetailSerializer(OrderBaseSerializer):
     lines = OrderLineOutSerializer(many=True, source="lines.all")
     delivery = DeliverySerializer(source="*")
     invoice = serializers.SerializerMethodField()

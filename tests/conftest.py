@@ -277,3 +277,29 @@ def wait_until(predicate: Any, timeout: float = 30, interval: float = 0.2, what:
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def run_concurrently(calls: list[Any]) -> list[Any]:
+    """Run each zero-argument callable in its own thread, all released at the same moment, each on its own
+    database connection (closed afterwards). Returns results in order; re-raises the first error."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int, call: Any) -> None:
+        try:
+            barrier.wait()
+            results[index] = call()
+        except BaseException as exc:  # collected and re-raised below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results

@@ -1,12 +1,10 @@
 """The reseller API: every endpoint for two resellers, problems, idempotency, throttling (ESD-2/7/10/12/14, ALL-1/2)."""
 
 import json
-import threading
 import uuid
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -15,6 +13,7 @@ from api.services import api_token_revoke
 from locker.models import ProductKey
 from locker.services import key_reveal
 from orders.models import Invoice, Order
+from tests.conftest import run_concurrently
 from tests.factories import make_product, stock
 
 ORDERS = "/api/v1/orders/"
@@ -263,28 +262,14 @@ def test_idempotency_fifty_concurrent_identical_requests_make_one_order(reseller
     """50 identical POSTs at once with one Idempotency-Key: exactly one order, keys allocated once."""
     product = make_product("W81-PRO")
     stock(product, 60)
-    barrier = threading.Barrier(50)
-    results: list[tuple[int, dict]] = []
-    errors: list[BaseException] = []
 
-    def send() -> None:
-        client = APIClient()
+    def send() -> tuple[int, dict]:
+        client = APIClient()  # one client per thread: the test client is not thread-safe
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        try:
-            barrier.wait()
-            response = _post(client, ORDERS, _order_body(quantity=2), key="one-order-please")
-            results.append((response.status_code, response.json()))
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
+        response = _post(client, ORDERS, _order_body(quantity=2), key="one-order-please")
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=send) for _ in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    results = run_concurrently([send] * 50)
     assert {code for code, _body in results} == {201}
     assert len({body["id"] for _code, body in results}) == 1
     assert Order.objects.count() == 1

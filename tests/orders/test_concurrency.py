@@ -1,11 +1,11 @@
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
 
 from locker.models import ProductKey
 from orders.models import Allocation, Order
 from orders.services import LineIn, order_fulfil, order_place
+from tests.conftest import run_concurrently
 from tests.factories import make_product, stock
 
 
@@ -25,24 +25,7 @@ def test_esd4_fifty_orders_racing_for_twenty_keys_never_share_one(reseller):
         )
         for i in range(50)
     ]
-    barrier = threading.Barrier(50)
-    errors: list[BaseException] = []
-
-    def run(order_id: int) -> None:
-        try:
-            barrier.wait()
-            order_fulfil(order_id=order_id)
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(o.pk,)) for o in orders]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_concurrently([partial(order_fulfil, order_id=o.pk) for o in orders])
     assert ProductKey.objects.filter(product=product, status="allocated").count() == 20
     assert ProductKey.objects.filter(product=product, status="available").count() == 0
     assert Allocation.objects.count() == 20

@@ -2,6 +2,7 @@
 
 import re
 import threading
+from functools import partial
 
 import pytest
 from django.core import mail
@@ -23,6 +24,7 @@ from orders.services import (
     order_place,
     welcome_mail_resend,
 )
+from tests.conftest import run_concurrently
 from tests.factories import make_product, stock
 
 NEW_PASSWORD = "Amber-Window-Castle-77"
@@ -369,24 +371,7 @@ def test_esd6_twenty_concurrent_fulfilments_number_invoices_without_gaps(reselle
         )
         for i in range(20)
     ]
-    barrier = threading.Barrier(20)
-    errors: list[BaseException] = []
-
-    def run(order_id: int) -> None:
-        try:
-            barrier.wait()
-            order_fulfil(order_id=order_id)
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(o.pk,)) for o in orders]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_concurrently([partial(order_fulfil, order_id=o.pk) for o in orders])
     assert Order.objects.filter(status=Order.Status.FULFILLED).count() == 20
     assert sorted(Invoice.objects.values_list("sequence", flat=True)) == list(range(1, 21))
     assert Invoice.objects.values("number").distinct().count() == 20
