@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 QUICK = os.environ.get("BENCH_QUICK") == "1"  # smaller sizes, to try the harness itself
+# A comma-separated subset (import, fulfilment, latency, big_order, pages), to iterate on one figure.
+ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
+PAGES_PORT = int(os.environ.get("BENCH_PORT", "8765"))
 PY = sys.executable
 
 
@@ -67,7 +70,7 @@ def prepare_environment(smtp_port: int) -> dict[str, str]:
         "VENDOR_GATEWAY": "none",
         "LOG_LEVEL": "WARNING",
         "CONN_MAX_AGE": "600",
-        "PORTAL_BASE_URL": "http://127.0.0.1:8765",
+        "PORTAL_BASE_URL": f"http://127.0.0.1:{PAGES_PORT}",
     }
     os.environ.update(env)
     db = urllib.parse.urlsplit(env["DATABASE_URL"])
@@ -442,13 +445,15 @@ def bench_big_order(units: int) -> dict[str, Any]:
 
 # --- 5 and 6. pages and reveals over HTTP -------------------------------------------------------------
 def session_cookie(user: Any) -> str:
+    from importlib import import_module
+
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
 
-    session = SessionStore()
+    # The portal's own session engine and first backend, as a login through the portal would store them.
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
@@ -570,7 +575,7 @@ def bench_pages(orders: int, keys: int, seconds: float) -> dict[str, Any]:
         "locker_small": count_queries(small_customer, "/locker/"),
         "locker_big": count_queries(customer, "/locker/"),
     }
-    port = 8765
+    port = PAGES_PORT
     gunicorn = subprocess.Popen(
         [
             PY,
@@ -671,16 +676,29 @@ def main() -> int:
         "page_seconds": 5.0 if QUICK else 10.0,
     }
     results: dict[str, Any] = {"sizes": sizes, "reps": REPS, "machine": {"cpus": os.cpu_count()}}
-    results["import"] = bench_import(sizes["import"])
-    workers = Workers(processes=2)
-    try:
-        results["fulfilment"] = bench_fulfilment(smtp, sizes["fulfil"])
-        results["latency"] = bench_latency(smtp, sizes["rate"], sizes["seconds"])
-        results["big_order"] = bench_big_order(sizes["big"])
-    finally:
-        workers.stop()
-    results["pages"] = bench_pages(sizes["orders"], sizes["keys"], sizes["page_seconds"])
+    def wanted(name: str) -> bool:
+        return not ONLY or name in ONLY
+
+    if wanted("import"):
+        results["import"] = bench_import(sizes["import"])
+    if wanted("fulfilment") or wanted("latency") or wanted("big_order"):
+        workers = Workers(processes=2)
+        try:
+            if wanted("fulfilment"):
+                results["fulfilment"] = bench_fulfilment(smtp, sizes["fulfil"])
+            if wanted("latency"):
+                results["latency"] = bench_latency(smtp, sizes["rate"], sizes["seconds"])
+            if wanted("big_order"):
+                results["big_order"] = bench_big_order(sizes["big"])
+        finally:
+            workers.stop()
+    if wanted("pages"):
+        results["pages"] = bench_pages(sizes["orders"], sizes["keys"], sizes["page_seconds"])
     smtp.controller.stop()
+    if ONLY:
+        print(json.dumps({k: v for k, v in results.items() if k in ONLY}, indent=2, default=str))
+        print("(a partial run: bench/results.json is left as it was)")
+        return 0
 
     pages = results["pages"]["summary"]
     minimal = pages["minimal"]["rps"]

@@ -158,26 +158,55 @@ def _insert_keys(rows: list[tuple[Any, ...]]) -> None:
 def keys_allocate(*, product_id: int, quantity: int, owner: Any) -> list[uuid.UUID]:
     """Give ``quantity`` available keys of a product to ``owner``; raise KeysShort (taking nothing) if short.
 
-    Must run inside the caller's transaction. Rows are locked with SKIP LOCKED, so concurrent
-    fulfilments never wait on each other's keys and never take the same key (ESD-4); the conditional
-    update double-checks that on databases without row locks (SQLite).
+    Must run inside the caller's transaction (see ``keys_reserve`` and ``keys_assign``).
     """
-    assert transaction.get_connection().in_atomic_block, "keys_allocate needs the caller's transaction"
-    ids = list(
+    ids = keys_reserve(product_id=product_id, quantity=quantity)
+    if len(ids) < quantity:
+        raise KeysShort(len(ids))
+    keys_assign({owner.pk: ids})
+    return ids
+
+
+def keys_reserve(*, product_id: int, quantity: int) -> list[uuid.UUID]:
+    """Lock up to ``quantity`` available keys of a product, oldest first, until the caller's transaction ends.
+
+    Rows are locked with SKIP LOCKED, so concurrent fulfilments never wait on each other's keys and never
+    take the same key (ESD-4). Keys the caller does not assign stay available when its transaction ends.
+    """
+    assert transaction.get_connection().in_atomic_block, "keys_reserve needs the caller's transaction"
+    return list(
         ProductKey.objects.available()
         .filter(product_id=product_id)
         .order_by("imported_at", "id")
         .select_for_update(skip_locked=True)
         .values_list("id", flat=True)[:quantity]
     )
-    if len(ids) < quantity:
-        raise KeysShort(len(ids))
-    taken = ProductKey.objects.filter(id__in=ids, status=ProductKey.Status.AVAILABLE).update(
-        status=ProductKey.Status.ALLOCATED, owner=owner, allocated_at=timezone.now()
-    )
-    if taken != len(ids):
+
+
+def keys_assign(key_ids_by_owner: dict[Any, list[uuid.UUID]]) -> None:
+    """Give reserved keys to their owners in one UPDATE, whoever the owners are (one per order of a batch).
+
+    The conditional update double-checks availability on databases without row locks (SQLite): if another
+    transaction took one of the keys, KeyConflict is raised and the caller's transaction must roll back.
+    """
+    from django.db.models import Case, Value, When
+
+    assert transaction.get_connection().in_atomic_block, "keys_assign needs the caller's transaction"
+    all_ids = [key_id for ids in key_ids_by_owner.values() for key_id in ids]
+    if not all_ids:
+        return
+    if len(key_ids_by_owner) == 1:
+        owner: Any = next(iter(key_ids_by_owner))
+    else:
+        owner = Case(*(When(id__in=ids, then=Value(pk)) for pk, ids in key_ids_by_owner.items() if ids))
+    taken, now = 0, timezone.now()
+    for start in range(0, len(all_ids), _LOOKUP_BATCH):
+        chunk = all_ids[start : start + _LOOKUP_BATCH]
+        taken += ProductKey.objects.filter(id__in=chunk, status=ProductKey.Status.AVAILABLE).update(
+            status=ProductKey.Status.ALLOCATED, owner_id=owner, allocated_at=now
+        )
+    if taken != len(all_ids):
         raise KeyConflict
-    return ids
 
 
 def keys_available_counts(product_ids: Sequence[int]) -> dict[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from .models import Invoice, InvoiceLine, InvoiceSequence, Order
+from .models import Invoice, InvoiceLine, InvoiceSequence, Order, OrderLine
 
 CENT = Decimal("0.01")
 _FONT_CANDIDATES = [
@@ -27,58 +28,81 @@ def _money(value: Decimal) -> Decimal:
 
 
 def invoice_issue(*, order: Order) -> Invoice:
-    """Issue the order's invoice with the next number of the year.
+    """Issue the order's invoice with the next number of the year (see ``invoices_issue``)."""
+    return invoices_issue(orders=[order])[0]
 
-    Must run inside the transaction that fulfils the order, so an invoice exists exactly when the order is
+
+def invoices_issue(
+    *, orders: Sequence[Order], lines: dict[int, list[OrderLine]] | None = None
+) -> list[Invoice]:
+    """Issue one invoice per order, numbered one after another in the order given.
+
+    Must run inside the transaction that fulfils the orders, so an invoice exists exactly when its order is
     fulfilled. The year's sequence row is locked until that transaction ends: concurrent fulfilments take
-    numbers one after another, and a rolled-back fulfilment gives its number back, so there are no gaps.
+    numbers one after another, and a rolled-back fulfilment gives its numbers back, so there are no gaps.
+    A batch of orders takes the lock once. ``lines`` (order id → lines with their products) saves a query
+    when the caller has them; each order's ``reseller`` should be loaded already.
     """
-    assert transaction.get_connection().in_atomic_block, "invoice_issue needs the fulfilment transaction"
+    assert transaction.get_connection().in_atomic_block, "invoices_issue needs the fulfilment transaction"
+    if not orders:
+        return []
+    if lines is None:
+        lines = {}
+        for line in OrderLine.objects.filter(order__in=orders).select_related("product"):
+            lines.setdefault(line.order_id, []).append(line)
     now = timezone.now()
     year = timezone.localtime(now).year
     InvoiceSequence.objects.bulk_create([InvoiceSequence(year=year)], ignore_conflicts=True)
     sequence = InvoiceSequence.objects.select_for_update().get(year=year)
-    sequence.last_number += 1
+    first = sequence.last_number + 1
+    sequence.last_number += len(orders)
     sequence.save(update_fields=["last_number"])
 
-    lines = list(order.lines.select_related("product"))
-    rows = [
-        InvoiceLine(
-            sku=line.product.sku,
-            description=line.product.name,
-            quantity=line.quantity,
-            unit_price=line.product.unit_price,
-            net_amount=_money(line.product.unit_price * line.quantity),
-        )
-        for line in lines
-    ]
-    net = sum((r.net_amount for r in rows), Decimal("0"))
     vat_percent = Decimal(settings.INVOICE_VAT_PERCENT)
-    vat = _money(net * vat_percent / 100)
-    reseller = order.reseller
-    invoice = Invoice.objects.create(
-        order=order,
-        reseller=reseller,
-        year=year,
-        sequence=sequence.last_number,
-        number=f"ESD/{year}/{sequence.last_number:06d}",
-        issued_at=now,
-        currency=settings.INVOICE_CURRENCY,
-        vat_percent=vat_percent,
-        net_total=net,
-        vat_total=vat,
-        gross_total=net + vat,
-        seller={
-            "name": settings.INVOICE_ISSUER,
-            "address": settings.INVOICE_ISSUER_ADDRESS,
-            "tax_id": settings.INVOICE_ISSUER_TAX_ID,
-        },
-        buyer={"name": reseller.name, "tax_id": reseller.tax_id},
-    )
-    for row in rows:
-        row.invoice = invoice
-    InvoiceLine.objects.bulk_create(rows)
-    return invoice
+    seller = {
+        "name": settings.INVOICE_ISSUER,
+        "address": settings.INVOICE_ISSUER_ADDRESS,
+        "tax_id": settings.INVOICE_ISSUER_TAX_ID,
+    }
+    invoices, rows_of = [], []
+    for number, order in enumerate(orders, start=first):
+        rows = [
+            InvoiceLine(
+                sku=line.product.sku,
+                description=line.product.name,
+                quantity=line.quantity,
+                unit_price=line.product.unit_price,
+                net_amount=_money(line.product.unit_price * line.quantity),
+            )
+            for line in sorted(lines.get(order.pk, []), key=lambda line: line.pk)
+        ]
+        net = sum((r.net_amount for r in rows), Decimal("0"))
+        vat = _money(net * vat_percent / 100)
+        reseller = order.reseller
+        invoices.append(
+            Invoice(
+                order=order,
+                reseller=reseller,
+                year=year,
+                sequence=number,
+                number=f"ESD/{year}/{number:06d}",
+                issued_at=now,
+                currency=settings.INVOICE_CURRENCY,
+                vat_percent=vat_percent,
+                net_total=net,
+                vat_total=vat,
+                gross_total=net + vat,
+                seller=seller,
+                buyer={"name": reseller.name, "tax_id": reseller.tax_id},
+            )
+        )
+        rows_of.append(rows)
+    Invoice.objects.bulk_create(invoices)
+    for invoice, rows in zip(invoices, rows_of, strict=True):
+        for row in rows:
+            row.invoice = invoice
+    InvoiceLine.objects.bulk_create([row for rows in rows_of for row in rows])
+    return invoices
 
 
 @lru_cache(maxsize=1)

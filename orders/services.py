@@ -12,16 +12,16 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import F
+from django.db import DatabaseError, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, normalise_email
-from accounts.services import locker_account_for_email
+from accounts.services import locker_account_for_email, locker_accounts_for_emails
 from catalog.models import Product
 from locker.models import ProductKey
-from locker.services import KeyConflict, KeysShort, keys_allocate, keys_available_counts, keys_reassign
+from locker.services import KeyConflict, keys_assign, keys_reassign, keys_reserve
 from portal.tasking import enqueue_on_commit
 
 from .models import Allocation, Order, OrderEvent, OrderLine
@@ -89,24 +89,57 @@ def _next_attempt(status: str, now: Any) -> Any:
     return None
 
 
-def order_transition(
-    order: Order, to: str, *, actor: Any = None, data: dict[str, Any] | None = None, **fields: Any
-) -> None:
-    """The one place an order changes status. The caller holds the row lock (select_for_update)."""
+def _apply_transition(order: Order, to: str, now: Any, fields: dict[str, Any]) -> list[str]:
+    """Check the move against the state machine and set the order's fields; return the fields changed."""
     if to not in TRANSITIONS[order.status]:
         raise OrderError(
             "invalid_transition",
             _("This order cannot go from %(a)s to %(b)s.")
             % {"a": order.get_status_display(), "b": Order.Status(to).label},
         )
-    now = timezone.now()
     order.status = to
     order.updated_at = now
     fields.setdefault("next_attempt_at", _next_attempt(to, now))
     for name, value in fields.items():
         setattr(order, name, value)
-    order.save(update_fields=["status", "updated_at", *fields])
+    return ["status", "updated_at", *fields]
+
+
+def order_transition(
+    order: Order, to: str, *, actor: Any = None, data: dict[str, Any] | None = None, **fields: Any
+) -> None:
+    """The one place an order changes status. The caller holds the row lock (select_for_update)."""
+    now = timezone.now()
+    order.save(update_fields=_apply_transition(order, to, now, fields))
     OrderEvent.objects.create(order=order, kind=to, actor=actor, at=now, data=data or {})
+    nudge_after_commit()
+
+
+def orders_transition(
+    moves: Sequence[tuple[Order, dict[str, Any], dict[str, Any]]], to: str, *, now: Any, actor: Any = None
+) -> None:
+    """``order_transition`` for a batch of (order, event data, fields) in two queries. Row locks held.
+
+    One UPDATE: a field with the same value on every order is set plainly, one that differs (the locker
+    account) with a CASE over the orders, grouped by value.
+    """
+    if not moves:
+        return
+    values: dict[str, dict[Any, list[int]]] = {}
+    for order, _data, fields in moves:
+        for name in _apply_transition(order, to, now, dict(fields)):
+            attname = getattr(Order._meta.get_field(name), "attname", name)  # end_customer → end_customer_id
+            values.setdefault(attname, {}).setdefault(getattr(order, attname), []).append(order.pk)
+    update: dict[str, Any] = {}
+    for attname, by_value in values.items():
+        if len(by_value) == 1:
+            update[attname] = next(iter(by_value))
+        else:
+            update[attname] = Case(*(When(pk__in=pks, then=Value(value)) for value, pks in by_value.items()))
+    Order.objects.filter(pk__in=[order.pk for order, _d, _f in moves]).update(**update)
+    OrderEvent.objects.bulk_create(
+        [OrderEvent(order=order, kind=to, actor=actor, at=now, data=data) for order, data, _f in moves]
+    )
     nudge_after_commit()
 
 
@@ -167,84 +200,167 @@ def order_place(
     return order
 
 
-def order_fulfil(*, order_id: int, enqueue_mail: bool = True) -> Order:
-    """Deliver every key of the order into the customer's locker at once, or none (ESD-4, ESD-5).
+@dataclass(frozen=True)
+class FulfilOutcome:
+    """What a fulfilment call did. ``status`` is the requested order's status afterwards, or None when
+    another transaction holds that order (it is being fulfilled, corrected or swept: nothing to do here).
+    ``to_mail`` lists the orders this call fulfilled, whose welcome mail is queued."""
 
-    Idempotent: an order already fulfilled is returned untouched, so a task delivered twice does no harm.
-    ``enqueue_mail=False`` leaves the welcome mail to the caller (the fulfilment task sends it itself,
-    saving a task per order).
-    """
-    for _attempt in range(5):
-        try:
-            return _fulfil_once(order_id, enqueue_mail)
-        except KeyConflict:
-            continue  # another transaction took a key we selected (SQLite only); select again
+    status: str | None
+    to_mail: list[int]
+    mail_queued: bool = False  # the requested order was fulfilled before, and its welcome mail is still due
+
+
+def order_fulfil(*, order_id: int, enqueue_mail: bool = True) -> Order:
+    """Fulfil one order, waiting for its row lock (see ``orders_fulfil``); returns it as it now is."""
+    orders_fulfil(order_id=order_id, enqueue_mail=enqueue_mail)
     return Order.objects.get(pk=order_id)
 
 
-@transaction.atomic
-def _fulfil_once(order_id: int, enqueue_mail: bool = True) -> Order:
-    order = Order.objects.select_for_update().get(pk=order_id)
-    if order.status not in (S.PLACED, S.AWAITING_STOCK):
-        return order
-    # Always in product order, so two orders for the same products never hold each other's keys.
-    lines = sorted(order.lines.select_related("product"), key=lambda line: line.product_id)
+def orders_fulfil(
+    *, order_id: int, batch: int = 1, wait: bool = True, enqueue_mail: bool = True
+) -> FulfilOutcome:
+    """Deliver every key of the order into the customer's locker at once, or none (ESD-4, ESD-5).
 
-    savepoint = transaction.savepoint()
-    account = locker_account_for_email(email=order.end_customer_email)
-    allocations: list[Allocation] = []
-    short_line, got = None, 0
-    for line in lines:
+    With ``batch`` > 1, up to ``batch - 1`` other placed orders that no one else holds are fulfilled in
+    the same transaction: one set of queries and one invoice-number lock for the lot, which is what lets
+    two workers keep up with a promotion's burst (bench/README.md). ``wait=False`` returns at once when
+    another transaction holds the requested order. Idempotent: an order already fulfilled is left
+    untouched, so a task delivered twice does no harm. ``enqueue_mail=False`` leaves the welcome mails to
+    the caller (the fulfilment task sends them itself, saving a task per order).
+
+    A batch that fails for a reason other than the database (a bug tripped by one order) is tried again
+    with the requested order alone, so one bad order cannot hold up the others.
+    """
+    if not wait:
+        # A copy of the task whose order a batch has already fulfilled: one cheap read, no transaction.
+        seen = Order.objects.filter(pk=order_id).values_list("status", "welcome_mail_status").first()
+        if seen is None or seen[0] in (S.FULFILLED, S.CANCELLED):
+            status, mail_status = seen or (None, None)
+            return FulfilOutcome(
+                status=status, to_mail=[], mail_queued=mail_status == Order.MailStatus.QUEUED
+            )
+    for _attempt in range(5):
         try:
-            ids = keys_allocate(product_id=line.product_id, quantity=line.quantity, owner=account)
-        except KeysShort as exc:
-            short_line, got = line, exc.got
-            break
-        allocations.extend(Allocation(line=line, key_id=key_id) for key_id in ids)
+            return _fulfil_batch(order_id, batch, wait, enqueue_mail)
+        except KeyConflict:
+            continue  # another transaction took a key we selected (SQLite only); select again
+        except DatabaseError:
+            raise  # a dropped connection or a deadlock: the task retries the whole transaction
+        except Exception:
+            if batch == 1:
+                raise
+            logger.exception("Fulfilment batch led by order %s failed; fulfilling it alone", order_id)
+            batch = 1
+    status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
+    return FulfilOutcome(status=status, to_mail=[])
 
-    if short_line is not None:
-        # Never half-delivered: give back whatever this attempt took and wait for stock.
-        transaction.savepoint_rollback(savepoint)
-        if order.status == S.PLACED:
-            free = keys_available_counts([line.product_id for line in lines])
-            free[short_line.product_id] = got  # what this attempt could really take
-            short = [
-                (line, line.quantity - free.get(line.product_id, 0))
-                for line in lines
-                if line.quantity > free.get(line.product_id, 0)
-            ]
-            order_transition(order, S.AWAITING_STOCK, data={"short": {ln.product.sku: n for ln, n in short}})
-            from .vendor_service import vendor_requests_open
 
-            vendor_requests_open(order=order, short=[(ln.product_id, n) for ln, n in short])
-        else:
-            # Still waiting (a sweep or new stock woke it): a vendor request whose message was lost with a
-            # killed worker is sent again.
-            from .vendor_service import vendor_requests_resend
+@transaction.atomic
+def _fulfil_batch(order_id: int, batch: int, wait: bool, enqueue_mail: bool) -> FulfilOutcome:
+    locked = Order.objects.select_for_update(of=("self",), skip_locked=not wait).select_related("reseller")
+    order = locked.filter(pk=order_id).first()
+    if order is None:
+        return FulfilOutcome(status=None, to_mail=[])
+    if order.status not in (S.PLACED, S.AWAITING_STOCK):
+        return FulfilOutcome(
+            status=order.status, to_mail=[], mail_queued=order.welcome_mail_status == Order.MailStatus.QUEUED
+        )
+    orders = [order]
+    if batch > 1:
+        # Other placed orders nobody holds, oldest due first (the next_attempt_at index keeps this cheap:
+        # only orders still in progress have one).
+        orders += (
+            locked.filter(status=S.PLACED, next_attempt_at__isnull=False)
+            .exclude(pk=order.pk)
+            .order_by("next_attempt_at", "id")[: batch - 1]
+        )
 
-            vendor_requests_resend(order=order)
-        return order
+    lines: dict[int, list[OrderLine]] = {o.pk: [] for o in orders}
+    for line in OrderLine.objects.filter(order__in=orders).select_related("product").order_by("product_id"):
+        lines[line.order_id].append(line)  # in product order, as keys are reserved
 
-    transaction.savepoint_commit(savepoint)
-    Allocation.objects.bulk_create(allocations, batch_size=1000)
-    now = timezone.now()
-    order_transition(
-        order,
-        S.FULFILLED,
-        data={"keys": len(allocations)},
-        end_customer=account,
-        fulfilled_at=now,
-        welcome_mail_status=Order.MailStatus.QUEUED,
-    )
-    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.WELCOME_MAIL_QUEUED, at=order.updated_at)
-    from .invoices import invoice_issue
+    # Reserve what the whole batch asks for, product by product (always in product order, so two batches
+    # never hold each other's keys), then hand keys out in the batch's order: an order gets all its keys
+    # or none (never half-delivered); the keys nobody was given stay available when the transaction ends.
+    need: dict[int, int] = {}
+    for order_lines in lines.values():
+        for line in order_lines:
+            need[line.product_id] = need.get(line.product_id, 0) + line.quantity
+    pools = {pid: keys_reserve(product_id=pid, quantity=need[pid]) for pid in sorted(need)}
+    taken: dict[int, list[tuple[OrderLine, list[Any]]]] = {}
+    short: dict[int, list[tuple[OrderLine, int]]] = {}
+    for o in orders:
+        lacking = [(ln, ln.quantity - len(pools[ln.product_id])) for ln in lines[o.pk]]
+        lacking = [(ln, n) for ln, n in lacking if n > 0]
+        if lacking:
+            short[o.pk] = lacking
+            continue
+        taken[o.pk] = []
+        for line in lines[o.pk]:
+            pool = pools[line.product_id]
+            taken[o.pk].append((line, pool[: line.quantity]))
+            del pool[: line.quantity]
 
-    invoice_issue(order=order)  # ESD-6: in the same transaction, so invoiced if and only if fulfilled
-    if enqueue_mail:
-        from .tasks import send_welcome_mail
+    fulfilled = [o for o in orders if o.pk in taken]
+    if fulfilled:
+        accounts = locker_accounts_for_emails(o.end_customer_email for o in fulfilled)
+        by_owner: dict[int, list[Any]] = {}
+        allocations: list[Allocation] = []
+        for o in fulfilled:
+            owner = accounts[o.end_customer_email]
+            for line, key_ids in taken[o.pk]:
+                by_owner.setdefault(owner.pk, []).extend(key_ids)
+                allocations.extend(Allocation(line=line, key_id=key_id) for key_id in key_ids)
+        keys_assign(by_owner)
+        Allocation.objects.bulk_create(allocations, batch_size=1000)
+        now = timezone.now()
+        orders_transition(
+            [
+                (
+                    o,
+                    {"keys": sum(len(ids) for _line, ids in taken[o.pk])},
+                    {
+                        "end_customer": accounts[o.end_customer_email],
+                        "fulfilled_at": now,
+                        "welcome_mail_status": Order.MailStatus.QUEUED,
+                    },
+                )
+                for o in fulfilled
+            ],
+            S.FULFILLED,
+            now=now,
+        )
+        OrderEvent.objects.bulk_create(
+            [OrderEvent(order=o, kind=OrderEvent.Kind.WELCOME_MAIL_QUEUED, at=now) for o in fulfilled]
+        )
+        from .invoices import invoices_issue
 
-        enqueue_on_commit(send_welcome_mail, order.pk)
-    return order
+        # ESD-6: in the same transaction, so invoiced if and only if fulfilled.
+        invoices_issue(orders=fulfilled, lines=lines)
+        if enqueue_mail:
+            from .tasks import send_welcome_mail
+
+            for o in fulfilled:
+                enqueue_on_commit(send_welcome_mail, o.pk)
+
+    for o in orders:
+        if o.pk in short:
+            _wait_for_stock(o, short[o.pk])
+    return FulfilOutcome(status=order.status, to_mail=[o.pk for o in fulfilled])
+
+
+def _wait_for_stock(order: Order, short: list[tuple[OrderLine, int]]) -> None:
+    """An order the stock cannot cover whole: it waits (staff see what is short) and the vendor is asked."""
+    from .vendor_service import vendor_requests_open, vendor_requests_resend
+
+    if order.status == S.PLACED:
+        order_transition(order, S.AWAITING_STOCK, data={"short": {ln.product.sku: n for ln, n in short}})
+        vendor_requests_open(order=order, short=[(ln.product_id, n) for ln, n in short])
+    else:
+        # Still waiting (a sweep or new stock woke it): a vendor request whose message was lost with a
+        # killed worker is sent again.
+        vendor_requests_resend(order=order)
 
 
 def orders_retry_for_products(*, product_ids: Sequence[int]) -> int:

@@ -332,6 +332,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 ORDER_SWEEP_INTERVAL = env.int("ORDER_SWEEP_INTERVAL", default=60)
+# How many placed orders one fulfilment task takes in one transaction (1 turns batching off).
+ORDER_FULFIL_BATCH = env.int("ORDER_FULFIL_BATCH", default=50)
 CELERY_BEAT_SCHEDULE = {
     "sweep-orders": {"task": "orders.tasks.sweep_orders", "schedule": float(ORDER_SWEEP_INTERVAL)},
     "purge-expired-keys": {"task": "locker.tasks.purge_expired_keys", "schedule": 3600.0},

@@ -192,14 +192,16 @@ def test_all5_esd4_task_outliving_visibility_timeout_is_redelivered_but_fulfils_
     lock = faults.hold_lock("SELECT * FROM orders_invoicesequence WHERE year = %s FOR UPDATE", (year,))
 
     first = faults.worker(broker=broker, smtp=smtp, name="first", **env)
-    slow = place(reseller, "slow@faults.test", [(win, 3)])
+    # V first, and L only once V waits for the vendor: placed together, L's fulfilment could take V into
+    # its batch, and V would then wait with L for the invoice-number lock instead of asking the vendor.
     vendor = place(reseller, "vendor@faults.test", [(office, 2)])
-    wait_until(lambda: faults.backends_blocked_by(lock), timeout=30, what="fulfilment to wait for the lock")
     wait_until(
         lambda: received(first.output(), "orders.tasks.request_vendor_keys"),
         timeout=30,
         what="the vendor request to start",
     )
+    slow = place(reseller, "slow@faults.test", [(win, 3)])
+    wait_until(lambda: faults.backends_blocked_by(lock), timeout=30, what="fulfilment to wait for the lock")
     in_flight_since = time.monotonic()
     time.sleep(max(0.0, in_flight_since + VISIBILITY + 1 - time.monotonic()))
 
