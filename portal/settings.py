@@ -330,6 +330,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Without this, Celery's Django fix-up closes every database connection before and after each task, and a
+# fulfilment task paid for a new PostgreSQL connection each time. With it, portal.celery treats connections
+# as Django treats them between web requests: closed when broken or older than CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 ORDER_SWEEP_INTERVAL = env.int("ORDER_SWEEP_INTERVAL", default=60)
 # How many placed orders one fulfilment task takes in one transaction (1 turns batching off).
