@@ -233,13 +233,19 @@ def orders_fulfil(
     with the requested order alone, so one bad order cannot hold up the others.
     """
     if not wait:
-        # A copy of the task whose order a batch has already fulfilled: one cheap read, no transaction.
-        seen = Order.objects.filter(pk=order_id).values_list("status", "welcome_mail_status").first()
+        # A copy of the task whose order a batch has already fulfilled: one cheap read, no transaction. Its
+        # mail is left alone while another sender's claim on it runs (the batch is sending it).
+        seen = (
+            Order.objects.filter(pk=order_id)
+            .values_list("status", "welcome_mail_status", "welcome_mail_claimed_until")
+            .first()
+        )
         if seen is None or seen[0] in (S.FULFILLED, S.CANCELLED):
-            status, mail_status = seen or (None, None)
-            return FulfilOutcome(
-                status=status, to_mail=[], mail_queued=mail_status == Order.MailStatus.QUEUED
+            status, mail_status, claimed_until = seen or (None, None, None)
+            due = mail_status == Order.MailStatus.QUEUED and (
+                claimed_until is None or claimed_until < timezone.now()
             )
+            return FulfilOutcome(status=status, to_mail=[], mail_queued=due)
     for _attempt in range(5):
         try:
             return _fulfil_batch(order_id, batch, wait, enqueue_mail)
