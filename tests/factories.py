@@ -58,3 +58,15 @@ def stock(product: Product, n: int) -> list[str]:
     report = keys_import(product=product, lines=keys)
     assert report.imported == n
     return keys
+
+
+def place_order(reseller: Any, *lines: tuple[Product, int], email: str = "customer@end.test") -> Any:
+    """An order placed by ``reseller`` (a member of a reseller organisation) through the service."""
+    from orders.services import LineIn, order_place
+
+    return order_place(
+        reseller=reseller.membership.organisation,
+        placed_by=reseller,
+        end_customer_email=email,
+        lines=[LineIn(product_id=p.pk, quantity=q) for p, q in lines],
+    )

@@ -10,19 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User
 from locker.models import ProductKey
 from orders.models import Allocation, Invoice, Order, OrderEvent
-from orders.services import LineIn, order_place, orders_fulfil
+from orders.services import orders_fulfil
 from orders.tasks import fulfil_order
 from tests.factories import make_product, stock
-
-
-def place(reseller, *lines, email):
-    """Place without running the after-commit fulfilment: the order stays placed for the batch to take."""
-    return order_place(
-        reseller=reseller.membership.organisation,
-        placed_by=reseller,
-        end_customer_email=email,
-        lines=[LineIn(product_id=p.pk, quantity=q) for p, q in lines],
-    )
+from tests.factories import place_order as place
 
 
 @pytest.mark.django_db

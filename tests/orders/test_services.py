@@ -4,17 +4,9 @@ from django.core import mail
 from accounts.models import User
 from locker.models import ProductKey
 from orders.models import Allocation, Order, OrderEvent
-from orders.services import LineIn, OrderError, order_fulfil, order_place, orders_sweep
+from orders.services import OrderError, order_fulfil, orders_sweep
 from tests.factories import make_product, stock
-
-
-def place(reseller, *lines, email="customer@end.test"):
-    return order_place(
-        reseller=reseller.membership.organisation,
-        placed_by=reseller,
-        end_customer_email=email,
-        lines=[LineIn(product_id=p.pk, quantity=q) for p, q in lines],
-    )
+from tests.factories import place_order as place
 
 
 @pytest.mark.django_db
