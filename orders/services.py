@@ -274,10 +274,12 @@ def _fulfil_batch(order_id: int, batch: int, wait: bool, enqueue_mail: bool) -> 
         )
     orders = [order]
     if batch > 1:
-        # Other placed orders nobody holds, oldest due first (the next_attempt_at index keeps this cheap:
-        # only orders still in progress have one).
+        # Other placed orders nobody holds (never waiting for one: two batches cannot deadlock), oldest due
+        # first (the next_attempt_at index keeps this cheap: only orders still in progress have one).
         orders += (
-            locked.filter(status=S.PLACED, next_attempt_at__isnull=False)
+            Order.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("reseller")
+            .filter(status=S.PLACED, next_attempt_at__isnull=False)
             .exclude(pk=order.pk)
             .order_by("next_attempt_at", "id")[: batch - 1]
         )
