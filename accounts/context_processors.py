@@ -5,15 +5,20 @@ from typing import Any
 from django.http import HttpRequest
 
 from .models import Membership, Organisation
-from .tenancy import organisation_of
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
-    org = organisation_of(getattr(request, "user", None))
+    """The navigation's view of the user: organisation, reseller or not, administrator or not.
+
+    Reads ``request.user.membership``, which the authentication backend loaded with the user
+    (accounts.backends): no query of its own.
+    """
+    user = getattr(request, "user", None)
+    membership = getattr(user, "membership", None) if user is not None and user.is_authenticated else None
+    org = membership.organisation if membership is not None else None
+    is_reseller = org is not None and org.kind == Organisation.Kind.RESELLER
     return {
         "current_organisation": org,
-        "is_reseller": org is not None and org.kind == Organisation.Kind.RESELLER,
-        "is_reseller_admin": org is not None
-        and org.kind == Organisation.Kind.RESELLER
-        and getattr(getattr(request.user, "membership", None), "role", None) == Membership.Role.ADMIN,
+        "is_reseller": is_reseller,
+        "is_reseller_admin": is_reseller and getattr(membership, "role", None) == Membership.Role.ADMIN,
     }

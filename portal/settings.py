@@ -99,15 +99,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (allauth's rate limits live here, so production wants Redis) -------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, reusing its Redis client (portal.cache): sessions are read from here on every page.
+    CACHES["default"]["BACKEND"] = "portal.cache.RedisCache"
+# Parts of base.html that hold only translations and URLs ({% cache ... using="templates" %} there): rendered
+# once per process in production, every time while developing (so template edits show at once).
+CACHES["templates"] = {
+    "BACKEND": "django.core.cache.backends." + ("dummy.DummyCache" if DEBUG else "locmem.LocMemCache"),
+    "LOCATION": "portal-templates",
+}
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # Parallel test workers share one Redis: keep their rate-limit counters apart.
     CACHES["default"]["KEY_PREFIX"] = f"test-{os.environ['PYTEST_XDIST_WORKER']}"
 
 # --- Auth ------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Django's and allauth's backends, each reading the signed-in user with membership and organisation in one
+# query (accounts.backends). Sessions made under the stock backends' paths need one new login.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.backends.ModelBackend",
+    "accounts.backends.AuthenticationBackend",
 ]
 # Argon2 first: a login is the costliest request the portal serves, and Argon2 is both stronger and
 # cheaper here than PBKDF2. PBKDF2 stays listed so older hashes still verify (and get upgraded).
@@ -344,6 +355,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": float(ORDER_SWEEP_INTERVAL)},
     "purge-idempotency-records": {"task": "api.tasks.purge_idempotency_records", "schedule": 3600.0},
 }
+
+# --- Sessions ------------------------------------------------------------------------------------------
+# Read from the cache (Redis in production), written through to the database: a page costs no session
+# query, and logging out, a password change or a lost cache still end or keep a session as before.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Security ---------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,0 +1,176 @@
+"""The end customer's locker page: pages of 50 cards, what a card shows, CSRF, escaping, constant queries."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import formats, timezone
+
+from locker.models import ProductKey
+from locker.services import keys_allocate
+from tests.factories import make_product, stock
+
+
+def _deliver(owner, n, **product_fields):
+    product = make_product(**product_fields)
+    keys = stock(product, n)
+    with transaction.atomic():
+        keys_allocate(product_id=product.pk, quantity=n, owner=owner)
+    return product, keys
+
+
+def _cards(html):
+    return re.findall(r'<article class="card key-card" data-key-id="([0-9a-f-]+)">', html)
+
+
+@pytest.mark.django_db
+def test_locker_pages_of_50_cover_every_key_once(client, end_customer):
+    """120 keys: pages of 50, 50 and 20, newest delivery first, each key once; "Page n of 3"."""
+    _deliver(end_customer, 60)
+    _deliver(end_customer, 60)
+    now = timezone.now()
+    ids = list(ProductKey.objects.filter(owner=end_customer).values_list("id", flat=True))
+    for i, key_id in enumerate(ids):
+        ProductKey.objects.filter(pk=key_id).update(allocated_at=now - timedelta(hours=i))
+    client.force_login(end_customer)
+    seen = []
+    for number in (1, 2, 3):
+        html = client.get(reverse("locker:index"), {"page": number}).content.decode()
+        assert f"Page {number} of 3" in html
+        seen += _cards(html)
+    assert seen == [str(pk) for pk in ids]
+    assert 'href="?page=2">Next' in client.get(reverse("locker:index")).content.decode()
+
+
+@pytest.mark.django_db
+def test_locker_order_is_the_orms_for_owner_order(end_customer):
+    """The written-out query shows ``ProductKey.objects.for_owner`` ordered by delivery (newest first),
+    product name and id: keys delivered at one moment sort by product, then id."""
+    from locker.selectors import locker_page
+
+    for name in ("Zeta", "Alpha", "Mid"):
+        _deliver(end_customer, 3, name=name)
+    ProductKey.objects.filter(owner=end_customer).update(allocated_at=timezone.now())
+    _deliver(end_customer, 2, name="Newest")
+    expected = [
+        str(pk)
+        for pk in ProductKey.objects.for_owner(end_customer)
+        .order_by("-allocated_at", "product__name", "id")
+        .values_list("id", flat=True)
+    ]
+    page = locker_page(owner=end_customer, number=1, size=50)
+    assert [str(k["id"]) for k in page.keys] == expected and (page.number, page.num_pages) == (1, 1)
+    assert [k["product_name"] for k in page.keys][:3] == ["Newest", "Newest", "Alpha"]
+
+
+@pytest.mark.django_db
+def test_locker_page_number_out_of_range_or_not_a_number(client, end_customer):
+    """ALL-2: a page past the end shows the last page, anything else the first; never an error."""
+    _deliver(end_customer, 60)
+    client.force_login(end_customer)
+    first = _cards(client.get(reverse("locker:index")).content.decode())
+    last = _cards(client.get(reverse("locker:index"), {"page": 2}).content.decode())
+    assert len(first) == 50 and len(last) == 10
+    assert _cards(client.get(reverse("locker:index"), {"page": 99}).content.decode()) == last
+    for bad in ("x", "0", "-3", "1.5"):
+        assert _cards(client.get(reverse("locker:index"), {"page": bad}).content.decode()) == first
+
+
+@pytest.mark.django_db
+def test_esd8_esd16_card_shows_product_masked_key_dates_and_installer_escaped(client, end_customer):
+    """ESD-8 and ESD-16: each card names the product (escaped), shows the key masked, its delivery date,
+    how long it stays available and the installer link; a product without installer shows no link."""
+    product, keys = _deliver(end_customer, 1, name='Office <b>"Pro"</b> & Co')
+    _deliver(end_customer, 1, installer_url="")
+    client.force_login(end_customer)
+    html = client.get(reverse("locker:index")).content.decode()
+    assert "Office &lt;b&gt;&quot;Pro&quot;&lt;/b&gt; &amp; Co" in html and "<b>" not in html
+    assert html.count('rel="noopener">Download installer</a>') == 1 and product.installer_url in html
+    assert keys[0] not in html and "•••••-•••••-•••••-•••••-" + keys[0][-5:] in html
+    record = ProductKey.objects.get(product=product)
+    delivered = formats.date_format(timezone.localtime(record.allocated_at), "DATE_FORMAT")
+    until = formats.date_format(timezone.localtime(record.available_until()), "DATE_FORMAT")
+    assert f"Delivered {delivered}" in html and f"Available until {until}" in html
+
+
+@pytest.mark.django_db
+def test_lock4_esd8_revealed_key_shows_in_the_reveal_response_only(client, end_customer):
+    """LOCK-4/ESD-8: the plaintext is in the owner's no-store reveal response, never in the locker page."""
+    _product, keys = _deliver(end_customer, 2)
+    client.force_login(end_customer)
+    key_id = _cards(client.get(reverse("locker:index")).content.decode())[0]
+    response = client.post(reverse("locker:reveal", args=[key_id]))
+    assert response["Cache-Control"] == "no-store, private"
+    shown = [k for k in keys if k in response.content.decode()]
+    assert len(shown) == 1
+    page = client.get(reverse("locker:index"))
+    html = page.content.decode()
+    assert shown[0] not in html and "no-store" not in page.get("Cache-Control", "")
+    opened = ProductKey.objects.get(pk=key_id).revealed_at
+    assert f"First opened {formats.date_format(timezone.localtime(opened), 'DATETIME_FORMAT')}" in html
+
+
+@pytest.mark.django_db
+def test_reveal_forms_carry_a_working_csrf_token(end_customer):
+    """Every reveal form (and the header's forms) carries the page's CSRF token; a POST without it fails."""
+    _deliver(end_customer, 3)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(end_customer)
+    html = client.get(reverse("locker:index")).content.decode()
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert len(tokens) == 3 + 2 and len(set(tokens)) == 1  # three reveal forms, language and log-out
+    key_id = _cards(html)[0]
+    url = reverse("locker:reveal", args=[key_id])
+    assert client.post(url, HTTP_ACCEPT="application/json").status_code == 403
+    response = client.post(url, {"csrfmiddlewaretoken": tokens[0]}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_esd11_destroyed_key_card(client, end_customer):
+    """ESD-11: a destroyed key keeps its card: masked, the date it was destroyed, no reveal button."""
+    _deliver(end_customer, 1)
+    purged_at = timezone.now() - timedelta(days=3)
+    ProductKey.objects.filter(owner=end_customer).update(status=ProductKey.Status.PURGED, purged_at=purged_at)
+    client.force_login(end_customer)
+    html = client.get(reverse("locker:index")).content.decode()
+    when = formats.date_format(timezone.localtime(purged_at), "DATE_FORMAT")
+    assert f"this key was destroyed on {when}." in html
+    assert "Reveal key" not in html and "Available until" not in html and len(_cards(html)) == 1
+
+
+@pytest.mark.django_db
+def test_esd15_locker_shows_only_the_owners_keys(client, end_customer):
+    """ESD-8/ESD-15: another locker account's keys, and keys still in stock, never show."""
+    from tests.factories import make_user
+
+    mine, _ = _deliver(end_customer, 2)
+    other = make_user(None, email="other@end.test", password=None)
+    _deliver(other, 2)
+    stock(mine, 2)
+    client.force_login(end_customer)
+    html = client.get(reverse("locker:index")).content.decode()
+    assert sorted(_cards(html)) == sorted(
+        str(pk) for pk in ProductKey.objects.filter(owner=end_customer).values_list("id", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_locker_queries_do_not_grow_with_keys(client, end_customer):
+    """The same few queries for 2 keys or 130, on the first page or the last (count included)."""
+    client.force_login(end_customer)
+    client.get(reverse("locker:index"))  # the session is in the cache from here on
+
+    def queries(page):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("locker:index"), {"page": page}).status_code == 200
+        return len(ctx)
+
+    _deliver(end_customer, 2)
+    small = queries(1)
+    _deliver(end_customer, 128)
+    assert small == queries(1) == queries(3) <= 3
