@@ -623,10 +623,11 @@ def bench_pages(orders: int, keys: int, seconds: float) -> dict[str, Any]:
             return "GET", "/bench/minimal/", {}
 
         def order_list(i: int) -> tuple[str, str, dict[str, str]]:
-            return "GET", "/orders/", {"Cookie": reseller_cookie}
+            # With the CSRF cookie, as a browser sends it back after its first page.
+            return "GET", "/orders/", {"Cookie": f"{reseller_cookie}; csrftoken={csrf}"}
 
         def locker(i: int) -> tuple[str, str, dict[str, str]]:
-            return "GET", "/locker/", {"Cookie": customer_cookie}
+            return "GET", "/locker/", {"Cookie": f"{customer_cookie}; csrftoken={csrf}"}
 
         def reveal(i: int) -> tuple[str, str, dict[str, str]]:
             return (
