@@ -33,6 +33,7 @@ QUICK = os.environ.get("BENCH_QUICK") == "1"  # smaller sizes, to try the harnes
 # A comma-separated subset (import, fulfilment, latency, big_order, pages), to iterate on one figure.
 ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
 PAGES_PORT = int(os.environ.get("BENCH_PORT", "8765"))
+ANALYZE = os.environ.get("BENCH_ANALYZE", "1") == "1"  # table statistics after loading data, see README
 PY = sys.executable
 
 
@@ -265,6 +266,9 @@ def bench_import(n: int) -> dict[str, Any]:
                 for row in rows:
                     copy.write_row(row)
         limits.append(n / (time.perf_counter() - started))
+        if ANALYZE:  # what autovacuum does after a bulk load in production (it is off on these machines)
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE locker_productkey")
         log(f"import rep {rep + 1}: {figures[-1]:,.0f} keys/s vs raw {limits[-1]:,.0f} keys/s")
     return {
         "figure": median(figures),
