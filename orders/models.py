@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Subquery, Sum
+from django.db.models import ExpressionWrapper, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,7 +20,6 @@ class OrderQuerySet(models.QuerySet["Order"]):
 
     def with_summary(self) -> OrderQuerySet:
         """Units ordered and whether the customer has opened any key (ESD-7), in the same query."""
-        opened = Allocation.objects.filter(line__order=OuterRef("pk"), key__revealed_at__isnull=False)
         # Subqueries, not a join + GROUP BY: the paginator's COUNT(*) then stays a plain count.
         units = (
             OrderLine.objects.filter(order=OuterRef("pk"))
@@ -29,7 +28,8 @@ class OrderQuerySet(models.QuerySet["Order"]):
             .annotate(n=Sum("quantity"))
             .values("n")
         )
-        return self.annotate(units=Subquery(units), keys_accessed=Exists(opened))
+        opened = ExpressionWrapper(Q(keys_accessed_at__isnull=False), output_field=models.BooleanField())
+        return self.annotate(units=Subquery(units), keys_accessed=opened)
 
     def in_progress(self) -> OrderQuerySet:
         return self.filter(status__in=[Order.Status.PLACED, Order.Status.AWAITING_STOCK])
@@ -76,6 +76,10 @@ class Order(models.Model):
     welcome_mail_attempts = models.PositiveIntegerField(_("welcome mail attempts"), default=0)
     # A sender holds this while talking to the SMTP server, so duplicates of the task send nothing.
     welcome_mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the customer first opened a key of the order (ESD-7), set with the keys_accessed event. Stored, not
+    # derived from the keys on every list: a lookup over all product keys let the planner choose a scan of
+    # the whole key table for a page of 25 orders (85 ms instead of 1 ms, seen in the benchmark).
+    keys_accessed_at = models.DateTimeField(_("keys first opened at"), null=True, blank=True, editable=False)
     # When the sweeper should look again if nothing has moved the order on (ALL-5). Empty: nothing to do.
     next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
 

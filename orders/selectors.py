@@ -57,12 +57,7 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
 _ORDER_PAGE_SQL = """
     SELECT o.id, CAST(o.created_at AS VARCHAR), o.end_customer_email, o.status, o.welcome_mail_status,
         (SELECT SUM(l.quantity) FROM orders_orderline l WHERE l.order_id = o.id),
-        EXISTS (
-            SELECT 1 FROM orders_allocation a
-            JOIN orders_orderline l ON l.id = a.line_id
-            JOIN locker_productkey k ON k.id = a.key_id
-            WHERE l.order_id = o.id AND k.revealed_at IS NOT NULL
-        )
+        o.keys_accessed_at IS NOT NULL
     FROM orders_order o
     WHERE o.reseller_id = %s {conditions}
     ORDER BY o.created_at {direction}, o.id {direction}

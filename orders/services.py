@@ -584,8 +584,10 @@ def order_keys_accessed(*, key_id: Any, at: Any) -> bool:
     if order_id is None:
         return False
     order = Order.objects.select_for_update().get(pk=order_id)
-    if order.events.filter(kind=OrderEvent.Kind.KEYS_ACCESSED).exists():
+    if order.keys_accessed_at is not None or order.events.filter(kind=OrderEvent.Kind.KEYS_ACCESSED).exists():
         return False
+    order.keys_accessed_at = at
+    order.save(update_fields=["keys_accessed_at"])
     OrderEvent.objects.create(
         order=order, kind=OrderEvent.Kind.KEYS_ACCESSED, at=at, actor=order.end_customer
     )
