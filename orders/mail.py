@@ -162,14 +162,16 @@ def welcome_mails_send(*, order_ids: list[int]) -> tuple[list[int], dict[int, Ex
 
 
 def _release_unsent(claimed: list[int], sent: list[int], failures: dict[int, Exception], until: Any) -> None:
+    from portal.tasking import enqueue_on_commit
+
     from .tasks import send_welcome_mail
 
     rest = [pk for pk in claimed if pk not in failures and pk not in sent]
     Order.objects.filter(pk__in=rest, welcome_mail_claimed_until=until).update(
         welcome_mail_claimed_until=None
     )
-    for pk in rest:
-        send_welcome_mail.delay(pk)
+    for pk in rest:  # a broker outage is logged, not raised: the sweeper sends these later (ALL-5)
+        enqueue_on_commit(send_welcome_mail, pk)
 
 
 def _record_sent(order_id: int) -> None:

@@ -185,7 +185,9 @@ def test_esd4_a_task_whose_order_another_transaction_holds_returns_at_once(resel
 
 
 @pytest.mark.django_db
-def test_esd9_a_claim_near_its_end_releases_the_unsent_mails(reseller, product, monkeypatch):
+def test_esd9_a_claim_near_its_end_releases_the_unsent_mails(
+    reseller, product, monkeypatch, django_capture_on_commit_callbacks
+):
     """ESD-9, ALL-5: if a slow SMTP server brings a batch's claim near its end, the mails not yet sent are
     released and queued on their own, never sent under a claim another sender may already have taken."""
     from datetime import timedelta
@@ -215,7 +217,8 @@ def test_esd9_a_claim_near_its_end_releases_the_unsent_mails(reseller, product, 
     monkeypatch.setattr(order_mail, "timezone", Clock)
     monkeypatch.setattr(order_mail, "_send", slow_send)
     monkeypatch.setattr(tasks.send_welcome_mail, "delay", lambda pk: queued.append(pk))
-    sent, failures = order_mail.welcome_mails_send(order_ids=[o.pk for o in orders])
+    with django_capture_on_commit_callbacks(execute=True):
+        sent, failures = order_mail.welcome_mails_send(order_ids=[o.pk for o in orders])
 
     assert sent == [orders[0].pk] and failures == {} and len(mail.outbox) == 1
     assert sorted(queued) == [orders[1].pk, orders[2].pk]
