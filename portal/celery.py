@@ -24,3 +24,27 @@ def _close_old_connections(sender: Any = None, **kwargs: Any) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+def _tolerate_acks_on_a_lost_connection() -> None:
+    """Work around a kombu bug: a task that finishes after the Redis connection was lost acks its message on
+    the dead channel, which raises AttributeError (no connection info) instead of a connection error, and
+    the worker stops with "Unrecoverable error". Longer tasks (a fulfilment batch) make this likely when
+    Redis restarts. The ack is logged as failed instead, as kombu does for connection errors: the message
+    is then delivered again after the visibility timeout, and every task here is idempotent (ALL-5).
+    Reproduced by tests/faults (Redis restarted mid-run)."""
+    from kombu.message import Message
+
+    original = Message.ack_log_error
+    if getattr(original, "_portal_tolerant", False):
+        return
+
+    def ack_log_error(self: Any, logger: Any, errors: Any, multiple: bool = False) -> None:
+        extra = tuple(errors) if isinstance(errors, tuple | list) else (errors,)
+        original(self, logger, (*extra, AttributeError), multiple=multiple)
+
+    ack_log_error._portal_tolerant = True  # type: ignore[attr-defined]
+    Message.ack_log_error = ack_log_error  # type: ignore[method-assign]
+
+
+_tolerate_acks_on_a_lost_connection()
