@@ -16,6 +16,7 @@ from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.db import connection, models
 
 from portal.dates import parse_db_timestamp
+from portal.db import prepared_cursor
 
 from .models import Membership, Organisation, User
 
@@ -57,7 +58,7 @@ def _user_query() -> tuple[str, list[_Part]] | None:
 
 def _load_user(sql: str, parts: list[_Part], user_id: int) -> User | None:
     """The user with ``user.membership.organisation`` loaded (``membership`` None if there is none)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [user_id])
         row = cursor.fetchone()
     if row is None:

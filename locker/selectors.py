@@ -4,17 +4,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-
 from portal.dates import parse_db_timestamp
+from portal.db import prepared_cursor
 
 from .models import ProductKey
 
 
 @dataclass(frozen=True)
 class LockerPage:
-    """One page of a locker: ``keys`` as dicts (id, last5, status, allocated_at, revealed_at, purged_at,
-    product_name, installer_url), its 1-based ``number`` and how many pages there are."""
+    """One page of a locker: ``keys`` as dicts (id as text, last5, status, allocated_at, revealed_at,
+    purged_at, product_name, installer_url), its 1-based ``number`` and how many pages there are."""
 
     keys: list[dict[str, Any]]
     number: int
@@ -28,7 +27,7 @@ class LockerPage:
 # as text (Django's timestamptz loader is pure Python), converted for the page's rows only: converting
 # all of a large locker's cost more than the rest of the query.
 _LOCKER_PAGE_SQL = """
-    SELECT page.id, page.last5, page.status, CAST(page.allocated_at AS VARCHAR),
+    SELECT CAST(page.id AS VARCHAR), page.last5, page.status, CAST(page.allocated_at AS VARCHAR),
         CAST(page.revealed_at AS VARCHAR), CAST(page.purged_at AS VARCHAR), page.name, page.installer_url,
         page.total
     FROM (
@@ -47,13 +46,13 @@ _LOCKER_STATUSES = [str(status) for status in (*ProductKey.DELIVERED, ProductKey
 
 def _locker_rows(owner_id: Any, size: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     sql = _LOCKER_PAGE_SQL.format(statuses=", ".join(["%s"] * len(_LOCKER_STATUSES)))
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [owner_id, *_LOCKER_STATUSES, size, offset])
         rows = cursor.fetchall()
     keys = [
         {
-            # psycopg reads a uuid; SQLite keeps it as 32 hex digits.
-            "id": key_id if isinstance(key_id, uuid.UUID) else uuid.UUID(key_id),
+            # The key's id as text, as it shows on the page (SQLite keeps it as 32 hex digits).
+            "id": key_id if len(key_id) == 36 else str(uuid.UUID(key_id)),
             "last5": last5,
             "status": status,
             "allocated_at": parse_db_timestamp(allocated_at),

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Organisation
 from portal.dates import parse_db_timestamp
+from portal.db import prepared_cursor
 
 from .models import Invoice, Order, OrderEvent, OrderLine
 
@@ -96,7 +97,7 @@ def order_page(
     sql = _ORDER_PAGE_SQL.format(
         conditions=conditions, direction="ASC" if newer_than is not None and not older_than else "DESC"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [*params, size + 1])
         rows = [
             {
