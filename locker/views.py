@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -60,41 +59,33 @@ def locker_account_required(view: Callable[..., HttpResponse]) -> Callable[..., 
     return wrapper
 
 
-# One card of the locker. The cards are put together here rather than in a template loop: 50 cards of a
-# dozen template variables and conditions each cost several times the rest of the page. Every value from
-# the database is escaped (html.escape, as Django's escape does); labels are translated once per page.
-_CARD = (
-    '<article class="card key-card" data-key-id="{id}">\n'
-    '  <div class="key-card__head">\n'
-    '    <h2 style="margin:0">{product}</h2>\n'
-    '    <span class="muted">{delivered}</span>\n'
-    "  </div>\n"
-    "  <div>{key}</div>\n"
-    '  <div style="display:flex;gap:.75rem;flex-wrap:wrap;align-items:center">{actions}</div>\n'
-    "</article>\n"
-)
-
-
-def _key_cards(
-    keys: list[dict[str, Any]], csrf_token: str, page_suffix: str, revealed: dict[str, str]
-) -> SafeString:
+# The cards are put together here rather than in a template loop: 50 cards of a dozen template variables
+# and conditions each cost several times the rest of the page. Every value from the database is escaped
+# (html.escape, as Django's escape does); labels are translated and escaped once per page, and each
+# product and each date once.
+def _key_cards(keys: list[dict[str, Any]], page_suffix: str, revealed: dict[str, str]) -> SafeString:
     e = html.escape
-    # Per page: labels, the reveal form around the key's id, and (below) each product and date once.
-    reveal_form = (
-        f'<form method="post" action="{e(reverse("locker:index"))}keys/',
-        f'/reveal/{e(page_suffix)}" class="reveal-form">'
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{e(csrf_token)}">'
-        f'<button type="submit" class="btn btn--small">{e(_("Reveal key"))}</button></form>',
-    )
+    # Each card's button posts the page's one reveal form (locker.html, with the CSRF token) to its key.
+    reveal_before_id = f'<button type="submit" form="reveal" formaction="{e(reverse("locker:index"))}keys/'
+    reveal_after_id = f'/reveal/{e(page_suffix)}" class="btn btn--small">{e(_("Reveal key"))}</button>'
     delivered_label, opened_label = e(_("Delivered")), e(_("First opened"))
     until_label, installer_label = e(_("Available until")), e(_("Download installer"))
     destroyed = _("The retention period ended; this key was destroyed on %(when)s.")
-    day, moment = DateFormatter("DATE_FORMAT"), DateFormatter("DATETIME_FORMAT")
+    day_text, moment_text = DateFormatter("DATE_FORMAT"), DateFormatter("DATETIME_FORMAT")
+    day_html: dict[Any, str] = {}
+
+    def day(value: Any) -> str:
+        text = day_html.get(value)
+        if text is None:
+            text = day_html[value] = e(day_text(value))
+        return text
+
     retention = timedelta(days=settings.LOCKER_RETENTION_DAYS)
+    purged = str(ProductKey.Status.PURGED)
     products: dict[tuple[str, str], tuple[str, str]] = {}
     cards = []
     for key in keys:
-        key_id = str(key["id"])
+        key_id = key["id"]
         product = (key["product_name"], key["installer_url"])
         if product not in products:
             name, url = product
@@ -103,31 +94,32 @@ def _key_cards(
                 f'<a href="{e(url)}" rel="noopener">{installer_label}</a>' if url else "",
             )
         name_html, installer_html = products[product]
-        masked = e(MASK + key["last5"])
-        if key["status"] == ProductKey.Status.PURGED:
-            when = e(destroyed % {"when": day(key["purged_at"])})
-            shown = f'<span class="key key--masked">{masked}</span><p class="muted">{when}</p>'
+        allocated_at, revealed_at = key["allocated_at"], key["revealed_at"]
+        masked = f'<span class="key key--masked">{e(MASK + key["last5"])}</span>'
+        if key["status"] == purged:
+            when = e(destroyed % {"when": day_text(key["purged_at"])})
+            shown = f'{masked}<p class="muted">{when}</p>'
             actions = installer_html
         else:
             plaintext = revealed.get(key_id)
             if plaintext:
                 shown = f'<span class="key key--revealed" data-revealed="1">{e(plaintext)}</span>'
             else:
-                shown = f'<span class="key key--masked">{masked}</span>'
-            actions = f"{reveal_form[0]}{key_id}{reveal_form[1]}{installer_html}"
-        if key["revealed_at"]:
-            actions += f'<span class="muted">{opened_label} {e(moment(key["revealed_at"]))}</span>'
-        if key["status"] != ProductKey.Status.PURGED and key["allocated_at"]:
-            until = e(day(key["allocated_at"] + retention))
-            actions += f'<span class="muted available-until">{until_label} {until}</span>'
-        cards.append(
-            _CARD.format(
-                id=key_id,
-                product=name_html,
-                delivered=f"{delivered_label} {e(day(key['allocated_at']))}",
-                key=shown,
-                actions=actions,
+                shown = masked
+            actions = f"{reveal_before_id}{key_id}{reveal_after_id}{installer_html}"
+        if revealed_at:
+            actions += f'<span class="muted">{opened_label} {e(moment_text(revealed_at))}</span>'
+        if key["status"] != purged and allocated_at:
+            actions += (
+                f'<span class="muted available-until">{until_label} {day(allocated_at + retention)}</span>'
             )
+        cards.append(
+            f'<article class="card key-card" data-key-id="{key_id}">\n'
+            f'<div class="key-card__head"><h2 class="key-card__title">{name_html}</h2>'
+            f'<span class="muted">{delivered_label} {day(allocated_at)}</span></div>\n'
+            f"<div>{shown}</div>\n"
+            f'<div class="key-card__actions">{actions}</div>\n'
+            "</article>\n"
         )
     return mark_safe("".join(cards))  # noqa: S308 (every value above is escaped)
 
@@ -135,14 +127,11 @@ def _key_cards(
 def _render_locker(request: HttpRequest, revealed: dict[str, str] | None = None) -> HttpResponse:
     page = locker_page(owner=request.user, number=request.GET.get("page"), size=PAGE_SIZE)
     page_suffix = f"?page={page.number}" if page.number > 1 else ""
-    # One masked CSRF token for the page: the reveal forms' and base.html's (which would mask another).
-    csrf_token = get_token(request)
     context: dict[str, Any] = {
         "page": page,
         "previous_page": page.number - 1 if page.number > 1 else None,
         "next_page": page.number + 1 if page.number < page.num_pages else None,
-        "cards": _key_cards(page.keys, csrf_token, page_suffix, revealed or {}),
-        "csrf_token": csrf_token,
+        "cards": _key_cards(page.keys, page_suffix, revealed or {}),
     }
     response = render(request, "locker/locker.html", context)
     if revealed:

@@ -115,16 +115,22 @@ def test_lock4_esd8_revealed_key_shows_in_the_reveal_response_only(client, end_c
 
 
 @pytest.mark.django_db
-def test_reveal_forms_carry_a_working_csrf_token(end_customer):
-    """Every reveal form (and the header's forms) carries the page's CSRF token; a POST without it fails."""
+def test_reveal_buttons_post_the_pages_form_with_a_working_csrf_token(end_customer):
+    """ESD-8: each card's "Reveal key" button posts the page's one reveal form, which carries the page's
+    CSRF token (the same as the header's forms), to that card's key; a POST without the token fails."""
     _deliver(end_customer, 3)
     client = Client(enforce_csrf_checks=True)
     client.force_login(end_customer)
-    html = client.get(reverse("locker:index")).content.decode()
+    html = client.get(reverse("locker:index") + "?page=1").content.decode()
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    assert len(tokens) == 3 + 2 and len(set(tokens)) == 1  # three reveal forms, language and log-out
-    key_id = _cards(html)[0]
-    url = reverse("locker:reveal", args=[key_id])
+    assert len(tokens) == 1 + 2 and len(set(tokens)) == 1  # the reveal form, language and log-out
+    assert re.search(
+        r'<form id="reveal" method="post" hidden><input type="hidden" name="csrfmiddlewaretoken"', html
+    )
+    key_ids = _cards(html)
+    buttons = re.findall(r'<button type="submit" form="reveal" formaction="([^"]+)"', html)
+    assert buttons == [reverse("locker:reveal", args=[key_id]) for key_id in key_ids]
+    url = buttons[0]
     assert client.post(url, HTTP_ACCEPT="application/json").status_code == 403
     response = client.post(url, {"csrfmiddlewaretoken": tokens[0]}, HTTP_ACCEPT="application/json")
     assert response.status_code == 200
