@@ -26,4 +26,5 @@ RUN DEBUG=false \
 RUN useradd --system --uid 10001 portal && chown -R portal /app
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+# Workers, bind address and timeout: portal/gunicorn_conf.py (WEB_CONCURRENCY, WEB_BIND, WEB_TIMEOUT).
+CMD ["gunicorn", "portal.wsgi", "-c", "python:portal.gunicorn_conf", "--access-logfile", "-"]

@@ -573,7 +573,7 @@ def bench_pages(orders: int, keys: int, seconds: float) -> dict[str, Any]:
     bulk_orders(small_org, small_user, prod, 20)
     customer = customer_with_keys(product("LOCKER"), keys)
     small_customer = customer_with_keys(product("LOCKER-S"), 10)
-    if os.environ.get("BENCH_ANALYZE") == "1":
+    if ANALYZE:
         # BENCH_ANALYZE=1: table statistics, as autovacuum keeps them in production (it is off on the
         # development machines); without them PostgreSQL plans the pages' queries as if the tables were empty.
         from django.db import connection
@@ -593,14 +593,13 @@ def bench_pages(orders: int, keys: int, seconds: float) -> dict[str, Any]:
             "-m",
             "gunicorn",
             "portal.wsgi",
+            # The deployed settings (workers: WEB_CONCURRENCY, else the CPUs + 1), on a local port.
+            "-c",
+            "python:portal.gunicorn_conf",
             "-b",
             f"127.0.0.1:{port}",
-            "-w",
-            "4",
             "--log-level",
             "warning",
-            "--keep-alive",
-            "5",
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
