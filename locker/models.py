@@ -39,13 +39,19 @@ class ProductKey(models.Model):
     SEAL_KIND = "productkey"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="keys")
+    # No index of its own (nor owner's): key_alloc_idx and key_owner_idx start with them. Every index of
+    # this table is written for each imported key, so the table has only those its queries use.
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, related_name="keys", db_index=False
+    )
     # AES-256-GCM ciphertext under a per-key data key; the data key wrapped by a master key (LOCK-1).
     ciphertext = models.BinaryField(editable=False)
     wrapped_key = models.BinaryField(editable=False)
-    master_key_id = models.CharField(max_length=16, db_index=True, editable=False)
-    # Keyed hash of the normalised key: duplicates are found without decrypting (LOCK-5).
-    fingerprint = models.CharField(max_length=64, unique=True, editable=False)
+    # Not indexed: it is only ever filtered by "not the current key" (locker_rewrap), which no index serves.
+    master_key_id = models.CharField(max_length=16, editable=False)
+    # Keyed hash of the normalised key: duplicates are found without decrypting (LOCK-5). Unique by a
+    # constraint in Meta rather than unique=True, which on PostgreSQL adds a second index for LIKE.
+    fingerprint = models.CharField(max_length=64, editable=False)
     # The last five characters, the only part staff ever see (ESD-8).
     last5 = models.CharField(max_length=5, editable=False)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.AVAILABLE)
@@ -56,6 +62,7 @@ class ProductKey(models.Model):
         blank=True,
         related_name="locker_keys",
         verbose_name=_("owner"),
+        db_index=False,
     )
     imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
     imported_by = models.ForeignKey(
@@ -75,6 +82,7 @@ class ProductKey(models.Model):
             models.Index(fields=["owner", "status"], name="key_owner_idx"),
             models.Index(fields=["status", "allocated_at"], name="key_retention_idx"),
         ]
+        constraints = [models.UniqueConstraint(fields=["fingerprint"], name="key_fingerprint_unique")]
 
     def __str__(self) -> str:
         return f"{self.product_id}: {self.masked}"
