@@ -180,6 +180,27 @@ def test_lock5_import_rejects_duplicates_by_keyed_hash_without_decrypting(monkey
     assert ProductKey.objects.count() == 4
 
 
+@pytest.mark.django_db
+def test_lock5_duplicates_of_stored_keys_are_found_across_lookup_batches():
+    """LOCK-5: an import larger than one fingerprint lookup (1,000) finds every stored duplicate, for
+    any product, wherever it falls in the file."""
+    stored = [random_key() for _ in range(2_300)]
+    assert keys_import(product=make_product(), lines=stored).imported == 2_300
+    fresh = [random_key() for _ in range(700)]
+    # The stored keys again, in lower case, with a new key after every third one.
+    lines: list[str] = []
+    for i, key in enumerate(stored):
+        lines.append(key.lower())
+        if i % 3 == 2 and fresh:
+            lines.append(fresh.pop())
+    lines += fresh
+    report = keys_import(product=make_product(), lines=lines)
+    assert (report.imported, len(report.duplicates), report.malformed) == (700, 2_300, [])
+    known = set(stored)
+    assert report.duplicates == [n for n, line in enumerate(lines, start=1) if line.upper() in known]
+    assert ProductKey.objects.count() == 3_000
+
+
 def test_lock5_normalise_key():
     assert normalise_key(" abcde-12345-fghij ") == "ABCDE-12345-FGHIJ"
     assert normalise_key("short") is None
