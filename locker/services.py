@@ -21,11 +21,11 @@ from .signals import key_first_revealed, stock_added
 
 _KEY_RE = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 _BATCH = 1000
-_LOOKUP_BATCH = 5000
-# Fingerprints looked up at once when importing. With 5,000 PostgreSQL judged a scan of the whole key table
-# cheaper than 5,000 probes of its unique index, so every lookup grew with the table (16 us a key at
-# 400,000 keys); with 1,000 it probes the index whatever the table's size (7 us a key).
-_FINGERPRINT_BATCH = 1000
+# Keys looked up or updated by one statement, by fingerprint (import) or id (allocation). With 5,000
+# PostgreSQL judged a scan of the whole key table cheaper than 5,000 probes of an index, so each statement
+# grew with the table (an import lookup: 16 us a key at 400,000 keys); with 1,000 it uses the index
+# whatever the table's size (7 us a key).
+_LOOKUP_BATCH = 1000
 
 
 def normalise_key(raw: str) -> str | None:
@@ -119,8 +119,8 @@ def keys_import_numbered(
 
 def _stored_fingerprints(fps: list[str]) -> Iterator[str]:
     """Those of ``fps`` already in the locker, for any product (LOCK-5)."""
-    for start in range(0, len(fps), _FINGERPRINT_BATCH):
-        chunk = fps[start : start + _FINGERPRINT_BATCH]
+    for start in range(0, len(fps), _LOOKUP_BATCH):
+        chunk = fps[start : start + _LOOKUP_BATCH]
         if connection.vendor != "postgresql":
             yield from ProductKey.objects.filter(fingerprint__in=chunk).values_list("fingerprint", flat=True)
             continue
