@@ -39,7 +39,7 @@ class ProductKey(models.Model):
     SEAL_KIND = "productkey"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # No index of its own (nor owner's): key_alloc_idx and key_owner_idx start with them. Every index of
+    # No index of its own (nor owner's): key_alloc_idx and key_locker_idx start with them. Every index of
     # this table is written for each imported key, so the table has only those its queries use.
     product = models.ForeignKey(
         "catalog.Product", on_delete=models.PROTECT, related_name="keys", db_index=False
@@ -79,7 +79,8 @@ class ProductKey(models.Model):
         verbose_name_plural = _("product keys")
         indexes = [
             models.Index(fields=["product", "status", "imported_at"], name="key_alloc_idx"),
-            models.Index(fields=["owner", "status"], name="key_owner_idx"),
+            # A customer's keys in locker order (locker.selectors): each page reads just its own rows.
+            models.Index(fields=["owner", "-allocated_at", "product", "id"], name="key_locker_idx"),
             models.Index(fields=["status", "allocated_at"], name="key_retention_idx"),
         ]
         constraints = [models.UniqueConstraint(fields=["fingerprint"], name="key_fingerprint_unique")]

@@ -26,7 +26,7 @@ from .models import MASK, ProductKey
 from .selectors import locker_page
 from .services import key_reveal
 
-PAGE_SIZE = 50  # a locker of hundreds of keys stays fast: pages, not one huge page
+PAGE_SIZE = 50  # a locker of thousands of keys stays fast: pages found by position, not one huge page
 
 
 def _client_ip(request: HttpRequest) -> str | None:
@@ -125,13 +125,14 @@ def _key_cards(keys: list[dict[str, Any]], page_suffix: str, revealed: dict[str,
 
 
 def _render_locker(request: HttpRequest, revealed: dict[str, str] | None = None) -> HttpResponse:
-    page = locker_page(owner=request.user, number=request.GET.get("page"), size=PAGE_SIZE)
-    page_suffix = f"?page={page.number}" if page.number > 1 else ""
+    page = locker_page(
+        owner=request.user, before=request.GET.get("before"), after=request.GET.get("after"), size=PAGE_SIZE
+    )
     context: dict[str, Any] = {
-        "page": page,
-        "previous_page": page.number - 1 if page.number > 1 else None,
-        "next_page": page.number + 1 if page.number < page.num_pages else None,
-        "cards": _key_cards(page.keys, page_suffix, revealed or {}),
+        "newer_url": f"?after={page.newer}" if page.newer else "",
+        "older_url": f"?before={page.older}" if page.older else "",
+        # A reveal returns to the page it was made on.
+        "cards": _key_cards(page.keys, f"?{page.cursor}" if page.cursor else "", revealed or {}),
     }
     response = render(request, "locker/locker.html", context)
     if revealed:
