@@ -80,7 +80,7 @@ class ProductKey(models.Model):
         indexes = [
             models.Index(fields=["product", "status", "imported_at"], name="key_alloc_idx"),
             # A customer's keys in locker order (locker.selectors): each page reads just its own rows.
-            models.Index(fields=["owner", "-allocated_at", "product", "id"], name="key_locker_idx"),
+            models.Index(fields=["owner", "-allocated_at", "-product", "-id"], name="key_locker_idx"),
             models.Index(fields=["status", "allocated_at"], name="key_retention_idx"),
         ]
         constraints = [models.UniqueConstraint(fields=["fingerprint"], name="key_fingerprint_unique")]

@@ -32,9 +32,10 @@ class LockerPage:
 # The locker is every end customer's page, so its one query is written out. It reads the keys of
 # ``ProductKey.objects.for_owner(owner)`` (delivered or destroyed; never the sealed key material), newest
 # delivery first, a delivery's keys grouped by product, in pages found by position rather than by number:
-# ``key_owner_idx`` (owner, allocated_at DESC, product, id) gives each page's rows in order and stops after
-# them, so a page costs the same in a locker of 20 keys or 20,000 (counting and sorting all of a customer's
-# keys, as "page n of m" needs, cost 13 ms a page for 10,000). Timestamps come as text (Django's
+# ``key_locker_idx`` (owner, allocated_at, product, id, all descending) starts at the cursor, gives the
+# page's rows in order and stops after them, so a page costs the same in a locker of 20 keys or 20,000, and
+# anywhere in it (counting and sorting all of a customer's keys, as "page n of m" needs, cost 13 ms a page
+# for 10,000). Timestamps come as text (Django's
 # timestamptz loader is pure Python), converted for the page's rows only.
 _LOCKER_PAGE_SQL = """
     SELECT CAST(k.id AS VARCHAR), k.last5, k.status, CAST(k.allocated_at AS VARCHAR),
@@ -42,13 +43,13 @@ _LOCKER_PAGE_SQL = """
     FROM locker_productkey k
     JOIN catalog_product p ON p.id = k.product_id
     WHERE k.owner_id = %s AND k.status IN ({statuses}) AND k.allocated_at IS NOT NULL{position}
-    ORDER BY k.allocated_at {later}, k.product_id {earlier}, k.id {earlier}
+    ORDER BY k.allocated_at {direction}, k.product_id {direction}, k.id {direction}
     LIMIT %s
 """
-# Beyond a cursor (allocated_at, product_id, id), in the page order or against it; the allocated_at bound
-# alone lets the index scan start at the cursor.
-_OLDER = " AND k.allocated_at <= %s AND (k.allocated_at < %s OR (k.product_id, k.id) > (%s, %s))"
-_NEWER = " AND k.allocated_at >= %s AND (k.allocated_at > %s OR (k.product_id, k.id) < (%s, %s))"
+# Beyond a cursor (allocated_at, product_id, id): one row comparison, which the index scan starts from.
+_OLDER = " AND (k.allocated_at, k.product_id, k.id) < (%s, %s, %s)"
+_NEWER = " AND (k.allocated_at, k.product_id, k.id) > (%s, %s, %s)"
+_BIGINT = 2**63
 _LOCKER_STATUSES = [str(status) for status in (*ProductKey.DELIVERED, ProductKey.Status.PURGED)]
 
 
@@ -65,9 +66,10 @@ def locker_cursor(key: dict[str, Any]) -> str:
 def _parse_cursor(cursor: str | None) -> tuple[datetime, int, uuid.UUID] | None:
     try:
         micros, product_id, key_id = (cursor or "").split(".")
-        return _EPOCH + timedelta(microseconds=int(micros)), int(product_id), uuid.UUID(hex=key_id)
+        position = _EPOCH + timedelta(microseconds=int(micros)), int(product_id), uuid.UUID(hex=key_id)
     except (ValueError, OverflowError):
         return None  # a malformed cursor shows the first page
+    return position if 0 < position[1] < _BIGINT else None
 
 
 def _locker_rows(owner_id: Any, size: int, older_than: Any, newer_than: Any) -> list[dict[str, Any]]:
@@ -78,13 +80,12 @@ def _locker_rows(owner_id: Any, size: int, older_than: Any, newer_than: Any) -> 
         at = connection.ops.adapt_datetimefield_value(cursor[0])
         key_id = ProductKey._meta.pk.get_db_prep_value(cursor[2], connection)  # type: ignore[union-attr]
         position = _OLDER if older_than is not None else _NEWER
-        params += [at, at, cursor[1], key_id]
+        params += [at, cursor[1], key_id]
     backwards = newer_than is not None and older_than is None
     sql = _LOCKER_PAGE_SQL.format(
         statuses=", ".join(["%s"] * len(_LOCKER_STATUSES)),
         position=position,
-        later="ASC" if backwards else "DESC",
-        earlier="DESC" if backwards else "ASC",
+        direction="ASC" if backwards else "DESC",
     )
     with prepared_cursor() as db:
         db.execute(sql, [*params, size])

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name="productkey",
-            index=models.Index(fields=["owner", "-allocated_at", "product", "id"], name="key_locker_idx"),
+            index=models.Index(fields=["owner", "-allocated_at", "-product", "-id"], name="key_locker_idx"),
         ),
         migrations.RemoveIndex(
             model_name="productkey",

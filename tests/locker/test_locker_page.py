@@ -58,7 +58,7 @@ def test_locker_pages_of_50_cover_every_key_once(client, end_customer):
 @pytest.mark.django_db
 def test_locker_order_is_the_orms_for_owner_order(end_customer):
     """The written-out query shows ``ProductKey.objects.for_owner`` ordered by delivery (newest first),
-    product and id: keys delivered at one moment are grouped by product."""
+    product and id (each newest first): keys delivered at one moment are grouped by product."""
     from locker.selectors import locker_page
 
     for name in ("Zeta", "Alpha", "Mid"):
@@ -68,14 +68,13 @@ def test_locker_order_is_the_orms_for_owner_order(end_customer):
     expected = [
         str(pk)
         for pk in ProductKey.objects.for_owner(end_customer)
-        .order_by("-allocated_at", "product_id", "id")
+        .order_by("-allocated_at", "-product_id", "-id")
         .values_list("id", flat=True)
     ]
     page = locker_page(owner=end_customer, size=50)
     assert [str(k["id"]) for k in page.keys] == expected and (page.newer, page.older) == (None, None)
-    assert [k["product_name"] for k in page.keys] == ["Newest"] * 2 + ["Zeta"] * 3 + ["Alpha"] * 3 + [
-        "Mid"
-    ] * 3
+    names = [k["product_name"] for k in page.keys]
+    assert names == ["Newest"] * 2 + ["Mid"] * 3 + ["Alpha"] * 3 + ["Zeta"] * 3
 
 
 @pytest.mark.django_db
@@ -90,37 +89,46 @@ def test_locker_cursor_malformed_or_past_the_end(client, end_customer):
     for bad in ("x", "1.2", "1.2.3", "1.x.00000000000000000000000000000000", "9" * 40 + ".1.zz"):
         for param in ("before", "after"):
             assert _cards(client.get(reverse("locker:index"), {param: bad}).content.decode()) == first
-    past = "0.0.00000000000000000000000000000000"  # older than every key: nothing there
+    past = "0.1.00000000000000000000000000000000"  # older than every key: nothing there
     assert _cards(client.get(reverse("locker:index"), {"before": past}).content.decode()) == first
+    future = f"{9 * 10**16}.1.{'f' * 32}"  # newer than every key (year 4821): nothing there either
+    assert _cards(client.get(reverse("locker:index"), {"after": future}).content.decode()) == first
+    # A product id beyond what the database can compare is refused like any malformed cursor.
+    huge = f"1.{2**63}.{'0' * 32}"
+    assert _cards(client.get(reverse("locker:index"), {"before": huge}).content.decode()) == first
 
 
 @pytest.mark.django_db
 def test_locker_page_cost_does_not_grow_with_the_locker(end_customer):
-    """A page can read only its own rows, in order, through key_locker_idx, at any position in a large
-    locker: no count and no sort of all of the customer's keys (PostgreSQL's plan for the page's query)."""
+    """A page reads only its own rows, in order, through key_locker_idx, wherever it is in a large locker,
+    even deep inside one delivery (whose keys share their delivery time): no count, no sort, and no rows
+    read and thrown away before the cursor (PostgreSQL's plan for the page's query)."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's plan")
     from locker import selectors
 
-    _deliver(end_customer, 30)
+    _deliver(end_customer, 20)
+    _deliver(end_customer, 20)  # one delivery of 40 keys, one moment
+    ProductKey.objects.filter(owner=end_customer).update(allocated_at=timezone.now())
+    keys = selectors.locker_page(owner=end_customer, size=50).keys
+    at, product_id, key_id = selectors._parse_cursor(selectors.locker_cursor(keys[30]))
     with connection.cursor() as cursor:
         # A tiny test table would be scanned whole and sorted; what is checked is that the index can give
-        # the page's rows in order, so that PostgreSQL needs no sort once the table is large.
+        # the page's rows in order from the cursor on, so that PostgreSQL needs neither once it is large.
         for method in ("seqscan", "bitmapscan", "sort"):
             cursor.execute(f"SET LOCAL enable_{method} = off")
         sql = selectors._LOCKER_PAGE_SQL.format(
             statuses=", ".join(["%s"] * len(selectors._LOCKER_STATUSES)),
             position=selectors._OLDER,
-            later="DESC",
-            earlier="ASC",
+            direction="DESC",
         )
-        now = timezone.now()
-        cursor.execute(
-            "EXPLAIN " + sql,
-            [end_customer.pk, *selectors._LOCKER_STATUSES, now, now, 1, ProductKey.objects.first().pk, 51],
-        )
+        params = [end_customer.pk, *selectors._LOCKER_STATUSES, at, product_id, key_id, 51]
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(sql, params)
+        assert [row[0] for row in cursor.fetchall()] == [k["id"] for k in keys[31:]]
     assert "key_locker_idx" in plan and "Sort" not in plan and "WindowAgg" not in plan, plan
+    assert "Rows Removed by Filter" not in plan, plan
 
 
 @pytest.mark.django_db
@@ -164,7 +172,7 @@ def test_reveal_buttons_post_the_pages_form_with_a_working_csrf_token(end_custom
     _deliver(end_customer, 3)
     client = Client(enforce_csrf_checks=True)
     client.force_login(end_customer)
-    html = client.get(reverse("locker:index") + "?page=1").content.decode()
+    html = client.get(reverse("locker:index")).content.decode()
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     assert len(tokens) == 1 + 2 and len(set(tokens)) == 1  # the reveal form, language and log-out
     assert re.search(
