@@ -210,16 +210,23 @@ def keys_assign(key_ids_by_owner: dict[Any, list[uuid.UUID]]) -> None:
     from django.db.models import Case, Value, When
 
     assert transaction.get_connection().in_atomic_block, "keys_assign needs the caller's transaction"
-    all_ids = [key_id for ids in key_ids_by_owner.values() for key_id in ids]
+    owner_of = {key_id: owner for owner, ids in key_ids_by_owner.items() for key_id in ids}
+    all_ids = list(owner_of)
+    if len(all_ids) != sum(len(ids) for ids in key_ids_by_owner.values()):
+        raise KeyConflict  # one key for two owners
     if not all_ids:
         return
-    if len(key_ids_by_owner) == 1:
-        owner: Any = next(iter(key_ids_by_owner))
-    else:
-        owner = Case(*(When(id__in=ids, then=Value(pk)) for pk, ids in key_ids_by_owner.items() if ids))
     taken, now = 0, timezone.now()
     for start in range(0, len(all_ids), _LOOKUP_BATCH):
         chunk = all_ids[start : start + _LOOKUP_BATCH]
+        owners = {owner_of[key_id] for key_id in chunk}
+        if len(owners) == 1:
+            owner: Any = next(iter(owners))
+        else:  # one CASE for the owners of this chunk's keys only
+            by_owner: dict[Any, list[uuid.UUID]] = {}
+            for key_id in chunk:
+                by_owner.setdefault(owner_of[key_id], []).append(key_id)
+            owner = Case(*(When(id__in=ids, then=Value(pk)) for pk, ids in by_owner.items()))
         taken += ProductKey.objects.filter(id__in=chunk, status=ProductKey.Status.AVAILABLE).update(
             status=ProductKey.Status.ALLOCATED, owner_id=owner, allocated_at=now
         )
