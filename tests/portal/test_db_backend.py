@@ -134,3 +134,27 @@ def test_prepared_queries_show_in_the_query_log_with_their_parameters() -> None:
             ModelBackend().get_user(user.pk)
     assert len(ctx.captured_queries) == 7
     assert all(f'WHERE u."id" = {user.pk}' in q["sql"] for q in ctx.captured_queries)
+
+
+def test_a_prepared_query_survives_a_migration_that_changes_a_column_it_reads() -> None:
+    """A deploy's migration, run by another process, changes the type of a column the signed-in user's
+    prepared query reads: the next page still loads the user instead of failing on every request."""
+    from accounts.backends import ModelBackend
+    from accounts.models import User
+
+    user = User.objects.create_user(email="migrated@example.test", password="x" * 12)
+    backend = ModelBackend()
+    for _ in range(6):
+        backend.get_user(user.pk)
+    assert any("accounts_user u" in s for s in _prepared_statements())
+    other = connection.copy()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("ALTER TABLE accounts_user ALTER COLUMN full_name TYPE varchar(201)")
+        for _ in range(3):
+            loaded = backend.get_user(user.pk)
+            assert loaded is not None and loaded.email == "migrated@example.test"
+    finally:
+        with other.cursor() as cursor:
+            cursor.execute("ALTER TABLE accounts_user ALTER COLUMN full_name TYPE varchar(200)")
+        other.close()

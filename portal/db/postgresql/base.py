@@ -23,7 +23,31 @@ from typing import Any
 
 from django.db.backends.postgresql import base, operations
 from django.db.backends.postgresql.psycopg_any import register_tzloader
-from psycopg.pq import Format
+from psycopg import errors
+from psycopg.pq import Format, TransactionStatus
+
+_ServerBindingCursor: Any = base.ServerBindingCursor  # Django's psycopg Cursor with callproc()
+
+
+class _PreparingCursor(_ServerBindingCursor):
+    """Binds parameters on the server, so psycopg prepares the queries it runs repeatedly.
+
+    A migration run by another process can change the type of a column such a prepared query reads;
+    PostgreSQL then refuses the statement ("cached plan must not change result type") until it is
+    deallocated. Outside a transaction the connection's prepared statements are dropped here and the query
+    runs once more; inside one the error stands, and the transaction's rollback drops them (psycopg clears
+    them on rollback), so the next attempt succeeds.
+    """
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        try:
+            return super().execute(query, params, **kwargs)
+        except errors.FeatureNotSupported:
+            if self.connection.info.transaction_status != TransactionStatus.IDLE:
+                raise
+            # psycopg sees the DEALLOCATE ALL and forgets the names it kept, too.
+            super().execute("DEALLOCATE ALL")
+            return super().execute(query, params, **kwargs)
 
 
 class DatabaseOperations(operations.DatabaseOperations):
@@ -56,6 +80,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection = self.connection
         if connection is None or connection.closed or connection.broken:
             return False
+        if connection.info.transaction_status != TransactionStatus.IDLE:
+            return bool(super().is_usable())  # mid-transaction or after an error there: ask the server
         try:
             poller = select.poll()
             poller.register(connection.fileno(), select.POLLIN | select.POLLPRI)
@@ -71,7 +97,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
-            cursor = base.ServerBindingCursor(self.connection)  # type: ignore[call-arg]
+            cursor = _PreparingCursor(self.connection)
             # As Django's create_cursor does: timestamps read in the connection's time zone.
             tzloader = self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, Format.TEXT)
             if self.timezone != tzloader.timezone:
