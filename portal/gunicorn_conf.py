@@ -14,14 +14,25 @@ reverse proxy in front.
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 
 
-def _cpus() -> int:
+def _cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The CPUs this process may use: those it may run on, capped by a container's CPU quota (cgroup v2
+    ``cpu.max``, as ``docker --cpus`` or a Kubernetes CPU limit set it), which the first ignores."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota to honour
+    return cpus
 
 
 workers = int(os.environ.get("WEB_CONCURRENCY") or _cpus() + 1)
