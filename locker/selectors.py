@@ -2,18 +2,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
 
-from portal.dates import parse_db_timestamp
+from portal.dates import epoch_micros, from_epoch_micros, parse_db_timestamp
 from portal.db import prepared_cursor
 
 from .models import ProductKey
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -35,8 +32,8 @@ class LockerPage:
 # ``key_locker_idx`` (owner, allocated_at, product, id, all descending) starts at the cursor, gives the
 # page's rows in order and stops after them, so a page costs the same in a locker of 20 keys or 20,000, and
 # anywhere in it (counting and sorting all of a customer's keys, as "page n of m" needs, cost 13 ms a page
-# for 10,000). Timestamps come as text (Django's
-# timestamptz loader is pure Python), converted for the page's rows only.
+# for 10,000). Timestamps come as text (Django's timestamptz loader is pure Python), converted for the
+# page's rows only.
 _LOCKER_PAGE_SQL = """
     SELECT CAST(k.id AS VARCHAR), k.last5, k.status, CAST(k.allocated_at AS VARCHAR),
         CAST(k.revealed_at AS VARCHAR), CAST(k.purged_at AS VARCHAR), k.product_id, p.name, p.installer_url
@@ -50,12 +47,13 @@ _LOCKER_PAGE_SQL = """
 _OLDER = " AND (k.allocated_at, k.product_id, k.id) < (%s, %s, %s)"
 _NEWER = " AND (k.allocated_at, k.product_id, k.id) > (%s, %s, %s)"
 _BIGINT = 2**63
+_Position = tuple[datetime, int, uuid.UUID]  # a key's (allocated_at, product_id, id)
 _LOCKER_STATUSES = [str(status) for status in (*ProductKey.DELIVERED, ProductKey.Status.PURGED)]
 
 
 def _format_cursor(allocated_at: datetime, product_id: int, key_id: uuid.UUID) -> str:
     """A position, "<microseconds since 1970>.<product id>.<key id, 32 hex digits>": exact, URL-safe."""
-    return f"{(allocated_at - _EPOCH) // _MICROSECOND}.{product_id}.{key_id.hex}"
+    return f"{epoch_micros(allocated_at)}.{product_id}.{key_id.hex}"
 
 
 def locker_cursor(key: dict[str, Any]) -> str:
@@ -63,16 +61,18 @@ def locker_cursor(key: dict[str, Any]) -> str:
     return _format_cursor(key["allocated_at"], key["product_id"], uuid.UUID(key["id"]))
 
 
-def _parse_cursor(cursor: str | None) -> tuple[datetime, int, uuid.UUID] | None:
+def _parse_cursor(cursor: str | None) -> _Position | None:
     try:
         micros, product_id, key_id = (cursor or "").split(".")
-        position = _EPOCH + timedelta(microseconds=int(micros)), int(product_id), uuid.UUID(hex=key_id)
+        position = from_epoch_micros(int(micros)), int(product_id), uuid.UUID(hex=key_id)
     except (ValueError, OverflowError):
         return None  # a malformed cursor shows the first page
     return position if 0 < position[1] < _BIGINT else None
 
 
-def _locker_rows(owner_id: Any, size: int, older_than: Any, newer_than: Any) -> list[dict[str, Any]]:
+def _locker_rows(
+    owner_id: Any, size: int, older_than: _Position | None, newer_than: _Position | None
+) -> list[dict[str, Any]]:
     params: list[Any] = [owner_id, *_LOCKER_STATUSES]
     position = ""
     cursor = older_than or newer_than

@@ -1,20 +1,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Organisation
-from portal.dates import parse_db_timestamp
+from portal.dates import epoch_micros, from_epoch_micros, parse_db_timestamp
 from portal.db import prepared_cursor
 
 from .models import Invoice, Order, OrderEvent, OrderLine
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def order_list(*, organisation: Organisation, status: str | None = None) -> QuerySet[Order]:
@@ -40,13 +37,13 @@ class OrderPage:
 
 def order_cursor(order: dict[str, Any]) -> str:
     """A position in the list, "<microseconds since 1970>.<id>": the sort key, exact, URL-safe."""
-    return f"{(order['created_at'] - _EPOCH) // _MICROSECOND}.{order['id']}"
+    return f"{epoch_micros(order['created_at'])}.{order['id']}"
 
 
 def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     try:
         micros, pk = (int(part) for part in (cursor or "").split("."))
-        return _EPOCH + timedelta(microseconds=micros), pk
+        return from_epoch_micros(micros), pk
     except (ValueError, OverflowError):
         return None  # a malformed cursor shows the newest page
 

@@ -9,7 +9,7 @@ format such as DATE_FORMAT gives the same text for every moment of one day.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -84,3 +84,17 @@ def parse_db_timestamp(text: str | None) -> datetime | None:
         return None
     value = datetime.fromisoformat(text)
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_micros(value: datetime) -> int:
+    """An aware moment as whole microseconds since 1970: exact, for page cursors in URLs."""
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def from_epoch_micros(micros: int) -> datetime:
+    """The moment ``epoch_micros`` gave; OverflowError far outside the calendar."""
+    return _EPOCH + timedelta(microseconds=micros)
