@@ -1,8 +1,56 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.utils.translation import gettext_lazy as _
+"""The admin of users, organisations and memberships, and of allauth's e-mail addresses and authenticators.
 
-from .models import Membership, Organisation, User
+ESD-8: no admin path gives anyone a session as a locker account's owner (a user who received keys:
+``ProductKey.owner``, ``Order.end_customer``). So the admin
+
+- never sets a password: the password view answers 403 for every user, the forms have no password field,
+  a user is added without one; staff send a set-password link instead (allauth's own reset mail);
+- never changes a locker account's address (ESD-14's correction does, with its checks), and clears the
+  password of any other account whose address it changes (else staff could prepare an account with a
+  password they know and move it to a future customer's address before the first order);
+- keeps staff and locker roles apart: no staff or superuser flag, group, permission or membership for an
+  account that holds keys. No such flag opens keys to staff (only the owner reveals, in the locker), but
+  an account whose password whoever reads a customer's mailbox sets must not carry staff rights either,
+  and no staff tool (this admin, MFA resets) should ever be aimed at a key owner;
+- lets nobody add, edit or read authenticators (their secrets) or e-mail addresses ("Forgot password"
+  finds accounts by those too): a superuser may only remove a lost authenticator.
+
+Whether a user is a locker account is asked through the reverse relations, by name: ``accounts`` sits below
+``locker`` and ``orders`` and imports neither.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .forms import UserAddForm, UserChangeForm, send_set_password_link
+from .models import MailDomain, Membership, Organisation, User
+
+# Fields an account that holds keys never gets from the admin (ESD-8).
+LOCKER_READONLY = ("email", "is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def is_locker_account(user: User) -> bool:
+    """Whether ``user`` owns keys or is the end customer of an order (one query)."""
+    if user.pk is None:
+        return False
+    return (
+        User.objects.filter(pk=user.pk)
+        .filter(Q(locker_keys__isnull=False) | Q(locker_orders__isnull=False))
+        .exists()
+    )
 
 
 class MembershipInline(admin.StackedInline):
@@ -13,14 +61,18 @@ class MembershipInline(admin.StackedInline):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserAddForm
+    add_form_template = "admin/accounts/user/add_form.html"
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "password_set_at", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
     search_fields = ["email", "full_name"]
     readonly_fields = ["last_login", "date_joined", "password_set_at"]
     inlines = [MembershipInline]
+    actions = ["send_set_password_link"]
     fieldsets = (
-        (None, {"fields": ("email", "password")}),
+        (None, {"fields": ("email",)}),
         (_("Personal info"), {"fields": ("full_name",)}),
         (
             _("Permissions"),
@@ -28,7 +80,118 @@ class UserAdmin(DjangoUserAdmin):
         ),
         (_("Important dates"), {"fields": ("last_login", "date_joined", "password_set_at")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "full_name", "send_set_password_link")}),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and is_locker_account(obj):
+            fields += [f for f in LOCKER_READONLY if f not in fields]
+        return fields
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        # A new user is made first (then the change page opens); a locker account joins no organisation
+        # (ESD-7's converse): no membership form for either.
+        if obj is None or is_locker_account(obj):
+            return []
+        return super().get_inlines(request, obj)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """ESD-8: staff never set a password here, for any user (their own: allauth's password page)."""
+        raise PermissionDenied
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        if change and "email" in form.changed_data:
+            # The new address's owner chooses the password; links sent to the old address die.
+            obj.set_unusable_password()
+            obj.link_generation += 1
+        super().save_model(request, obj, form, change)
+
+    def response_add(
+        self, request: HttpRequest, obj: Any, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        if request.POST.get("send_set_password_link"):
+            self._send_link(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.action(description=_("Send a set-password link"), permissions=["change"])
+    def send_set_password_link(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """ESD-8: each selected owner gets allauth's reset mail; staff see how many, never a link."""
+        sent = sum(self._send_link(request, user, quiet=True) for user in queryset)
+        skipped = queryset.count() - sent
+        if sent:
+            self.message_user(
+                request,
+                ngettext(
+                    "A set-password link was mailed to %(count)d account's address.",
+                    "A set-password link was mailed to %(count)d accounts' addresses.",
+                    sent,
+                )
+                % {"count": sent},
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d inactive account got no link.",
+                    "%(count)d inactive accounts got no link.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+
+    def _send_link(self, request: HttpRequest, user: User, quiet: bool = False) -> bool:
+        """Send one link and log who sent it when (a LogEntry on the user); the link is only in the mail."""
+        if not send_set_password_link(request, user):
+            return False
+        self.log_change(request, user, "Sent a set-password link to the account's address.")
+        if not quiet:
+            self.message_user(request, _("A set-password link was mailed to the account's address."))
+        return True
+
+
+class MembershipAdminForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["user", "organisation", "role"]
+
+    def clean_user(self) -> User:
+        user = self.cleaned_data["user"]
+        if is_locker_account(user):
+            raise forms.ValidationError(
+                _("This is a locker account (it holds keys): it cannot join an organisation.")
+            )
+        return user
+
+
+class MailDomainInlineForm(forms.ModelForm):
+    """The reseller's own mail domains (ESD-7), checked and spelt as the portal's page does."""
+
+    class Meta:
+        model = MailDomain
+        fields = ["domain"]
+
+    def clean_domain(self) -> str:
+        from django.core.exceptions import ValidationError
+
+        from .services import mail_domain_normalise
+
+        try:
+            return mail_domain_normalise(self.cleaned_data["domain"])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from None
+
+
+class MailDomainInline(admin.TabularInline):
+    model = MailDomain
+    form = MailDomainInlineForm
+    extra = 0
+    fields = ["domain", "created_at", "created_by"]
+    readonly_fields = ["created_at", "created_by"]
+    verbose_name_plural = _("mail domains of its own (no end-customer address there on its orders)")
 
 
 @admin.register(Organisation)
@@ -36,13 +199,87 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "tax_id", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "tax_id"]
+    inlines = [MailDomainInline]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        for instance in formset.save(commit=False):
+            if isinstance(instance, MailDomain) and instance.created_by_id is None:
+                instance.created_by_id = request.user.pk
+            instance.save()
+        for gone in formset.deleted_objects:
+            gone.delete()
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipAdminForm
     list_display = ["user", "organisation", "role"]
     list_filter = ["role", "organisation__kind"]
     search_fields = ["user__email", "organisation__name"]
     list_select_related = ["user", "organisation"]
     autocomplete_fields = ["organisation"]
     raw_id_fields = ["user"]
+
+
+# --- allauth's models: read-only here (ESD-8) -----------------------------------------------------------
+if admin.site.is_registered(EmailAddress):
+    admin.site.unregister(EmailAddress)
+if admin.site.is_registered(Authenticator):
+    admin.site.unregister(Authenticator)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(admin.ModelAdmin):
+    """Read-only: "Forgot password" finds an account by these addresses too, so one added here would let
+    whoever reads that mailbox set the account's password."""
+
+    list_display = ["email", "user", "primary", "verified"]
+    list_filter = ["primary", "verified"]
+    search_fields = ["email", "user__email"]
+    fields = readonly_fields = ("email", "user", "primary", "verified")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    """Who has which second factor, never its secret. Nothing is added or edited here (an authenticator
+    with a secret staff chose would sign them in as its user); a superuser may remove a lost one, which
+    removes the user's recovery codes too and gives nobody a session: the owner signs in with the password
+    and sets up a new authenticator before the admin opens again."""
+
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type", "created_at", "last_used_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    fields = readonly_fields = ("user", "type", "created_at", "last_used_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)  # type: ignore[union-attr]
+
+    @transaction.atomic
+    def delete_model(self, request: HttpRequest, obj: Authenticator) -> None:
+        self.delete_queryset(request, Authenticator.objects.filter(pk=obj.pk))
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Authenticator]) -> None:
+        users = set(queryset.values_list("user_id", flat=True))
+        queryset.delete()
+        # Recovery codes left without the authenticator they back up would still open the account.
+        backed = Authenticator.objects.exclude(type=Authenticator.Type.RECOVERY_CODES).values("user_id")
+        Authenticator.objects.filter(user_id__in=users, type=Authenticator.Type.RECOVERY_CODES).exclude(
+            user_id__in=backed
+        ).delete()

@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account import app_settings as allauth_settings
+from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.account.forms import ResetPasswordKeyForm as AllauthResetPasswordKeyForm
+from allauth.utils import get_form_class
 from django import forms
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .models import normalise_email
+from .models import User, normalise_email
 
 
 class ResetPasswordKeyForm(AllauthResetPasswordKeyForm):
@@ -32,3 +36,66 @@ class ResetPasswordKeyForm(AllauthResetPasswordKeyForm):
         if self.user is None or normalise_email(self.user.email) != email:
             raise forms.ValidationError(_("This is not the address this link was sent to."))
         return email
+
+
+class UserAddForm(forms.ModelForm):
+    """ESD-8: staff add a user without a password (unusable); the owner of the address chooses one through a
+    set-password link, which the form offers to send."""
+
+    send_set_password_link = forms.BooleanField(
+        label=_("Send a set-password link"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Mails the address the same link “Forgot password” sends. Staff never set a password themselves."
+        ),
+    )
+
+    class Meta:
+        model = User
+        fields = ["email", "full_name"]
+
+    def clean_email(self) -> str:
+        return normalise_email(self.cleaned_data["email"])
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+            self.save_m2m()
+        return user
+
+
+class UserChangeForm(forms.ModelForm):
+    """The admin's user form, without any password field (ESD-8: staff never set one)."""
+
+    class Meta:
+        model = User
+        fields = ["email", "full_name", "is_active", "is_staff", "is_superuser", "groups", "user_permissions"]
+        help_texts = {
+            "email": _(
+                "The login, and where set-password links go. Changing it here also clears the account's "
+                "password: the owner of the new address chooses one through a set-password link."
+            ),
+        }
+
+    def clean_email(self) -> str:
+        return normalise_email(self.cleaned_data["email"])
+
+
+def send_set_password_link(request: HttpRequest, user: User) -> bool:
+    """Mail ``user`` the set-password link "Forgot password" would send to the account's address.
+
+    allauth's own reset form and flow make and send it (the ``reset_password`` form the portal configures,
+    tokens from ``ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR``, i.e. ``accounts.tokens.LockerTokenGenerator``), so
+    the link is the same kind, dies the same way and asks for the address again (ESD-13). The link goes
+    only into the mail: nothing is returned. False, and nothing sent, for an inactive account (the form
+    finds active accounts only).
+    """
+    form_class = get_form_class(allauth_settings.FORMS, "reset_password", AllauthResetPasswordForm)
+    form = form_class(data={"email": user.email})
+    if not user.is_active or not form.is_valid() or user.pk not in {u.pk for u in form.users}:
+        return False
+    form.save(request)
+    return True

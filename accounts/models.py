@@ -10,6 +10,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .addresses import canonical_address, canonical_domain
+
 
 def normalise_email(email: str) -> str:
     """One spelling per address: locker accounts are found by e-mail (ESD-15), case must not split them."""
@@ -49,6 +51,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     password_set_at = models.DateTimeField(_("password set at"), null=True, blank=True)
     # Bumped to invalidate every set-password link issued so far (accounts.tokens).
     link_generation = models.PositiveIntegerField(default=0, editable=False)
+    # The mailbox the address delivers to (accounts.addresses), kept beside it so that "is this a member's
+    # address?" is one indexed lookup whatever the spelling (ESD-7). Never an identity: that is ``email``.
+    email_canonical = models.CharField(max_length=254, db_index=True, editable=False, default="")
 
     objects = UserManager()  # type: ignore[misc]
 
@@ -67,6 +72,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalise_email(self.email)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A derived column, not a rule: it must follow the address on every write that saves the address.
+        self.email_canonical = canonical_address(self.email)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "email" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "email_canonical"}
+        super().save(*args, **kwargs)
 
 
 class Organisation(models.Model):
@@ -109,3 +122,42 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organisation} ({self.role})"
+
+
+class MailDomainQuerySet(models.QuerySet["MailDomain"]):
+    def for_org(self, organisation: Any) -> MailDomainQuerySet:
+        return self.filter(organisation=organisation)
+
+
+class MailDomain(models.Model):
+    """A mail domain a reseller declared as its own: no address there is an end customer of its orders
+    (ESD-7), whatever the mailbox. Subdomains are covered too."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="mail_domains", verbose_name=_("organisation")
+    )
+    domain = models.CharField(_("mail domain"), max_length=253)
+    created_at = models.DateTimeField(_("declared at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("declared by"),
+    )
+
+    objects = MailDomainQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("mail domain")
+        verbose_name_plural = _("mail domains")
+        ordering = ["domain"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "domain"], name="maildomain_unique")]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def clean(self) -> None:
+        super().clean()
+        self.domain = canonical_domain(self.domain)

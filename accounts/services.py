@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from typing import Any
 
-from .models import User, normalise_email
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from .addresses import address_domain, canonical_address, canonical_domain, domain_and_parents
+from .models import MailDomain, Organisation, User, normalise_email
 
 
 def locker_account_for_email(*, email: str) -> User:
@@ -24,9 +30,74 @@ def locker_accounts_for_emails(emails: Iterable[str]) -> dict[str, User]:
     if missing:
         fresh = []
         for email in missing:
-            user = User(email=email)
+            user = User(email=email, email_canonical=canonical_address(email))  # bulk: no save()
             user.set_unusable_password()
             fresh.append(user)
         User.objects.bulk_create(fresh, ignore_conflicts=True)
         found.update((user.email, user) for user in User.objects.filter(email__in=missing))
     return found
+
+
+# --- whose address is it (ESD-7) --------------------------------------------------------------------
+def address_is_portal_staff_or_partner(email: str) -> bool:
+    """Whether an address, however spelt (``accounts.addresses``), reaches a member of a reseller or of the
+    distributor, or a staff account. Members of customer organisations are end customers like any other."""
+    from django.db.models import Q
+
+    return (
+        User.objects.filter(email_canonical=canonical_address(email))
+        .filter(
+            Q(is_staff=True)
+            | Q(
+                membership__organisation__kind__in=[
+                    Organisation.Kind.RESELLER,
+                    Organisation.Kind.DISTRIBUTOR,
+                ]
+            )
+        )
+        .exists()
+    )
+
+
+def declared_domain_of(organisation: Organisation, email: str) -> str | None:
+    """The mail domain ``organisation`` declared as its own that covers this address, if any."""
+    candidates = domain_and_parents(address_domain(email))
+    if not candidates:
+        return None
+    return (
+        MailDomain.objects.for_org(organisation)
+        .filter(domain__in=candidates)
+        .values_list("domain", flat=True)
+        .first()
+    )
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def mail_domain_normalise(domain: str) -> str:
+    """A typed domain (or an address at it) in its canonical form; ``ValidationError`` if it is none."""
+    raw = (domain or "").strip()
+    if "@" in raw:
+        raw = raw.rpartition("@")[2]
+    name = canonical_domain(raw)
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise ValidationError(_("Enter a mail domain such as shop.example.com."), code="invalid_domain")
+    return name
+
+
+def mail_domain_declare(*, organisation: Organisation, actor: Any, domain: str) -> MailDomain:
+    """Declare a mail domain as the reseller's own: its addresses are refused as end customers (ESD-7).
+
+    Raises ``ValidationError`` (code ``invalid_domain`` or ``duplicate_domain``) for the form's field.
+    """
+    name = mail_domain_normalise(domain)
+    if MailDomain.objects.for_org(organisation).filter(domain=name).exists():
+        raise ValidationError(_("This domain is already declared."), code="duplicate_domain")
+    return MailDomain.objects.create(organisation=organisation, domain=name, created_by=actor)
+
+
+def mail_domain_remove(*, organisation: Organisation, domain_id: int) -> None:
+    """Remove a declared domain; another organisation's answers DoesNotExist (ALL-1)."""
+    MailDomain.objects.for_org(organisation).get(pk=domain_id).delete()

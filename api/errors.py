@@ -20,6 +20,7 @@ PROBLEM_JSON = "application/problem+json"
 ORDER_ERROR_STATUS = {
     "invalid_email": 422,
     "member_address": 422,
+    "own_domain_address": 422,
     "product_not_orderable": 422,
     "invalid_quantity": 422,
     "no_lines": 422,
@@ -27,6 +28,7 @@ ORDER_ERROR_STATUS = {
     "not_a_reseller": 403,
     "not_cancellable": 409,
     "correction_refused": 409,
+    "correction_pending": 409,
     "not_fulfilled": 409,
     "mail_in_flight": 409,
     "invalid_transition": 409,

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from catalog.models import Product
 from orders.models import Invoice, InvoiceLine, Order
-from orders.services import MAX_UNITS_PER_LINE
+from orders.services import MAX_UNITS_PER_LINE, pending_correction
 
 
 def _absolute(context: dict[str, Any], path: str) -> str:
@@ -114,10 +114,23 @@ class OrderSummarySerializer(OrderBaseSerializer):
         return _absolute(self.context, reverse("api:order-detail", args=[order.pk]))
 
 
+class PendingCorrectionSerializer(serializers.Serializer):
+    """An address correction waiting for the distributor's review (ESD-14)."""
+
+    new_email = serializers.EmailField(source="to_email")
+    requested_at = serializers.DateTimeField()
+
+
 class OrderDetailSerializer(OrderBaseSerializer):
     lines = OrderLineOutSerializer(many=True, source="lines.all")
     delivery = DeliverySerializer(source="*")
     invoice = serializers.SerializerMethodField()
+    pending_correction = serializers.SerializerMethodField()
+
+    @extend_schema_field(PendingCorrectionSerializer(allow_null=True))
+    def get_pending_correction(self, order: Order) -> Any:
+        correction = pending_correction(order)
+        return PendingCorrectionSerializer(correction).data if correction else None
 
     @extend_schema_field(InvoiceRefSerializer(allow_null=True))
     def get_invoice(self, order: Order) -> Any:

@@ -204,12 +204,23 @@ class OrderCorrectEmailView(OrderActionView):
         operation_id="orders_correct_email",
         request=s.CorrectEmailSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={200: s.OrderDetailSerializer, **ERRORS},
+        responses={200: s.OrderDetailSerializer, 202: s.OrderDetailSerializer, **ERRORS},
         summary="Correct a wrong end-customer address while nobody used the mail (ESD-14)",
+        description=(
+            "200: corrected, the keys are in the new address's locker. 202: the welcome mail had "
+            "already been delivered, so the correction waits for the distributor's review "
+            "(`pending_correction`); links sent to the old address no longer work and the keys move once "
+            "approved. Either way the old address is told, with the new one masked."
+        ),
     )
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
-        return self.run(request, pk)
+        try:
+            correction = self.act(request, pk)
+        except Order.DoesNotExist:
+            raise ApiProblem(404, "not_found", _("No such order.")) from None
+        pending = correction.status == correction.Status.PENDING_REVIEW
+        return self._detail(request, pk, status.HTTP_202_ACCEPTED if pending else status.HTTP_200_OK)
 
     def act(self, request: Request, pk: int) -> Any:
         body = s.CorrectEmailSerializer(data=request.data)

@@ -219,7 +219,7 @@ def bench_import(n: int) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from locker import crypto
+    from locker import vault
     from locker.services import key_fingerprint
 
     figures, limits = [], []
@@ -242,7 +242,7 @@ def bench_import(n: int) -> dict[str, Any]:
         rows = []
         for key in other:
             record_id = uuid.uuid4()
-            sealed = crypto.seal(kind="productkey", record_id=str(record_id), plaintext=key)
+            sealed = vault.seal("productkey", record_id=str(record_id), plaintext=key)
             rows.append(
                 (
                     record_id,

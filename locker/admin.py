@@ -14,9 +14,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from . import vault
 from .forms import KeyImportForm
 from .models import KeyEvent, KeyImport, ProductKey, RevealEvent
-from .services import key_import_create, keys_by_master_key
+from .services import key_import_create
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -79,7 +80,7 @@ class ProductKeyAdmin(ReadOnlyAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "keys_by_master_key": keys_by_master_key()}
+        extra_context = {**(extra_context or {}), "sealed_by_master_key": vault.by_master_key()}
         return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("key"))

@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from catalog.models import Product
 from portal.db import prepared_cursor
 
-from . import crypto
+from . import vault
 from .models import KeyEvent, KeyImport, ProductKey, RevealEvent
 from .signals import key_first_revealed, stock_added
 
@@ -38,7 +38,7 @@ def normalise_key(raw: str) -> str | None:
 
 def key_fingerprint(normalised: str) -> str:
     """The keyed hash of a key's letters and digits only: "ABCDE-FGHIJ" and "ABCDEFGHIJ" are one key."""
-    return crypto.fingerprint(normalised.replace("-", ""))
+    return vault.fingerprint(normalised.replace("-", ""))
 
 
 @dataclass
@@ -93,7 +93,7 @@ def keys_import_numbered(
     rows: list[tuple[Any, ...]] = []  # in _COPY_COLUMNS order; plain tuples, not model instances
     for fp, (_number, key) in pending.items():
         record_id = uuid.uuid4()
-        sealed = crypto.seal(kind=ProductKey.SEAL_KIND, record_id=str(record_id), plaintext=key)
+        sealed = vault.seal(ProductKey.SEAL_KIND, record_id=str(record_id), plaintext=key)
         rows.append(
             (
                 record_id,
@@ -278,13 +278,7 @@ def key_reveal(*, key_id: uuid.UUID | str, user: Any, ip: str | None, user_agent
         transaction.on_commit(
             lambda: key_first_revealed.send(sender=ProductKey, key_id=key_id_, at=now), robust=True
         )
-    plaintext = crypto.unseal(
-        kind=ProductKey.SEAL_KIND,
-        record_id=str(key.pk),
-        ciphertext=key.ciphertext,
-        wrapped_key=key.wrapped_key,
-        master_key_id=key.master_key_id,
-    )
+    plaintext = vault.open_from(key, ProductKey.SEAL_KIND)
     return Revealed(key=key, plaintext=plaintext)
 
 
@@ -336,46 +330,6 @@ def keys_purge_expired(*, now: Any = None, batch_size: int = _BATCH) -> int:
         total += len(ids)
 
 
-# --- master key rotation (LOCK-3) ---------------------------------------------------------------------
-def keys_rewrap_batch(*, batch_size: int = 500) -> int:
-    """Re-wrap one batch of data keys under the current master key; 0 when nothing is left.
-
-    Each batch commits on its own, so a killed run loses at most one uncommitted batch and a new run
-    simply continues. Rows being revealed are skipped (SKIP LOCKED) and picked up by the next batch.
-    """
-    current = crypto.current_master_key_id()
-    with transaction.atomic():
-        rows = list(
-            ProductKey.objects.exclude(master_key_id=current)
-            .exclude(status=ProductKey.Status.PURGED)
-            .select_for_update(skip_locked=True)
-            .only("id", "wrapped_key", "master_key_id")
-            .order_by("id")[:batch_size]
-        )
-        for row in rows:
-            row.wrapped_key, row.master_key_id = crypto.rewrap(
-                kind=ProductKey.SEAL_KIND,
-                record_id=str(row.pk),
-                wrapped_key=row.wrapped_key,
-                master_key_id=row.master_key_id,
-            )
-        ProductKey.objects.bulk_update(rows, ["wrapped_key", "master_key_id"])
-    return len(rows)
-
-
-def keys_by_master_key() -> dict[str, int]:
-    """How many stored keys still depend on each master key (an old key may go when its count is 0)."""
-    from django.db.models import Count
-
-    rows = (
-        ProductKey.objects.exclude(status=ProductKey.Status.PURGED)
-        .values("master_key_id")
-        .annotate(n=Count("id"))
-        .order_by("master_key_id")
-    )
-    return {r["master_key_id"]: r["n"] for r in rows}
-
-
 # --- bulk import through a worker (LOCK-5) ------------------------------------------------------------
 IMPORT_CHUNK = 5000
 _REPORT_LIMIT = 1000  # line numbers kept per kind in the report; the counts are always complete
@@ -406,12 +360,7 @@ def parse_key_file(content: str, filename: str = "") -> list[tuple[int, str]]:
 def key_import_create(*, product: Product, uploaded_by: Any, filename: str, content: str) -> KeyImport:
     """Keep an uploaded key file sealed and hand it to a worker; the admin page follows its progress."""
     job = KeyImport(product=product, uploaded_by=uploaded_by, filename=filename[:255])
-    sealed = crypto.seal(kind=KeyImport.SEAL_KIND, record_id=str(job.pk), plaintext=content)
-    job.payload, job.payload_key, job.payload_master_key_id = (
-        sealed.ciphertext,
-        sealed.wrapped_key,
-        sealed.master_key_id,
-    )
+    vault.seal_into(job, KeyImport.SEAL_KIND, content)
     job.total_lines = len(parse_key_file(content, filename))
     with transaction.atomic():
         job.save()
@@ -433,20 +382,15 @@ def key_import_run(*, import_id: uuid.UUID | str) -> KeyImport:
     if job.status in (KeyImport.Status.DONE, KeyImport.Status.FAILED):
         return job
     try:
-        content = crypto.unseal(
-            kind=KeyImport.SEAL_KIND,
-            record_id=str(job.pk),
-            ciphertext=job.payload,
-            wrapped_key=job.payload_key,
-            master_key_id=job.payload_master_key_id,
-        )
-    except crypto.LockerCryptoError as exc:
+        content = vault.open_from(job, KeyImport.SEAL_KIND)
+    except vault.VaultError as exc:
         KeyImport.objects.filter(pk=job.pk).update(
             status=KeyImport.Status.FAILED,
             error=str(exc)[:300],
             finished_at=timezone.now(),
             payload=b"",
             payload_key=b"",
+            payload_master_key_id="",
         )
         job.refresh_from_db()
         return job

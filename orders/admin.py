@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from locker.models import KeyEvent, ProductKey, RevealEvent
 
-from .models import Invoice, Order, OrderEvent, OrderLine, StaffAlert, VendorRequest
+from .models import EmailCorrection, Invoice, Order, OrderEvent, OrderLine, StaffAlert, VendorRequest
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -172,3 +172,87 @@ class StaffAlertAdmin(admin.ModelAdmin):
 
         for alert_id in queryset.values_list("pk", flat=True):
             staff_alert_acknowledge(alert_id=alert_id, user=request.user)
+
+
+@admin.register(EmailCorrection)
+class EmailCorrectionAdmin(admin.ModelAdmin):
+    """ESD-14: every address correction, those made after the welcome mail had been delivered marked (and,
+    with ESD_CORRECTION_REVIEW, held until staff approve or refuse them here)."""
+
+    list_display = [
+        "requested_at",
+        "order",
+        "reseller",
+        "from_email",
+        "to_email",
+        "after_welcome_mail",
+        "status",
+        "notice_sent_at",
+        "reviewed_by",
+    ]
+    list_filter = ["status", "after_welcome_mail"]
+    list_select_related = ["order__reseller", "reviewed_by"]
+    search_fields = ["from_email", "to_email", "order__id"]
+    readonly_fields = [
+        "order",
+        "from_email",
+        "to_email",
+        "requested_by",
+        "requested_at",
+        "after_welcome_mail",
+        "status",
+        "reviewed_by",
+        "reviewed_at",
+        "outcome",
+        "notice_sent_at",
+    ]
+    fields = tuple(readonly_fields)
+    actions = ["approve", "refuse"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("reseller"))
+    def reseller(self, obj: EmailCorrection) -> str:
+        return obj.order.reseller.name
+
+    def _decide(self, request: HttpRequest, queryset: Any, approve: bool) -> None:
+        from .services import OrderError, correction_approve, correction_refuse
+
+        for correction_id in queryset.filter(status=EmailCorrection.Status.PENDING_REVIEW).values_list(
+            "pk", flat=True
+        ):
+            try:
+                correction = (
+                    correction_approve(correction_id=correction_id, actor=request.user)
+                    if approve
+                    else correction_refuse(correction_id=correction_id, actor=request.user)
+                )
+            except OrderError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+                continue
+            if correction.status == EmailCorrection.Status.APPLIED:
+                self.message_user(
+                    request,
+                    _("Order #%(id)s now goes to %(to)s; its keys moved.")
+                    % {"id": correction.order_id, "to": correction.to_email},
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request,
+                    _("Order #%(id)s keeps its address: %(why)s")
+                    % {"id": correction.order_id, "why": correction.outcome},
+                    messages.WARNING,
+                )
+
+    @admin.action(description=_("Approve the selected corrections (the checks run again)"))
+    def approve(self, request: HttpRequest, queryset: Any) -> None:
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description=_("Refuse the selected corrections"))
+    def refuse(self, request: HttpRequest, queryset: Any) -> None:
+        self._decide(request, queryset, approve=False)

@@ -268,3 +268,64 @@ def welcome_mail_attempt_failed(*, order_id: int, reason: str, retry_in: float) 
         next_attempt_at=now + timedelta(seconds=retry_in + settings.ORDER_SWEEP_INTERVAL),
     )
     return Order.objects.filter(pk=order_id).values_list("welcome_mail_attempts", flat=True).first() or 0
+
+
+# --- the notice to the previous address (ESD-14) ------------------------------------------------------
+def build_correction_notice(correction: Any) -> EmailMultiAlternatives:
+    """Tell the previous address that an order's address was changed: when, by which reseller, to which
+    address (masked) and whom to contact. No link: it must open nothing, wherever it lands."""
+    from accounts.addresses import mask_address
+
+    order = correction.order
+    context = {
+        "order_id": order.pk,
+        "reseller_name": order.reseller.name,
+        "requested_at": correction.requested_at,
+        "to_masked": mask_address(correction.to_email),
+        "pending_review": correction.status == correction.Status.PENDING_REVIEW,
+        "support_email": settings.PORTAL_SUPPORT_EMAIL,
+    }
+    with translation.override(settings.LANGUAGE_CODE), timezone.override(settings.TIME_ZONE):
+        subject = render_to_string("orders/email/correction_notice_subject.txt", context).strip()
+        text = render_to_string("orders/email/correction_notice.txt", context)
+        html = render_to_string("orders/email/correction_notice.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.LOCKER_EMAIL_FROM, to=[correction.from_email]
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def correction_notice_send(*, correction_id: int) -> bool:
+    """Send the notice once; True if this call sent it. Claimed by a conditional update, so copies of the
+    task send one mail; SMTP errors release the claim and propagate to the task, which retries."""
+    from .models import EmailCorrection
+
+    now = timezone.now()
+    until = now + timedelta(seconds=3 * settings.EMAIL_TIMEOUT + 30)
+    claimed = (
+        EmailCorrection.objects.filter(pk=correction_id, notice_sent_at__isnull=True)
+        .filter(Q(notice_claimed_until__isnull=True) | Q(notice_claimed_until__lt=now))
+        .update(notice_claimed_until=until, notice_attempts=F("notice_attempts") + 1)
+    )
+    if not claimed:
+        return False
+    correction = EmailCorrection.objects.select_related("order__reseller").get(pk=correction_id)
+    try:
+        _send(build_correction_notice(correction))
+    except Exception:
+        EmailCorrection.objects.filter(pk=correction_id).update(notice_claimed_until=None)
+        close_smtp_connection()
+        raise
+    sent_at = timezone.now()
+    with transaction.atomic():
+        EmailCorrection.objects.filter(pk=correction_id).update(
+            notice_sent_at=sent_at, notice_claimed_until=None
+        )
+        OrderEvent.objects.create(
+            order_id=correction.order_id,
+            kind=OrderEvent.Kind.CORRECTION_NOTICE_SENT,
+            at=sent_at,
+            data={"correction": correction_id},
+        )
+    return True

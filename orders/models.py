@@ -149,6 +149,12 @@ class OrderEvent(AppendOnlyModel):
         WELCOME_MAIL_QUEUED = "welcome_mail_queued", _("Welcome mail queued")
         WELCOME_MAIL_SENT = "welcome_mail_sent", _("Welcome mail sent")
         WELCOME_MAIL_FAILED = "welcome_mail_failed", _("Welcome mail failed")
+        CORRECTION_REQUESTED = (
+            "correction_requested",
+            _("Address correction waiting for the distributor's review"),
+        )
+        CORRECTION_REFUSED = "correction_refused", _("Address correction refused")
+        CORRECTION_NOTICE_SENT = "correction_notice_sent", _("Previous address told of the correction")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=40, choices=Kind.choices)
@@ -265,6 +271,7 @@ class StaffAlert(models.Model):
     class Kind(models.TextChoices):
         WELCOME_MAIL_FAILED = "welcome_mail_failed", _("Welcome mail could not be delivered")
         VENDOR_FAILED = "vendor_failed", _("Vendor did not supply keys")
+        CORRECTION_REVIEW = "correction_review", _("Address correction waiting for review")
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="alerts", null=True, blank=True)
@@ -283,3 +290,70 @@ class StaffAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message[:60]}"
+
+
+class EmailCorrection(models.Model):
+    """A reseller's correction of an order's end-customer address (ESD-14), and what became of it.
+
+    Applied at once, or, when it comes after the welcome mail was accepted by the mail server and
+    ``ESD_CORRECTION_REVIEW`` is on, held for a staff decision: the links sent to the old address die when
+    the reseller asks, the keys move only on approval. Either way the old address is told (``notice_*``).
+    """
+
+    class Status(models.TextChoices):
+        PENDING_REVIEW = "pending_review", _("Waiting for review")
+        APPLIED = "applied", _("Applied")
+        REFUSED = "refused", _("Refused")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="corrections")
+    from_email = models.EmailField(_("previous address"))
+    to_email = models.EmailField(_("corrected address"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    after_welcome_mail = models.BooleanField(
+        _("after the welcome mail"),
+        default=False,
+        help_text=_(
+            "The welcome mail had been accepted by the mail server when the correction was asked for."
+        ),
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=300, blank=True)
+    notice_sent_at = models.DateTimeField(_("previous address told at"), null=True, blank=True)
+    notice_attempts = models.PositiveIntegerField(default=0, editable=False)
+    notice_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("address correction")
+        verbose_name_plural = _("address corrections")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(status="pending_review"),
+                name="correction_one_pending_per_order",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "-requested_at"], name="correction_status_idx"),
+            models.Index(fields=["after_welcome_mail", "-requested_at"], name="correction_after_mail_idx"),
+            models.Index(
+                fields=["requested_at"],
+                name="correction_notice_due_idx",
+                condition=models.Q(notice_sent_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id}: {self.get_status_display()}"

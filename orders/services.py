@@ -18,13 +18,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, normalise_email
-from accounts.services import locker_account_for_email, locker_accounts_for_emails
+from accounts.services import (
+    address_is_portal_staff_or_partner,
+    declared_domain_of,
+    locker_account_for_email,
+    locker_accounts_for_emails,
+)
 from catalog.models import Product
 from locker.models import ProductKey
 from locker.services import KeyConflict, keys_assign, keys_reassign, keys_reserve
 from portal.tasking import enqueue_on_commit
 
-from .models import Allocation, Order, OrderEvent, OrderLine
+from .models import Allocation, EmailCorrection, Order, OrderEvent, OrderLine
 from .signals import nudge_after_commit
 
 logger = logging.getLogger(__name__)
@@ -56,10 +61,13 @@ class LineIn:
     quantity: int
 
 
-def _end_customer_address(raw: str, field: str) -> str:
-    """A valid end-customer address that is not a portal member's (ESD-7: a reseller never gets keys)."""
-    from accounts.models import User
+def _end_customer_address(raw: str, field: str, reseller: Organisation) -> str:
+    """A valid end-customer address that does not reach the reseller itself (ESD-7).
 
+    Refused, however spelt (case, ``+tags``, quoted local parts, trailing dots, Unicode forms): addresses of
+    members of reseller and distributor organisations and of staff, and addresses at a mail domain this
+    reseller declared as its own. Members of customer organisations are end customers like any other.
+    """
     email = normalise_email(raw)
     try:
         if len(email) > 254:
@@ -67,13 +75,24 @@ def _end_customer_address(raw: str, field: str) -> str:
         validate_email(email)
     except ValidationError:
         raise OrderError("invalid_email", _("Enter a valid e-mail address."), field) from None
-    if User.objects.filter(email=email, membership__isnull=False).exists():
+    if address_is_portal_staff_or_partner(email):
         raise OrderError(
             "member_address",
             _(
                 "This address belongs to a portal user of a reseller or of the "
                 "distributor; keys go to the end customer's own address."
             ),
+            field,
+        )
+    declared = declared_domain_of(reseller, email)
+    if declared:
+        raise OrderError(
+            "own_domain_address",
+            _(
+                "Addresses at %(domain)s are declared as your organisation's own (Settings → Mail domains); "
+                "keys go to the end customer's own address."
+            )
+            % {"domain": declared},
             field,
         )
     return email
@@ -149,7 +168,7 @@ def order_place(
     """Record an order for one end customer (ESD-2) and hand it to the fulfilment worker (ESD-3)."""
     if reseller.kind != Organisation.Kind.RESELLER:
         raise OrderError("not_a_reseller", _("Only resellers can order."))
-    email = _end_customer_address(end_customer_email, "end_customer_email")
+    email = _end_customer_address(end_customer_email, "end_customer_email", reseller)
 
     merged: OrderedDict[int, int] = OrderedDict()
     for line in lines:
@@ -417,6 +436,17 @@ def orders_sweep(*, now: Any = None, limit: int = 1000) -> dict[str, int]:
             later.setdefault(when, []).append(order_id)
         for when, ids in later.items():
             Order.objects.filter(pk__in=ids).update(next_attempt_at=when)
+    # A correction notice whose message was lost before any attempt (ESD-14: never in silence). Retries of
+    # a notice that did reach a worker run in the task's own chain.
+    from .tasks import send_correction_notice
+
+    interval = timedelta(seconds=settings.ORDER_SWEEP_INTERVAL)
+    lost = EmailCorrection.objects.filter(
+        notice_sent_at__isnull=True, notice_attempts=0, requested_at__lt=now - interval
+    ).values_list("pk", flat=True)[:limit]
+    for correction_id in lost:
+        enqueue_on_commit(send_correction_notice, correction_id)
+        counts["correction_notice"] = counts.get("correction_notice", 0) + 1
     return counts
 
 
@@ -461,22 +491,23 @@ def correction_refusal(order: Order) -> str | None:
     return None
 
 
-@transaction.atomic
-def order_correct_email(*, organisation: Organisation, order_id: int, actor: Any, new_email: str) -> Order:
-    """Correct a wrong end-customer address, exactly as ESD-14 allows.
+C = EmailCorrection.Status
+CORRECTION_TRANSITIONS: dict[str, set[str]] = {
+    C.PENDING_REVIEW: {C.APPLIED, C.REFUSED},
+    C.APPLIED: set(),
+    C.REFUSED: set(),
+}
 
-    Locks the order, its keys and the old locker account, so a concurrent reveal either happens first (and
-    the correction is refused) or finds the key moved (and reveals nothing). Moves the keys to the locker
-    account of the new address, kills every set-password or reset link sent to the old one, sends no mail,
-    and records old and new address with who and when.
-    """
+
+def pending_correction(order: Order) -> EmailCorrection | None:
+    """The correction of this order waiting for staff, if any (at most one, by a constraint)."""
+    return order.corrections.filter(status=C.PENDING_REVIEW).first()
+
+
+def _lock_correction_subjects(order: Order) -> tuple[list[Any], Any]:
+    """Lock the order's keys and its current locker account (the order row is locked by the caller), so a
+    concurrent reveal either happens first (and the correction is refused) or finds the key moved."""
     from accounts.models import User
-
-    email = _end_customer_address(new_email, "new_email")
-    order = _locked_order(organisation, order_id)
-    old_email = order.end_customer_email
-    if email == old_email:
-        raise OrderError("same_email", _("This is already the order's address."), "new_email")
 
     key_ids = list(
         ProductKey.objects.filter(allocation__line__order=order)
@@ -490,10 +521,22 @@ def order_correct_email(*, organisation: Organisation, order_id: int, actor: Any
         else None
     )
     order.end_customer = old_account
-    refusal = correction_refusal(order)
-    if refusal:
-        raise OrderError("correction_refused", refusal)
+    return key_ids, old_account
 
+
+def _kill_links(account: Any) -> None:
+    """Every set-password or reset link already mailed to this account dies (accounts.tokens)."""
+    from accounts.models import User
+
+    if account is not None:
+        User.objects.filter(pk=account.pk).update(link_generation=F("link_generation") + 1)
+
+
+def _apply_correction(
+    order: Order, correction: EmailCorrection, key_ids: list[Any], old_account: Any, actor: Any
+) -> None:
+    """Move the order and its keys to the corrected address (the caller holds every lock)."""
+    email, old_email = correction.to_email, order.end_customer_email
     fields: dict[str, Any] = {"end_customer_email": email}
     if order.status == S.FULFILLED:
         new_account = locker_account_for_email(email=email)
@@ -510,22 +553,140 @@ def order_correct_email(*, organisation: Organisation, order_id: int, actor: Any
             welcome_mail_error="",
             next_attempt_at=None,
         )
-        if old_account is not None:
-            # Every link already mailed to the wrong address dies (accounts.tokens).
-            User.objects.filter(pk=old_account.pk).update(link_generation=F("link_generation") + 1)
+        _kill_links(old_account)
     now = timezone.now()
     for name, value in fields.items():
         setattr(order, name, value)
     order.updated_at = now
     order.save(update_fields=[*fields, "updated_at"])
+    data: dict[str, Any] = {"from": old_email, "to": email, "keys_moved": len(key_ids)}
+    if actor is not None and actor.pk != correction.requested_by_id:
+        data["requested_by"] = correction.requested_by_id
+    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.CORRECTED, actor=actor, at=now, data=data)
+
+
+def _correction_transition(correction: EmailCorrection, to: str, *, actor: Any, outcome: str = "") -> None:
+    """The one place a correction under review is decided (the caller holds its row lock)."""
+    if to not in CORRECTION_TRANSITIONS[correction.status]:
+        raise OrderError("correction_decided", _("This correction has already been decided."))
+    correction.status = to
+    correction.reviewed_by = actor
+    correction.reviewed_at = timezone.now()
+    correction.outcome = outcome[:300]
+    correction.save(update_fields=["status", "reviewed_by", "reviewed_at", "outcome"])
+
+
+@transaction.atomic
+def order_correct_email(
+    *, organisation: Organisation, order_id: int, actor: Any, new_email: str
+) -> EmailCorrection:
+    """Correct a wrong end-customer address, exactly as ESD-14 allows; returns the correction.
+
+    Never to the reseller itself (ESD-7's address rules), never once the mail sent to the old address was
+    used, never in silence: the old address is told by a notice without a link, whatever happens next.
+    Applied at once (keys move to the new address's locker, links sent to the old one die, no mail goes to
+    the new one), unless it comes after the welcome mail was accepted by the mail server and
+    ``ESD_CORRECTION_REVIEW`` is on: then the old links die now and the keys move only when staff approve
+    (``correction_approve``), after the same checks again.
+    """
+    email = _end_customer_address(new_email, "new_email", organisation)
+    order = _locked_order(organisation, order_id)
+    if email == order.end_customer_email:
+        raise OrderError("same_email", _("This is already the order's address."), "new_email")
+    if pending_correction(order) is not None:
+        raise OrderError(
+            "correction_pending",
+            _("A correction of this order is already waiting for the distributor's review."),
+        )
+    key_ids, old_account = _lock_correction_subjects(order)
+    refusal = correction_refusal(order)
+    if refusal:
+        raise OrderError("correction_refused", refusal)
+
+    after_mail = order.events.filter(kind=OrderEvent.Kind.WELCOME_MAIL_SENT).exists()
+    review = after_mail and order.status == S.FULFILLED and settings.ESD_CORRECTION_REVIEW
+    correction = EmailCorrection.objects.create(
+        order=order,
+        from_email=order.end_customer_email,
+        to_email=email,
+        requested_by=actor,
+        after_welcome_mail=after_mail,
+        status=C.PENDING_REVIEW if review else C.APPLIED,
+    )
+    if review:
+        _kill_links(old_account)
+        now = timezone.now()
+        if order.welcome_mail_status == Order.MailStatus.QUEUED:  # a resend not yet sent stays unsent
+            order.welcome_mail_status = Order.MailStatus.NOT_SENT
+            order.next_attempt_at = None
+            order.updated_at = now
+            order.save(update_fields=["welcome_mail_status", "next_attempt_at", "updated_at"])
+        OrderEvent.objects.create(
+            order=order,
+            kind=OrderEvent.Kind.CORRECTION_REQUESTED,
+            actor=actor,
+            at=now,
+            data={"from": correction.from_email, "to": email, "correction": correction.pk},
+        )
+        from .alerts import staff_alert_raise
+
+        staff_alert_raise(
+            kind="correction_review",
+            order_id=order.pk,
+            message=f"{organisation.name} asks to move order #{order.pk} from {correction.from_email} to "
+            f"{email} after the welcome mail went out; approve or refuse it in Address corrections.",
+        )
+    else:
+        _apply_correction(order, correction, key_ids, old_account, actor)
+    from .tasks import send_correction_notice
+
+    enqueue_on_commit(send_correction_notice, correction.pk)
+    return correction
+
+
+@transaction.atomic
+def correction_approve(*, correction_id: int, actor: Any) -> EmailCorrection:
+    """Staff approve a correction held for review: ESD-14's check and ESD-7's address rules run again now,
+    so a customer who used the mail meanwhile (a reveal, a password) keeps the keys, and the correction is
+    refused with the reason instead."""
+    correction = EmailCorrection.objects.select_for_update().get(pk=correction_id)
+    if correction.status != C.PENDING_REVIEW:
+        raise OrderError("correction_decided", _("This correction has already been decided."))
+    order = Order.objects.select_for_update().select_related("reseller").get(pk=correction.order_id)
+    key_ids, old_account = _lock_correction_subjects(order)
+    refusal = correction_refusal(order)
+    if refusal is None:
+        try:
+            _end_customer_address(correction.to_email, "new_email", order.reseller)
+        except OrderError as exc:
+            refusal = exc.message
+    if refusal:
+        _refuse(correction, order, actor, refusal)
+        return correction
+    _apply_correction(order, correction, key_ids, old_account, actor)
+    _correction_transition(correction, C.APPLIED, actor=actor)
+    return correction
+
+
+@transaction.atomic
+def correction_refuse(*, correction_id: int, actor: Any, reason: str = "") -> EmailCorrection:
+    """Staff refuse a correction held for review; the order keeps its address and keys."""
+    correction = EmailCorrection.objects.select_for_update().get(pk=correction_id)
+    if correction.status != C.PENDING_REVIEW:
+        raise OrderError("correction_decided", _("This correction has already been decided."))
+    order = Order.objects.select_for_update().get(pk=correction.order_id)
+    _refuse(correction, order, actor, reason or _("Refused by the distributor's staff."))
+    return correction
+
+
+def _refuse(correction: EmailCorrection, order: Order, actor: Any, reason: str) -> None:
+    _correction_transition(correction, C.REFUSED, actor=actor, outcome=reason)
     OrderEvent.objects.create(
         order=order,
-        kind=OrderEvent.Kind.CORRECTED,
+        kind=OrderEvent.Kind.CORRECTION_REFUSED,
         actor=actor,
-        at=now,
-        data={"from": old_email, "to": email, "keys_moved": len(key_ids)},
+        data={"to": correction.to_email, "reason": reason[:300], "correction": correction.pk},
     )
-    return order
 
 
 @transaction.atomic
@@ -539,6 +700,14 @@ def welcome_mail_resend(*, organisation: Organisation, order_id: int, actor: Any
     order = _locked_order(organisation, order_id)
     if order.status != S.FULFILLED or order.end_customer_id is None:
         raise OrderError("not_fulfilled", _("The welcome mail goes out once the order is fulfilled."))
+    if pending_correction(order) is not None:
+        raise OrderError(
+            "correction_pending",
+            _(
+                "The address of this order is waiting for the distributor's review; no mail goes out "
+                "meanwhile."
+            ),
+        )
     since = timezone.now() - timedelta(hours=1)
     recent = order.events.filter(kind=OrderEvent.Kind.WELCOME_MAIL_RESENT, at__gte=since).count()
     if recent >= settings.WELCOME_MAIL_RESENDS_PER_HOUR:

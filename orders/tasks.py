@@ -107,3 +107,27 @@ def mail_staff_alert(alert_id: int) -> None:
     from .alerts import staff_alert_mail
 
     staff_alert_mail(alert_id=alert_id)
+
+
+@shared_task(bind=True, max_retries=None)
+def send_correction_notice(self: Any, correction_id: int) -> bool:
+    """The notice to an order's previous address (ESD-14): retried with growing gaps on SMTP errors, up to
+    MAIL_MAX_RETRIES (the sweeper tries again later); a 5xx refusal is final (the address may not exist)."""
+    from .models import EmailCorrection
+
+    try:
+        return mail.correction_notice_send(correction_id=correction_id)
+    except (smtplib.SMTPException, OSError) as exc:
+        if mail.is_permanent_smtp_error(exc):
+            logger.warning("Correction notice %s refused for good: %s", correction_id, exc.__class__.__name__)
+            EmailCorrection.objects.filter(pk=correction_id).update(
+                notice_attempts=settings.MAIL_MAX_RETRIES + 1
+            )
+            return False
+        attempts = (
+            EmailCorrection.objects.filter(pk=correction_id).values_list("notice_attempts", flat=True).first()
+            or 0
+        )
+        if attempts > settings.MAIL_MAX_RETRIES:
+            return False
+        raise self.retry(countdown=backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)) from None

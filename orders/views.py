@@ -26,6 +26,7 @@ from .services import (
     order_cancel,
     order_correct_email,
     order_place,
+    pending_correction,
     welcome_mail_resend,
 )
 
@@ -113,6 +114,7 @@ class OrderDetailView(ResellerRequiredMixin, View):
             "order": order,
             "in_progress": in_progress,
             "correction_refusal": correction_refusal(order),
+            "pending_correction": pending_correction(order),
             "invoice": getattr(order, "invoice", None),
         }
         return render(request, "orders/order_detail.html", context)
@@ -162,18 +164,14 @@ class CorrectEmailView(ResellerRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         order = _detail(self.organisation, pk)
-        return render(
-            request,
-            self.template,
-            {"order": order, "form": CorrectEmailForm(), "refusal": correction_refusal(order)},
-        )
+        return render(request, self.template, self._context(order, CorrectEmailForm()))
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         order = _detail(self.organisation, pk)
         form = CorrectEmailForm(request.POST)
         if form.is_valid():
             try:
-                order_correct_email(
+                correction = order_correct_email(
                     organisation=self.organisation,
                     order_id=pk,
                     actor=request.user,
@@ -182,18 +180,35 @@ class CorrectEmailView(ResellerRequiredMixin, View):
             except OrderError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
-                messages.success(
-                    request,
-                    _(
-                        "The address was corrected and the keys moved to the new address's locker. "
-                        "No e-mail was sent: ask the customer to use “Forgot password” with the new "
-                        "address, or resend the welcome mail."
-                    ),
-                )
+                if correction.status == correction.Status.PENDING_REVIEW:
+                    messages.success(
+                        request,
+                        _(
+                            "The correction waits for the distributor's review, because the welcome mail had "
+                            "already been delivered. Links sent to the old address no longer work; the keys "
+                            "move once the distributor approves. The old address has been told."
+                        ),
+                    )
+                else:
+                    messages.success(
+                        request,
+                        _(
+                            "The address was corrected and the keys moved to the new address's locker. "
+                            "No e-mail was sent to the new address: ask the customer to use “Forgot "
+                            "password” with it, or resend the welcome mail. The old address has been told."
+                        ),
+                    )
                 return redirect("orders:detail", pk=pk)
-        return render(
-            request, self.template, {"order": order, "form": form, "refusal": correction_refusal(order)}
-        )
+        return render(request, self.template, self._context(order, form))
+
+    @staticmethod
+    def _context(order: Order, form: CorrectEmailForm) -> dict[str, Any]:
+        return {
+            "order": order,
+            "form": form,
+            "refusal": correction_refusal(order),
+            "pending_correction": pending_correction(order),
+        }
 
 
 class InvoicePdfView(ResellerRequiredMixin, View):

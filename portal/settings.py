@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "portal",
     "accounts",
     "catalog",
@@ -64,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # ESD-8: no admin page for staff without a second factor (after auth, messages and allauth's context).
+    "accounts.middleware.StaffSecondFactorMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -158,6 +161,15 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=7 * 24 * 3600)
 
+# --- Second factor (allauth.mfa; ESD-8: staff reach no admin page without it, accounts.middleware) -------
+# TOTP apps and one-time recovery codes; no WebAuthn (its extra JavaScript and origin rules are not needed).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# The name authenticator apps show next to the code.
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Reseller portal")
+# Also accept the code of the step just before or after (a phone clock a few seconds off); each code is
+# still accepted once only (allauth marks used codes in the cache).
+MFA_TOTP_TOLERANCE = 1
+
 # --- Internationalisation (ALL-4) -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -234,6 +246,11 @@ else:
 LOCKER_RETENTION_DAYS = env.int("LOCKER_RETENTION_DAYS", default=730)
 
 # --- ESD orders ---------------------------------------------------------------------------------------
+# ESD-14: a correction made after the welcome mail was accepted by the mail server waits for a staff
+# approval (admin → Address corrections) before the keys move. On by default in production.
+ESD_CORRECTION_REVIEW = env.bool("ESD_CORRECTION_REVIEW", default=not DEBUG)
+# Whom an end customer contacts about an order (named in the notice a corrected address's old owner gets).
+PORTAL_SUPPORT_EMAIL = env.str("PORTAL_SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL)
 # ESD-12: how often a reseller may resend one order's welcome mail per hour.
 WELCOME_MAIL_RESENDS_PER_HOUR = env.int("WELCOME_MAIL_RESENDS_PER_HOUR", default=3)
 # SMTP errors are retried with exponential backoff (base × 2^attempt seconds, at most 1 hour apart).
@@ -304,8 +321,11 @@ more than 5 minutes off. Answer 2xx; anything else is retried with growing gaps 
         "WelcomeMailStatusEnum": "orders.models.Order.MailStatus",
     },
 }
-# Webhooks: deliveries to private or loopback addresses are refused unless allowed here (tests allow it).
-WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+# Webhooks go to public addresses only. Exact exceptions, "ip:port" each ("127.0.0.1:9911", "[::1]:9000"):
+# a receiver on a closed network, or a test's receiver. Everything else about the URL is still checked.
+WEBHOOK_ALLOWED_TARGETS = env.list("WEBHOOK_ALLOWED_TARGETS", default=[])
+# HTTPS receivers are verified against this CA bundle; empty: the public CAs requests ships (certifi).
+WEBHOOK_CA_BUNDLE = env.str("REQUESTS_CA_BUNDLE", default="")
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24.0)
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("settings/api-tokens/", include("api.portal_urls")),
     path("settings/webhooks/", include("webhooks.urls")),
+    path("settings/mail-domains/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

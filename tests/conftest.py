@@ -20,7 +20,7 @@ from django.db import connection
 from accounts.models import Organisation
 from portal.celery import app as celery_app
 
-from .factories import make_org, make_product, make_user
+from .factories import login_staff_with_mfa, make_org, make_product, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -125,6 +125,14 @@ def staff(db: None) -> Any:
 
 
 @pytest.fixture
+def staff_client(client: Any, staff: Any) -> Any:
+    """The test client signed in as ``staff`` through the real login and TOTP steps: no admin page opens
+    for staff without the second factor (ESD-8). ``factories.login_staff_with_mfa`` for other users."""
+    login_staff_with_mfa(client, staff)
+    return client
+
+
+@pytest.fixture
 def product(db: None) -> Any:
     return make_product("W81-PRO", name="Windows 8.1 Pro")
 
@@ -217,7 +225,7 @@ def celery_worker(
         VENDOR_SIM_FAILURE_RATE=str(settings.VENDOR_SIM_FAILURE_RATE),
         MAIL_RETRY_BASE_SECONDS=str(settings.MAIL_RETRY_BASE_SECONDS),
         MAIL_MAX_RETRIES=str(settings.MAIL_MAX_RETRIES),
-        WEBHOOK_ALLOW_PRIVATE_TARGETS=str(settings.WEBHOOK_ALLOW_PRIVATE_TARGETS).lower(),
+        WEBHOOK_ALLOWED_TARGETS=",".join(settings.WEBHOOK_ALLOWED_TARGETS),
     )
     log = tmp_path / "worker.log"
     with log.open("wb") as out:

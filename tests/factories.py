@@ -70,3 +70,71 @@ def place_order(reseller: Any, *lines: tuple[Product, int], email: str = "custom
         end_customer_email=email,
         lines=[LineIn(product_id=p.pk, quantity=q) for p, q in lines],
     )
+
+
+# --- staff logins with the second factor (ESD-8: no admin page without TOTP) --------------------------
+def totp_code(secret: str, at: float | None = None, period: int = 30, digits: int = 6) -> str:
+    """The RFC 6238 code of ``secret`` (base32) at ``at`` (now by default), computed here, not by allauth."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    import time
+
+    counter = int((time.time() if at is None else at) // period)
+    digest = hmac.new(
+        base64.b32decode(secret, casefold=True), struct.pack(">Q", counter), hashlib.sha1
+    ).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 10**digits:0{digits}d}"
+
+
+def fresh_totp_code(secret: str, margin: float = 3.0) -> str:
+    """A code with at least ``margin`` seconds of its 30-second step left (waits for the next step if not),
+    so it is still current when the server checks it."""
+    import time
+
+    left = 30 - time.time() % 30
+    if left < margin:
+        time.sleep(left + 0.05)
+    return totp_code(secret)
+
+
+def give_totp(user: User) -> str:
+    """A real TOTP authenticator and recovery codes for ``user``, made through allauth's own API (as its
+    activation page does); returns the authenticator's secret. Reuses one the user already has."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from allauth.mfa.utils import decrypt
+
+    existing = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if existing is not None:
+        return str(decrypt(existing.data["secret"]))
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    RecoveryCodes.activate(user)
+    return secret
+
+
+def recovery_codes(user: User) -> list[str]:
+    """The user's unused recovery codes (what the recovery-codes page shows its owner)."""
+    from allauth.mfa.models import Authenticator
+
+    return list(
+        Authenticator.objects.get(user=user, type=Authenticator.Type.RECOVERY_CODES).wrap().get_unused_codes()
+    )
+
+
+def login_staff_with_mfa(client: Any, user: User, password: str = DEFAULT_PASSWORD) -> str:
+    """Sign ``user`` in as a person would: e-mail and password at /accounts/login/, then the TOTP code of a
+    real authenticator (given to the user if missing). Returns the secret, for tests that need more codes."""
+    from django.urls import reverse
+
+    secret = give_totp(user)
+    response = client.post(reverse("account_login"), {"login": user.email, "password": password})
+    assert response.status_code == 302 and response["Location"] == reverse("mfa_authenticate"), response
+    response = client.post(reverse("mfa_authenticate"), {"code": fresh_totp_code(secret)})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return secret

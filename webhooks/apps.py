@@ -7,7 +7,22 @@ class WebhooksConfig(AppConfig):
     verbose_name = _("Webhooks")
 
     def ready(self) -> None:
+        from locker import vault
         from orders.signals import order_events_recorded
+
+        from .models import WebhookEndpoint
+
+        # Signing secrets are sealed by the vault, so a master-key rotation re-wraps them too (LOCK-3).
+        vault.register(
+            vault.SealedField(
+                kind=WebhookEndpoint.SEAL_KIND,
+                model="webhooks.WebhookEndpoint",
+                ciphertext="secret_ciphertext",
+                wrapped_key="secret_wrapped_key",
+                master_key_id="secret_master_key_id",
+                label=_("webhook signing secrets"),
+            )
+        )
 
         from .receivers import on_order_events_recorded
 

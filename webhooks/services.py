@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import time
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
-from locker import crypto
+from locker import vault
 from orders.models import Allocation, Order, OrderEvent
 from portal.tasking import enqueue_on_commit
 
+from . import targets
 from .models import (
     EVENT_TYPES,
     ORDER_EVENT_TYPES,
@@ -33,16 +31,11 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from .targets import WebhookError
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Portal-Signature"
 VALID_EVENTS = {code for code, _label in EVENT_TYPES}
-
-
-class WebhookError(Exception):
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.field = code, message, field
 
 
 # --- signing ------------------------------------------------------------------------------------------
@@ -66,53 +59,25 @@ def verify(secret: str, header: str, body: bytes, tolerance: int = 300, now: flo
 
 
 def endpoint_secret(endpoint: WebhookEndpoint) -> str:
-    return crypto.unseal(
-        kind=WebhookEndpoint.SEAL_KIND,
-        record_id=str(endpoint.pk),
-        ciphertext=endpoint.secret_ciphertext,
-        wrapped_key=endpoint.secret_wrapped_key,
-        master_key_id=endpoint.secret_master_key_id,
-    )
+    """The endpoint's signing secret, opened by the vault (so a master-key rotation covers it, LOCK-3)."""
+    return vault.open_from(endpoint, WebhookEndpoint.SEAL_KIND)
 
 
 # --- endpoints ---------------------------------------------------------------------------------------
-def _check_target(url: str) -> None:
-    """Refuse URLs that point into private, loopback or link-local networks (unless settings allow)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookError("invalid_url", "Use an http(s) URL with a host name.", "url")
-    if settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except (socket.gaierror, UnicodeError):
-        raise WebhookError("unresolvable_host", "The host name does not resolve.", "url") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise WebhookError(
-                "private_target", "Deliveries to private or loopback addresses are refused.", "url"
-            )
-
-
 def endpoint_create(
     *, organisation: Organisation, user: Any, url: str, events: list[str]
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; the signing secret is returned once and kept sealed."""
     events = sorted(set(events))
     if not events or not set(events) <= VALID_EVENTS:
-        raise WebhookError("invalid_events", "Choose at least one known event.", "events")
-    _check_target(url)
+        raise WebhookError("invalid_events", _("Choose at least one known event."), "events")
+    targets.resolve(url)  # refused before anything is stored (issue #10)
     secret = "whsec_" + secrets.token_urlsafe(32)
     endpoint = WebhookEndpoint(organisation=organisation, url=url, events=events, created_by=user)
-    endpoint.save()
-    sealed = crypto.seal(kind=WebhookEndpoint.SEAL_KIND, record_id=str(endpoint.pk), plaintext=secret)
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        secret_ciphertext=sealed.ciphertext,
-        secret_wrapped_key=sealed.wrapped_key,
-        secret_master_key_id=sealed.master_key_id,
-    )
-    endpoint.refresh_from_db()
+    with transaction.atomic():  # never an endpoint without its secret
+        endpoint.save()  # the seal is bound to the primary key (LOCK-2)
+        vault.seal_into(endpoint, WebhookEndpoint.SEAL_KIND, secret)
+        endpoint.save(update_fields=list(vault.columns(WebhookEndpoint.SEAL_KIND)))
     return endpoint, secret
 
 
@@ -220,28 +185,36 @@ def deliver(*, delivery_id: str) -> tuple[str, float]:
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())
     started = time.monotonic()
-    status_code, text, error = None, "", ""
+    status_code, text, error, permanent = None, "", "", False
     try:
-        _check_target(endpoint.url)
-        response = requests.post(
-            endpoint.url,
-            data=body,
+        try:
+            secret = endpoint_secret(endpoint)
+        except vault.VaultError as exc:
+            # A master key removed before `locker_rewrap` reported it unused (LOCK-3): nothing is sent
+            # unsigned; the delivery retries (restoring the key makes it go out) and staff see the error.
+            logger.error("Webhook endpoint %s: the signing secret could not be opened (%s)", endpoint.pk, exc)
+            raise WebhookError(
+                "secret_unavailable",
+                _("The signing secret could not be opened; please contact the distributor."),
+            ) from None
+        # Resolved and checked again now (DNS may have changed), and sent to exactly the checked address.
+        target = targets.resolve(endpoint.url)
+        answer = targets.post(
+            target,
+            body=body,
             timeout=settings.WEBHOOK_TIMEOUT,
-            allow_redirects=False,
             headers={
                 "Content-Type": "application/json",
                 "User-Agent": "reseller-portal-webhooks/1",
                 "Portal-Event-Id": delivery.event_id,
                 "Portal-Event-Type": delivery.event_type,
                 "Portal-Delivery-Id": str(delivery.pk),
-                SIGNATURE_HEADER: sign(endpoint_secret(endpoint), timestamp, body),
+                SIGNATURE_HEADER: sign(secret, timestamp, body),
             },
         )
-        status_code, text = response.status_code, response.text[:2000]
+        status_code, text = answer.status, answer.excerpt
     except WebhookError as exc:
-        error = exc.message
-    except requests.RequestException as exc:
-        error = f"{exc.__class__.__name__}: {str(exc)[:250]}"
+        error, permanent = exc.message, exc.code in targets.PERMANENT
     duration = int((time.monotonic() - started) * 1000)
     ok = status_code is not None and 200 <= status_code < 300
     attempts = delivery.attempts + 1
@@ -263,7 +236,7 @@ def deliver(*, delivery_id: str) -> tuple[str, float]:
             fields.update(
                 status=WebhookDelivery.Status.SUCCEEDED, delivered_at=timezone.now(), next_attempt_at=None
             )
-        elif expired or error.startswith("Deliveries to private"):
+        elif expired or permanent:
             fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
         else:
             # The task schedules the retry; the sweep only looks once that is overdue (never a second chain).

@@ -3,9 +3,7 @@
 import hashlib
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.urls import reverse
@@ -16,46 +14,26 @@ from locker.services import key_reveal
 from orders.models import OrderEvent
 from orders.services import LineIn, order_cancel, order_place
 from tests.factories import make_user, stock
+from tests.webhooks.helpers import Receiver, guard_network
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
-class Receiver:
-    """A real HTTP server on loopback that answers with the queued status codes (then 200)."""
-
-    def __init__(self, answers=()):
-        self.answers = list(answers)
-        self.requests = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server API)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                code = receiver.answers.pop(0) if receiver.answers else 200
-                self.send_response(code)
-                self.end_headers()
-                self.wfile.write(b'{"ok": %s}' % (b"true" if code < 300 else b"false"))
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+@pytest.fixture(autouse=True)
+def dns(monkeypatch):
+    """The fake DNS, and no connection beyond loopback (issue #10: this machine's network is loopback only)."""
+    return guard_network(monkeypatch)
 
 
 @pytest.fixture
-def allow_loopback(settings):
-    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+def allow(settings):
+    """Let exactly this receiver's address and port past the public-address check (webhook target)."""
+
+    def _allow(receiver: Receiver) -> Receiver:
+        settings.WEBHOOK_ALLOWED_TARGETS = [*settings.WEBHOOK_ALLOWED_TARGETS, receiver.target]
+        return receiver
+
+    return _allow
 
 
 def _verify_as_documented(secret: str, header: str, body: bytes) -> bool:
@@ -69,12 +47,12 @@ def _verify_as_documented(secret: str, header: str, body: bytes) -> bool:
 
 @pytest.mark.django_db
 def test_webhook_order_fulfilled_is_signed_and_verifies(
-    allow_loopback, reseller, product, django_capture_on_commit_callbacks
+    allow, reseller, product, django_capture_on_commit_callbacks
 ):
     """order.fulfilled arrives signed; the documented recipe verifies it; the body holds no key (ESD-7)."""
     keys = stock(product, 2)
     org = reseller.membership.organisation
-    with Receiver() as receiver:
+    with allow(Receiver()) as receiver:
         endpoint, secret = services.endpoint_create(
             organisation=org,
             user=reseller,
@@ -108,9 +86,9 @@ def test_webhook_order_fulfilled_is_signed_and_verifies(
 
 
 @pytest.mark.django_db
-def test_webhook_retries_after_a_500_and_records_each_answer(allow_loopback, reseller, product):
+def test_webhook_retries_after_a_500_and_records_each_answer(allow, reseller, product):
     org = reseller.membership.organisation
-    with Receiver(answers=[500, 503]) as receiver:
+    with allow(Receiver(answers=[500, 503])) as receiver:
         endpoint, _secret = services.endpoint_create(
             organisation=org, user=reseller, url=receiver.url, events=["order.cancelled"]
         )
@@ -140,9 +118,9 @@ def test_webhook_retries_after_a_500_and_records_each_answer(allow_loopback, res
 
 
 @pytest.mark.django_db
-def test_webhook_gives_up_after_a_day(allow_loopback, reseller, product, settings):
+def test_webhook_gives_up_after_a_day(allow, reseller, product, settings):
     org = reseller.membership.organisation
-    with Receiver(answers=[500]) as receiver:
+    with allow(Receiver(answers=[500])) as receiver:
         services.endpoint_create(
             organisation=org, user=reseller, url=receiver.url, events=["order.awaiting_stock"]
         )
@@ -164,14 +142,16 @@ def test_webhook_gives_up_after_a_day(allow_loopback, reseller, product, setting
 
 
 @pytest.mark.django_db
-def test_webhook_to_private_or_loopback_addresses_is_refused(reseller, settings):
-    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+def test_webhook_to_private_or_loopback_addresses_is_refused(reseller, dns):
+    # Made-up names stand for the private addresses: nothing is ever resolved or connected beyond loopback.
+    dns.answer("intranet.shop.test", ["10.1.2.3"])
+    dns.answer("metadata.shop.test", ["169.254.169.254"])
     org = reseller.membership.organisation
     for url in (
         "http://127.0.0.1:9/x",
-        "http://10.1.2.3/x",
+        "http://intranet.shop.test/x",
         "http://[::1]/x",
-        "http://169.254.169.254/latest",
+        "http://metadata.shop.test/latest",
         "ftp://example.com/x",
     ):
         with pytest.raises(services.WebhookError):
@@ -197,12 +177,10 @@ def test_webhook_keys_accessed_event_is_recorded_once(reseller, product, django_
 
 
 @pytest.mark.django_db
-def test_webhook_portal_pages_list_deliveries_and_redeliver(
-    client, allow_loopback, reseller, other_reseller, product
-):
+def test_webhook_portal_pages_list_deliveries_and_redeliver(client, allow, reseller, other_reseller, product):
     org = reseller.membership.organisation
     client.force_login(reseller)
-    with Receiver(answers=[500]) as receiver:
+    with allow(Receiver(answers=[500])) as receiver:
         response = client.post(
             reverse("webhooks:list"), {"url": receiver.url, "events": ["order.awaiting_stock"]}
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,15 +20,20 @@ from .helpers import ARTIFACTS, log_in
 
 
 @pytest.fixture
-def allow_loopback(settings: Any) -> None:
-    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+def allow_loopback(settings: Any) -> Iterator[Receiver]:
+    """A receiver on loopback, let through as a webhook target by its exact address and port; made before
+    the worker starts, which reads WEBHOOK_ALLOWED_TARGETS from its environment."""
+    receiver = Receiver()
+    settings.WEBHOOK_ALLOWED_TARGETS = [receiver.target]
+    yield receiver
+    receiver.server.server_close()
 
 
 @pytest.mark.browser
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_integrate_token_idempotent_order_and_signed_webhook(
-    allow_loopback: None, stack: Any, page: Any, reseller: Any
+    allow_loopback: Receiver, stack: Any, page: Any, reseller: Any
 ) -> None:
     """ESD-2, ESD-7: create a token and a webhook in the browser, order over the API with an idempotency
     key (sent twice), receive order.fulfilled and verify its signature with the documented recipe."""
@@ -35,7 +41,7 @@ def test_integrate_token_idempotent_order_and_signed_webhook(
 
     base = stack.url
     keys = stock(make_product("W81-PRO", name="Windows 8.1 Pro"), 2)
-    with Receiver() as receiver:
+    with allow_loopback as receiver:
         log_in(page, base, reseller.email, DEFAULT_PASSWORD)
         page.get_by_role("link", name="API tokens").click()
         page.fill("input[name=name]", "Web shop")

@@ -311,7 +311,7 @@ class Faults:
             VENDOR_SIM_FAILURE_RATE="0",
             MAIL_RETRY_BASE_SECONDS="1",
             MAIL_MAX_RETRIES="8",
-            WEBHOOK_ALLOW_PRIVATE_TARGETS="false",
+            WEBHOOK_ALLOWED_TARGETS="",
             STAFF_ALERT_EMAILS="",
         )
         env.update({k: str(v) for k, v in overrides.items()})

@@ -5,7 +5,7 @@ from locker import crypto
 from locker.models import ProductKey
 from orders.models import Order
 from orders.services import LineIn, order_place
-from tests.factories import make_product, stock
+from tests.factories import login_staff_with_mfa, make_product, stock
 
 
 @pytest.mark.django_db
@@ -28,7 +28,7 @@ def test_esd8_admin_shows_keys_masked_and_never_decrypts(
         raise AssertionError("the admin must not decrypt")
 
     monkeypatch.setattr(crypto, "unseal", no_decrypt)
-    client.force_login(staff)
+    login_staff_with_mfa(client, staff)
     record = ProductKey.objects.filter(status="allocated").first()
     pages = [
         reverse("admin:locker_productkey_changelist"),

@@ -15,17 +15,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from locker import crypto
+from locker import crypto, vault
 from locker.models import KeyEvent, KeyImport, ProductKey, RevealEvent
-from locker.services import (
-    key_reveal,
-    keys_allocate,
-    keys_by_master_key,
-    keys_purge_expired,
-    keys_rewrap_batch,
-)
+from locker.services import key_reveal, keys_allocate, keys_purge_expired
 from tests.conftest import _database_url
-from tests.factories import make_product, random_key, stock
+from tests.factories import login_staff_with_mfa, make_product, random_key, stock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,13 +30,11 @@ def _deliver(product, owner, n):
 
 
 def _open(key: ProductKey) -> str:
-    return crypto.unseal(
-        kind=ProductKey.SEAL_KIND,
-        record_id=str(key.pk),
-        ciphertext=key.ciphertext,
-        wrapped_key=key.wrapped_key,
-        master_key_id=key.master_key_id,
-    )
+    return vault.open_from(key, ProductKey.SEAL_KIND)
+
+
+def keys_by_master_key() -> dict[str, int]:
+    return vault.by_master_key()["product keys"]
 
 
 # --- ESD-11 ---------------------------------------------------------------------------------------------
@@ -94,19 +86,19 @@ def _new_key() -> str:
 def test_lock3_rewrap_moves_every_record_to_the_new_master_key(settings, end_customer):
     product = make_product()
     keys = stock(product, 30)
-    old_kid = crypto.current_master_key_id()
+    old_kid = vault.current_master_key_id()
     new = _new_key()
     settings.LOCKER_MASTER_KEYS = [new, *settings.LOCKER_MASTER_KEYS]
     assert keys_by_master_key() == {old_kid: 30}
-    while keys_rewrap_batch(batch_size=7):
+    while vault.rewrap_batch(batch_size=7):
         pass
-    new_kid = crypto.current_master_key_id()
+    new_kid = vault.current_master_key_id()
     assert keys_by_master_key() == {new_kid: 30}
     settings.LOCKER_MASTER_KEYS = [new]  # the old key can go now
     assert sorted(_open(k) for k in ProductKey.objects.all()) == sorted(keys)
     # LOCK-2 still holds after re-wrapping.
     a, b = ProductKey.objects.order_by("id")[:2]
-    with pytest.raises(crypto.TamperedRecord):
+    with pytest.raises(vault.TamperedRecord):
         crypto.unseal(
             kind=ProductKey.SEAL_KIND,
             record_id=str(b.pk),
@@ -137,7 +129,7 @@ def test_lock3_rewrap_killed_half_way_and_resumed_leaves_every_key_readable(sett
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     settings.LOCKER_MASTER_KEYS = [new, old]
-    new_kid = crypto.current_master_key_id()
+    new_kid = vault.current_master_key_id()
     deadline = time.monotonic() + 60
     while keys_by_master_key().get(new_kid, 0) < 300 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -183,7 +175,7 @@ def test_lock5_admin_upload_imports_through_a_worker_and_reports_lines(
         return real_unseal(kind=kind, **kwargs)
 
     monkeypatch.setattr(crypto, "unseal", guarded_unseal)
-    client.force_login(staff)
+    login_staff_with_mfa(client, staff)
     upload = SimpleUploadedFile("keys.csv", "\n".join(rows).encode(), content_type="text/csv")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:locker_keyimport_add"), {"product": product.pk, "file": upload})
@@ -203,7 +195,7 @@ def test_lock5_admin_upload_imports_through_a_worker_and_reports_lines(
 @pytest.mark.django_db
 def test_lock5_admin_upload_errors_keep_the_form(client, staff):
     product = make_product()
-    client.force_login(staff)
+    login_staff_with_mfa(client, staff)
     url = reverse("admin:locker_keyimport_add")
     response = client.post(url, {"product": product.pk})
     assert response.status_code == 200 and "This field is required" in response.content.decode()
@@ -274,7 +266,7 @@ def test_lock4_all3_admin_order_history_lists_every_event_with_keys_masked(
     key_reveal(key_id=key.pk, user=order.end_customer, ip="203.0.113.50", user_agent="AuditBrowser/1.0")
     ProductKey.objects.filter(pk=key.pk).update(allocated_at=timezone.now() - timedelta(days=800))
     keys_purge_expired()
-    client.force_login(staff)
+    login_staff_with_mfa(client, staff)
     html = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     for text in (
         "Order placed",
@@ -335,15 +327,15 @@ def test_lock3_rewrap_while_customers_reveal(settings, end_customer):
         assert time.monotonic() < deadline
         time.sleep(0.005)
     before = len(revealed)
-    while keys_rewrap_batch(batch_size=10):
+    while vault.rewrap_batch(batch_size=10):
         pass
     during = len(revealed) - before
     stop.set()
     for t in threads:
         t.join()
-    keys_rewrap_batch(batch_size=400)  # rows a reveal held at the very end (skipped, not lost)
+    vault.rewrap_batch(batch_size=400)  # rows a reveal held at the very end (skipped, not lost)
     assert errors == []
     assert during > 0  # reveals ran while keys were being re-wrapped
     assert all(expected[key_id] == plaintext for key_id, plaintext in revealed)
-    assert keys_by_master_key() == {crypto.current_master_key_id(): 400}
+    assert keys_by_master_key() == {vault.current_master_key_id(): 400}
     assert sorted(expected.values()) == sorted(keys)

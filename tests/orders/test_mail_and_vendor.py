@@ -9,7 +9,7 @@ from orders.services import LineIn, order_place
 from orders.tasks import backoff
 from orders.vendor import SimulatedVendor, VendorTemporaryError
 from tests.conftest import SmtpCatcher
-from tests.factories import stock
+from tests.factories import login_staff_with_mfa, stock
 
 
 @pytest.fixture(autouse=True)
@@ -235,7 +235,7 @@ def test_esd5_staff_see_stock_available_delivered_awaited_and_low(
     with django_capture_on_commit_callbacks(execute=True):
         _place(reseller, product, quantity=1)
         _place(reseller, product, email="d@end.test", quantity=7)
-    client.force_login(staff)
+    login_staff_with_mfa(client, staff)
     html = client.get(reverse("admin:catalog_product_changelist")).content.decode()
     assert "Low stock" in html
     low = client.get(reverse("admin:catalog_product_changelist") + "?stock=low").content.decode()
@@ -263,6 +263,6 @@ def test_esd12_final_mail_failure_raises_a_staff_alert(
     assert (
         alert.order_id == order.pk and alert.kind == "welcome_mail_failed" and "Mailbox busy" in alert.message
     )
-    client.force_login(staff)
+    login_staff_with_mfa(client, staff)
     html = client.get(reverse("admin:orders_staffalert_changelist")).content.decode()
     assert f"#{order.pk}" in html

@@ -139,3 +139,8 @@ class Command(BaseCommand):
         self.stdout.write("  logins (password: the --password given, default demo-pass-2026):")
         for email, org, role, _staff, _su in people:
             self.stdout.write(f"    {email:<22} {org.name} ({role})")
+        # ESD-8: the admin opens only with a second factor. Authenticators are never made or reset here, so
+        # a second run keeps the one a demo user set up.
+        self.stdout.write(
+            "  staff (admin@, support@) set up an authenticator app (TOTP) at their first visit to /admin/"
+        )
