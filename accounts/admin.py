@@ -1,13 +1,15 @@
 """The admin of users, organisations and memberships, and of allauth's e-mail addresses and authenticators.
 
 ESD-8: no admin path gives anyone a session as a locker account's owner (a user who received keys:
-``ProductKey.owner``, ``Order.end_customer``). So the admin
+``ProductKey.owner``, ``Order.end_customer``; or who will: the address of an order not fulfilled yet). So
+the admin
 
 - never sets a password: the password view answers 403 for every user, the forms have no password field,
   a user is added without one; staff send a set-password link instead (allauth's own reset mail);
 - never changes a locker account's address (ESD-14's correction does, with its checks), and clears the
   password of any other account whose address it changes (else staff could prepare an account with a
-  password they know and move it to a future customer's address before the first order);
+  password they know and move it to a future customer's address before the first order) and removes its
+  allauth e-mail addresses (else "forgot password" at the old address would still find it);
 - keeps staff and locker roles apart: no staff or superuser flag, group, permission or membership for an
   account that holds keys. No such flag opens keys to staff (only the owner reveals, in the locker), but
   an account whose password whoever reads a customer's mailbox sets must not carry staff rights either,
@@ -15,8 +17,9 @@ ESD-8: no admin path gives anyone a session as a locker account's owner (a user 
 - lets nobody add, edit or read authenticators (their secrets) or e-mail addresses ("Forgot password"
   finds accounts by those too): a superuser may only remove a lost authenticator.
 
-Whether a user is a locker account is asked through the reverse relations, by name: ``accounts`` sits below
-``locker`` and ``orders`` and imports neither.
+Whether a user is a locker account is asked through the reverse relations, by name, and through the orders'
+``end_customer_email`` with the model looked up by app label at call time: ``accounts`` sits below ``locker``
+and ``orders`` and imports neither.
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -43,12 +47,19 @@ LOCKER_READONLY = ("email", "is_staff", "is_superuser", "groups", "user_permissi
 
 
 def is_locker_account(user: User) -> bool:
-    """Whether ``user`` owns keys or is the end customer of an order (one query)."""
+    """Whether ``user`` owns keys, is the end customer of an order, or is about to be one: its address is
+    the ``end_customer_email`` of an order (also one placed and not fulfilled yet: fulfilment will make
+    this account that order's locker, ESD-15), so it has the same protections before the keys arrive.
+    One query."""
     if user.pk is None:
         return False
+    # Looked up by app label at call time, not imported: ``accounts`` sits below ``orders`` and must not
+    # import it (orders imports accounts; an import here would tie the two apps into a cycle).
+    order_model = apps.get_model("orders", "Order")
+    ordered_for = order_model._default_manager.filter(end_customer_email=OuterRef("email"))
     return (
         User.objects.filter(pk=user.pk)
-        .filter(Q(locker_keys__isnull=False) | Q(locker_orders__isnull=False))
+        .filter(Q(locker_keys__isnull=False) | Q(locker_orders__isnull=False) | Exists(ordered_for))
         .exists()
     )
 
@@ -102,11 +113,17 @@ class UserAdmin(DjangoUserAdmin):
         raise PermissionDenied
 
     def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
-        if change and "email" in form.changed_data:
+        moved = change and "email" in form.changed_data
+        if moved:
             # The new address's owner chooses the password; links sent to the old address die.
             obj.set_unusable_password()
             obj.link_generation += 1
         super().save_model(request, obj, form, change)
+        if moved:
+            # allauth finds accounts by its EmailAddress rows too ("forgot password", login), so rows left
+            # at the old address would let its mailbox reset the moved account. allauth writes a row again
+            # for the account's current address when it needs one. (The admin's change view is atomic.)
+            EmailAddress.objects.filter(user_id=obj.pk).delete()
 
     def response_add(
         self, request: HttpRequest, obj: Any, post_url_continue: str | None = None

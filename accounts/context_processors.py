@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from .models import Membership, Organisation
+from .tenancy import uses_locker
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
@@ -19,6 +20,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     is_reseller = org is not None and org.kind == Organisation.Kind.RESELLER
     return {
         "current_organisation": org,
+        "uses_locker": uses_locker(user),
         "is_reseller": is_reseller,
         "is_reseller_admin": is_reseller and getattr(membership, "role", None) == Membership.Role.ADMIN,
     }

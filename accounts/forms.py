@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account import app_settings as allauth_settings
+from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.account.forms import ResetPasswordKeyForm as AllauthResetPasswordKeyForm
 from allauth.utils import get_form_class
@@ -36,6 +37,24 @@ class ResetPasswordKeyForm(AllauthResetPasswordKeyForm):
         if self.user is None or normalise_email(self.user.email) != email:
             raise forms.ValidationError(_("This is not the address this link was sent to."))
         return email
+
+
+class NoAddEmailForm(AllauthAddEmailForm):
+    """allauth's "add e-mail address" form, refusing every address (ESD-14, ESD-15).
+
+    Keys go to the account whose address is the order's, so an address a user adds and makes primary
+    would draw another person's keys into that user's locker; an end customer's address changes only by
+    the reseller's correction. ``portal.urls`` answers 404 for the page already; this is the second lock.
+    """
+
+    def clean_email(self) -> str:
+        raise forms.ValidationError(
+            _(
+                "The address of an account cannot be changed here. If an order went to the wrong address, "
+                "ask the reseller to correct it."
+            ),
+            code="email_change_refused",
+        )
 
 
 class UserAddForm(forms.ModelForm):

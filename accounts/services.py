@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from .addresses import address_domain, canonical_address, canonical_domain, domain_and_parents
@@ -93,9 +94,11 @@ def mail_domain_declare(*, organisation: Organisation, actor: Any, domain: str) 
     Raises ``ValidationError`` (code ``invalid_domain`` or ``duplicate_domain``) for the form's field.
     """
     name = mail_domain_normalise(domain)
-    if MailDomain.objects.for_org(organisation).filter(domain=name).exists():
-        raise ValidationError(_("This domain is already declared."), code="duplicate_domain")
-    return MailDomain.objects.create(organisation=organisation, domain=name, created_by=actor)
+    try:
+        with transaction.atomic():  # two administrators declaring it at once: one wins, the other is told
+            return MailDomain.objects.create(organisation=organisation, domain=name, created_by=actor)
+    except IntegrityError:
+        raise ValidationError(_("This domain is already declared."), code="duplicate_domain") from None
 
 
 def mail_domain_remove(*, organisation: Organisation, domain_id: int) -> None:

@@ -18,6 +18,16 @@ def organisation_of(user: Any) -> Organisation | None:
     return membership.organisation if membership is not None else None
 
 
+def uses_locker(user: Any) -> bool:
+    """Whether this signed-in user is an end customer, who may open a Digital Locker: an account with no
+    membership, or a member of a customer organisation (ESD-7). Never staff (ESD-8), nor a member of a
+    reseller or the distributor. No query: the user comes with membership and organisation."""
+    if not getattr(user, "is_authenticated", False) or user.is_staff or user.is_superuser:
+        return False
+    organisation = organisation_of(user)
+    return organisation is None or organisation.kind == Organisation.Kind.CUSTOMER
+
+
 class ResellerRequiredMixin(LoginRequiredMixin):
     """Resolves ``self.organisation`` once; only members of a reseller organisation get through.
 

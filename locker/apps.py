@@ -31,3 +31,14 @@ class LockerConfig(AppConfig):
                 label=_("key files waiting for import"),
             )
         )
+        from .mfa import JSON_KEYS, SEAL_KIND
+
+        vault.register_json(
+            vault.SealedJsonField(
+                kind=SEAL_KIND,
+                model="mfa.Authenticator",
+                field="data",
+                keys=JSON_KEYS,
+                label=_("second-factor secrets"),
+            )
+        )

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.tenancy import organisation_of
+from accounts.tenancy import uses_locker
 from portal.dates import DateFormatter
 
 from .models import MASK, ProductKey
@@ -46,13 +46,18 @@ def _client_ip(request: HttpRequest) -> str | None:
 
 
 def locker_account_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The locker is for end customers: staff and reseller users never open one (ESD-7, ESD-8)."""
+    """The locker is for end customers: accounts with no membership, and members of customer
+    organisations (ESD-7: they receive orders, their locker is the same account). Staff (ESD-8: staff never
+    see keys, whatever they own) and members of reseller and distributor organisations get 403.
+
+    No query: the signed-in user comes with membership and organisation (accounts.backends)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
+        user = request.user
+        if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if organisation_of(request.user) is not None:
+        if not uses_locker(user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

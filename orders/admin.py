@@ -249,10 +249,12 @@ class EmailCorrectionAdmin(admin.ModelAdmin):
                     messages.WARNING,
                 )
 
-    @admin.action(description=_("Approve the selected corrections (the checks run again)"))
+    @admin.action(
+        description=_("Approve the selected corrections (the checks run again)"), permissions=["change"]
+    )
     def approve(self, request: HttpRequest, queryset: Any) -> None:
         self._decide(request, queryset, approve=True)
 
-    @admin.action(description=_("Refuse the selected corrections"))
+    @admin.action(description=_("Refuse the selected corrections"), permissions=["change"])
     def refuse(self, request: HttpRequest, queryset: Any) -> None:
         self._decide(request, queryset, approve=False)

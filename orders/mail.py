@@ -320,7 +320,7 @@ def correction_notice_send(*, correction_id: int) -> bool:
     sent_at = timezone.now()
     with transaction.atomic():
         EmailCorrection.objects.filter(pk=correction_id).update(
-            notice_sent_at=sent_at, notice_claimed_until=None
+            notice_sent_at=sent_at, notice_claimed_until=None, notice_next_attempt_at=None
         )
         OrderEvent.objects.create(
             order_id=correction.order_id,

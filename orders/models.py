@@ -272,6 +272,10 @@ class StaffAlert(models.Model):
         WELCOME_MAIL_FAILED = "welcome_mail_failed", _("Welcome mail could not be delivered")
         VENDOR_FAILED = "vendor_failed", _("Vendor did not supply keys")
         CORRECTION_REVIEW = "correction_review", _("Address correction waiting for review")
+        CORRECTION_NOTICE_FAILED = (
+            "correction_notice_failed",
+            _("Previous address could not be told of a correction"),
+        )
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="alerts", null=True, blank=True)
@@ -333,6 +337,8 @@ class EmailCorrection(models.Model):
     notice_sent_at = models.DateTimeField(_("previous address told at"), null=True, blank=True)
     notice_attempts = models.PositiveIntegerField(default=0, editable=False)
     notice_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the sweeper should try the notice again if no task sends it first; empty once sent or given up.
+    notice_next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("address correction")
@@ -349,9 +355,9 @@ class EmailCorrection(models.Model):
             models.Index(fields=["status", "-requested_at"], name="correction_status_idx"),
             models.Index(fields=["after_welcome_mail", "-requested_at"], name="correction_after_mail_idx"),
             models.Index(
-                fields=["requested_at"],
+                fields=["notice_next_attempt_at"],
                 name="correction_notice_due_idx",
-                condition=models.Q(notice_sent_at__isnull=True),
+                condition=models.Q(notice_next_attempt_at__isnull=False),
             ),
         ]
 

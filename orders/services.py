@@ -75,6 +75,15 @@ def _end_customer_address(raw: str, field: str, reseller: Organisation) -> str:
         validate_email(email)
     except ValidationError:
         raise OrderError("invalid_email", _("Enter a valid e-mail address."), field) from None
+    domain = email.rpartition("@")[2]
+    if domain.startswith("[") or "." not in domain.strip("."):
+        # A domain literal (r@[203.0.113.7]) or a bare host name reaches whatever server it names, which no
+        # comparison of addresses or declared domains can tell apart from the reseller's own (ESD-7).
+        raise OrderError(
+            "invalid_email",
+            _("Enter an address at a mail domain, not at an IP address or a local host name."),
+            field,
+        )
     if address_is_portal_staff_or_partner(email):
         raise OrderError(
             "member_address",
@@ -436,18 +445,53 @@ def orders_sweep(*, now: Any = None, limit: int = 1000) -> dict[str, int]:
             later.setdefault(when, []).append(order_id)
         for when, ids in later.items():
             Order.objects.filter(pk__in=ids).update(next_attempt_at=when)
-    # A correction notice whose message was lost before any attempt (ESD-14: never in silence). Retries of
-    # a notice that did reach a worker run in the task's own chain.
+    counts.update(correction_notices_sweep(now=now, limit=limit))
+    return counts
+
+
+def correction_notices_sweep(*, now: Any, limit: int = 1000) -> dict[str, int]:
+    """Notices to previous addresses (ESD-14: never in silence) that are due and not sent: enqueued again,
+    each pushed back by one interval so the queue never floods; one tried too often is given up visibly."""
     from .tasks import send_correction_notice
 
     interval = timedelta(seconds=settings.ORDER_SWEEP_INTERVAL)
-    lost = EmailCorrection.objects.filter(
-        notice_sent_at__isnull=True, notice_attempts=0, requested_at__lt=now - interval
-    ).values_list("pk", flat=True)[:limit]
-    for correction_id in lost:
-        enqueue_on_commit(send_correction_notice, correction_id)
-        counts["correction_notice"] = counts.get("correction_notice", 0) + 1
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        due = list(
+            EmailCorrection.objects.filter(notice_next_attempt_at__lte=now)
+            .select_for_update(skip_locked=True)
+            .order_by("notice_next_attempt_at")
+            .values_list("pk", "order_id", "notice_attempts")[:limit]
+        )
+        retry = [pk for pk, _order, attempts in due if attempts <= settings.MAIL_MAX_RETRIES]
+        EmailCorrection.objects.filter(pk__in=retry).update(notice_next_attempt_at=now + interval)
+        for correction_id in retry:
+            enqueue_on_commit(send_correction_notice, correction_id)
+        if retry:
+            counts["correction_notice"] = len(retry)
+        for correction_id, _order_id, _attempts in due:
+            if correction_id not in retry:
+                correction_notice_failed(correction_id=correction_id, reason="too many attempts")
     return counts
+
+
+def correction_notice_failed(*, correction_id: int, reason: str) -> None:
+    """Give up telling the previous address, visibly: staff are alerted (they can reach the customer)."""
+    from .alerts import staff_alert_raise
+
+    with transaction.atomic():
+        given_up = EmailCorrection.objects.filter(
+            pk=correction_id, notice_sent_at__isnull=True, notice_next_attempt_at__isnull=False
+        ).update(notice_next_attempt_at=None, notice_claimed_until=None)
+        if not given_up:
+            return
+        correction = EmailCorrection.objects.get(pk=correction_id)
+        staff_alert_raise(
+            kind="correction_notice_failed",
+            order_id=correction.order_id,
+            message=f"The notice of the address correction of order #{correction.order_id} could not be "
+            f"delivered to its previous address {correction.from_email}: {reason[:200]}",
+        )
 
 
 def _locked_order(organisation: Organisation, order_id: int) -> Order:
@@ -602,6 +646,12 @@ def order_correct_email(
     refusal = correction_refusal(order)
     if refusal:
         raise OrderError("correction_refused", refusal)
+    if order.welcome_mail_claimed_until and order.welcome_mail_claimed_until > timezone.now():
+        # A sender is talking to the mail server right now: whether the mail was accepted (and so whether
+        # staff must review) is known in a moment. A claim taken after this lock sees the correction.
+        raise OrderError(
+            "mail_in_flight", _("The welcome mail is being sent right now. Try again in a minute.")
+        )
 
     after_mail = order.events.filter(kind=OrderEvent.Kind.WELCOME_MAIL_SENT).exists()
     review = after_mail and order.status == S.FULFILLED and settings.ESD_CORRECTION_REVIEW
@@ -612,6 +662,7 @@ def order_correct_email(
         requested_by=actor,
         after_welcome_mail=after_mail,
         status=C.PENDING_REVIEW if review else C.APPLIED,
+        notice_next_attempt_at=timezone.now() + timedelta(seconds=settings.ORDER_SWEEP_INTERVAL),
     )
     if review:
         _kill_links(old_account)

@@ -111,23 +111,30 @@ def mail_staff_alert(alert_id: int) -> None:
 
 @shared_task(bind=True, max_retries=None)
 def send_correction_notice(self: Any, correction_id: int) -> bool:
-    """The notice to an order's previous address (ESD-14): retried with growing gaps on SMTP errors, up to
-    MAIL_MAX_RETRIES (the sweeper tries again later); a 5xx refusal is final (the address may not exist)."""
+    """The notice to an order's previous address (ESD-14): SMTP errors retry with growing gaps, counted on
+    the correction (at most MAIL_MAX_RETRIES + 1 tries, however the task is re-delivered); a 5xx refusal or
+    the last try gives up and alerts staff. A lost retry is picked up by the sweeper."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from .models import EmailCorrection
 
     try:
         return mail.correction_notice_send(correction_id=correction_id)
     except (smtplib.SMTPException, OSError) as exc:
-        if mail.is_permanent_smtp_error(exc):
-            logger.warning("Correction notice %s refused for good: %s", correction_id, exc.__class__.__name__)
-            EmailCorrection.objects.filter(pk=correction_id).update(
-                notice_attempts=settings.MAIL_MAX_RETRIES + 1
-            )
-            return False
         attempts = (
             EmailCorrection.objects.filter(pk=correction_id).values_list("notice_attempts", flat=True).first()
             or 0
         )
-        if attempts > settings.MAIL_MAX_RETRIES:
+        if mail.is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
+            services.correction_notice_failed(
+                correction_id=correction_id, reason=f"{exc.__class__.__name__}: {str(exc)[:150]}"
+            )
             return False
-        raise self.retry(countdown=backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)) from None
+        countdown = backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)
+        retry_at = timezone.now() + timedelta(seconds=countdown + settings.ORDER_SWEEP_INTERVAL)
+        EmailCorrection.objects.filter(pk=correction_id, notice_sent_at__isnull=True).update(
+            notice_next_attempt_at=retry_at
+        )
+        raise self.retry(countdown=countdown) from None

@@ -148,7 +148,13 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 # Accounts are made by the distributor (resellers) or by fulfilment (locker accounts); nobody signs up.
 ACCOUNT_ADAPTER = "accounts.adapter.PortalAccountAdapter"
-ACCOUNT_FORMS = {"reset_password_from_key": "accounts.forms.ResetPasswordKeyForm"}
+ACCOUNT_FORMS = {
+    "reset_password_from_key": "accounts.forms.ResetPasswordKeyForm",
+    # Nobody adds an address to their own account (ESD-14, ESD-15; portal.urls answers 404 there too).
+    "add_email": "accounts.forms.NoAddEmailForm",
+}
+ACCOUNT_MAX_EMAIL_ADDRESSES = 1  # the account's own address only (allauth then offers no "add" form)
+ACCOUNT_CHANGE_EMAIL = False  # no self-service change either (a confirmed change is a later issue)
 ACCOUNT_PREVENT_ENUMERATION = True  # ESD-13: the same answer whether or not the address has an account
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False  # ESD-13: after setting the password the customer logs in
 ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "accounts.tokens.LockerTokenGenerator"  # noqa: S105
@@ -164,6 +170,8 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=7 * 24 * 3600
 # --- Second factor (allauth.mfa; ESD-8: staff reach no admin page without it, accounts.middleware) -------
 # TOTP apps and one-time recovery codes; no WebAuthn (its extra JavaScript and origin rules are not needed).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# TOTP keys and recovery-code seeds are sealed by the locker's vault like every other secret (LOCK-1).
+MFA_ADAPTER = "locker.mfa.VaultMFAAdapter"
 # The name authenticator apps show next to the code.
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Reseller portal")
 # Also accept the code of the step just before or after (a phone clock a few seconds off); each code is

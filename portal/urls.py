@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 
 from . import views
@@ -8,9 +8,12 @@ from . import views
 admin.site.site_header = _("Distributor portal administration")
 admin.site.site_title = _("Distributor portal")
 
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Before allauth's URLs, so that these match first (see views.no_email_management).
+    re_path(r"^accounts/(?:email|confirm-email)/", views.no_email_management),
     path("accounts/", include("allauth.urls")),
     path("orders/", include("orders.urls")),
     path("locker/", include("locker.urls")),

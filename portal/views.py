@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 
 from accounts.models import Organisation
-from accounts.tenancy import organisation_of
+from accounts.tenancy import organisation_of, uses_locker
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -19,7 +21,10 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("orders:list")
     if request.user.is_staff:
         return redirect("admin:index")
-    return redirect("locker:index")
+    if uses_locker(request.user):
+        return redirect("locker:index")
+    # A distributor member without staff access (a support agent before their desk exists): their account.
+    return redirect("mfa_index")
 
 
 @never_cache
@@ -57,3 +62,13 @@ def bench_minimal(request: HttpRequest) -> HttpResponse:
 
     organisation = Organisation.objects.order_by("pk").first()
     return render(request, "portal/bench_minimal.html", {"organisation": organisation})
+
+
+def no_email_management(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """allauth's e-mail pages (``account_email``, ``account_email_verification_sent``,
+    ``account_confirm_email``) answer 404: nobody adds, confirms or makes primary an address of their own.
+    Fulfilment gives an order's keys to the account with the order's address (ESD-15), so such a page
+    would hand another person's keys to whoever adds that address; an end customer's address changes
+    only by the reseller's correction (ESD-14). ``accounts.adapter`` and ``accounts.forms`` refuse the
+    same behind these URLs."""
+    raise Http404

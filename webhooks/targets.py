@@ -9,17 +9,26 @@ exactly the first checked address: ``urllib3``'s connection pool is opened on th
 for it (with ``assert_hostname`` unset, urllib3 leaves that check to the ssl module, for
 ``server_hostname``), and the ``Host`` header carries the name. A second DNS answer (rebinding) never
 gets a say. No redirect is followed.
+
+A request has one deadline, ``timeout`` seconds for all of it (connecting, the TLS handshake, sending, the
+status line and headers, the excerpt of the answer): timeouts per socket read alone let a receiver that sends
+a byte just before each one expires hold a worker for hours.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
 import re
 import socket
+import threading
+import time
 import unicodedata
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
 
 import certifi
 from django.conf import settings
@@ -27,6 +36,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, Timeout
 from urllib3 import exceptions as http_errors
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.response import BaseHTTPResponse
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +166,10 @@ def parse(url: str) -> Url:
                 ) from None
         else:
             host = str(ip)
-    return Url(scheme=scheme, host=host, port=port, target=match["target"] or "/", ip=ip)
+    target = match["target"]
+    if not target.startswith("/"):  # no path: "" or "?query", and origin form needs one ("/?query")
+        target = "/" + target
+    return Url(scheme=scheme, host=host, port=port, target=target, ip=ip)
 
 
 def lookup(host: str, port: int) -> list[str]:
@@ -242,50 +256,186 @@ def excerpt(raw: bytes) -> str:
     return " ".join(kept.split())[:EXCERPT_CHARS]
 
 
+class _Deadline:
+    """One deadline for a whole request, enforced two ways.
+
+    Each phase gets at most the time left (the connect timeout, the read timeout for the status line, each
+    read of the excerpt), which bounds a receiver that goes silent. A receiver that trickles a byte now and
+    then never lets a single read time out, and http.client reads the status line and headers in as many
+    reads as it likes; so a timer also shuts the connection down when the deadline passes, which ends any
+    read or send it is blocked in. The shutdown goes through a duplicate of the socket's descriptor that only
+    this object owns and closes, so it can never reach a descriptor number that was closed and reused.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = max(seconds, 0.0)
+        self.at = time.monotonic() + self.seconds
+        self.expired = False  # the timer fired (then the connection, if any, was shut down)
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None  # the connection's socket, for its read timeouts
+        self._copy: socket.socket | None = None  # a duplicate of its descriptor, for the shutdown
+        self._finished = False
+        self._timer = threading.Timer(self.seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._finished = True
+            if self._copy is not None:
+                self._copy.close()
+            self._socket = self._copy = None
+
+    @property
+    def over(self) -> bool:
+        return self.expired or time.monotonic() >= self.at
+
+    def read_timeout(self) -> float:
+        """The time left, which also becomes the connection's read timeout; ``TimeoutError`` if none is."""
+        left = self.at - time.monotonic()
+        if left <= 0 or self.expired:
+            raise TimeoutError("webhook deadline passed")
+        if self._socket is not None:
+            with contextlib.suppress(OSError):  # closed already: nothing more is read from it
+                self._socket.settimeout(left)
+        return left
+
+    def watch(self, sock: socket.socket) -> None:
+        """Called once the connection (and its TLS handshake) is up: the socket the timer shuts down."""
+        copy = socket.fromfd(sock.fileno(), sock.family, sock.type)
+        with self._lock:
+            if self._finished:
+                copy.close()
+                return
+            if self._copy is not None:
+                self._copy.close()
+            self._socket, self._copy = sock, copy
+            if self.expired:
+                self._shut_down()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            self.expired = True
+            self._shut_down()
+
+    def _shut_down(self) -> None:
+        if self._copy is not None:
+            with contextlib.suppress(OSError):  # the receiver closed it already
+                self._copy.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedMixin:
+    """A connection whose socket the request's deadline shuts down when time runs out. For HTTPS the TLS
+    handshake is bounded by the connect timeout (the time left when the request started): the ssl module
+    applies a socket timeout to a whole handshake, not to each read in it."""
+
+    sock: Any
+
+    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]  # a mixin: HTTP(S)Connection comes next in the MRO
+        if self.sock is not None:
+            self.deadline.watch(self.sock)
+
+
+class _DeadlineConnection(_WatchedMixin, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_WatchedMixin, HTTPSConnection):
+    pass
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+def _read_excerpt(response: BaseHTTPResponse, deadline: _Deadline) -> bytes:
+    """At most ``_READ_BYTES`` of the answer, read as it comes, each read allowed only the time left."""
+    raw = b""
+    while len(raw) < _READ_BYTES:
+        deadline.read_timeout()
+        chunk = response.read1(_READ_BYTES - len(raw), decode_content=False)
+        if not chunk:
+            break
+        raw += chunk
+    return raw
+
+
 def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
     """POST ``body`` to the checked address only; the answer's status and a short excerpt of it.
 
-    Failures become a ``WebhookError`` whose message names no address (the reseller sees it).
+    All of it (connecting, sending, the status line and headers, the excerpt) has to be over within
+    ``timeout`` seconds; past that the attempt fails as a timeout. Failures become a ``WebhookError`` whose
+    message names no address (the reseller sees it).
     """
     url = target.url
-    limit = Timeout(connect=timeout, read=timeout)
     bundle = settings.WEBHOOK_CA_BUNDLE or certifi.where()  # a file or, like requests allows, a directory
-    pool: HTTPConnectionPool
-    if url.scheme == "https":
-        pool = HTTPSConnectionPool(
-            str(target.address),
-            url.port,
-            timeout=limit,
-            maxsize=1,
-            retries=False,
-            server_hostname=url.host,  # SNI, and the name the certificate must be valid for
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=None if os.path.isdir(bundle) else bundle,
-            ca_cert_dir=bundle if os.path.isdir(bundle) else None,
-        )
-    else:
-        pool = HTTPConnectionPool(str(target.address), url.port, timeout=limit, maxsize=1, retries=False)
-    try:
-        with pool:
-            response = pool.urlopen(
-                "POST",
-                url.target,
-                body=body,
-                headers={**headers, "Host": url.host_header, "Accept-Encoding": "identity"},
+    with _Deadline(timeout) as deadline:
+        # ``total``: the connect timeout is the time left, and the read timeout for the status line is what
+        # remains of it once connected.
+        limit = Timeout(total=max(deadline.at - time.monotonic(), 0.001))
+        pool: HTTPConnectionPool
+        if url.scheme == "https":
+            pool = _HTTPSPool(
+                str(target.address),
+                url.port,
+                timeout=limit,
+                maxsize=1,
                 retries=False,
-                redirect=False,
-                assert_same_host=False,
-                preload_content=False,
-                decode_content=False,
+                server_hostname=url.host,  # SNI, and the name the certificate must be valid for
+                cert_reqs="CERT_REQUIRED",
+                ca_certs=None if os.path.isdir(bundle) else bundle,
+                ca_cert_dir=bundle if os.path.isdir(bundle) else None,
+                deadline=deadline,
             )
-            try:
-                raw = response.read(_READ_BYTES, decode_content=False)
-            finally:
-                response.close()
-    except (http_errors.HTTPError, OSError) as exc:
-        logger.info("webhook POST to %s failed: %r", url.host_header, exc)
-        raise _transport_error(exc) from None
+        else:
+            pool = _Pool(
+                str(target.address), url.port, timeout=limit, maxsize=1, retries=False, deadline=deadline
+            )
+        try:
+            with pool:
+                response = pool.urlopen(
+                    "POST",
+                    url.target,
+                    body=body,
+                    headers={**headers, "Host": url.host_header, "Accept-Encoding": "identity"},
+                    retries=False,
+                    redirect=False,
+                    assert_same_host=False,
+                    preload_content=False,
+                    decode_content=False,
+                )
+                try:
+                    raw = _read_excerpt(response, deadline)
+                finally:
+                    response.close()  # closes the connection too: it is never reused
+        except (http_errors.HTTPError, OSError) as exc:
+            logger.info("webhook POST to %s failed: %r", url.host_header, exc)
+            raise (_timed_out() if deadline.over else _transport_error(exc)) from None
+    if deadline.expired:  # cut off at the deadline, which can look like an answer that just ended
+        logger.info("webhook POST to %s: no answer within %ss", url.host_header, timeout)
+        raise _timed_out()
     return Answer(status=response.status, excerpt=excerpt(raw))
+
+
+def _timed_out() -> WebhookError:
+    return WebhookError("receiver_timeout", _("The receiver did not answer in time."))
 
 
 def _transport_error(exc: Exception) -> WebhookError:
@@ -296,6 +446,6 @@ def _transport_error(exc: Exception) -> WebhookError:
         )
     if isinstance(exc, http_errors.NewConnectionError):  # before TimeoutError: it subclasses it
         return WebhookError("receiver_unreachable", _("The receiver could not be reached."))
-    if isinstance(exc, http_errors.TimeoutError):
-        return WebhookError("receiver_timeout", _("The receiver did not answer in time."))
+    if isinstance(exc, http_errors.TimeoutError | TimeoutError):
+        return _timed_out()
     return WebhookError("receiver_failed", _("The connection to the receiver failed."))

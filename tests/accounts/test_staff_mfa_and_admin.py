@@ -171,6 +171,73 @@ def test_esd8_changing_another_accounts_address_clears_its_password(staff_client
 
 
 @pytest.mark.django_db
+def test_esd8_admin_address_change_removes_allauths_addresses_so_reset_at_the_old_one_finds_nothing(
+    staff_client, staff
+):
+    """ESD-8, ESD-14: when staff change an account's address in the admin, allauth's EmailAddress rows of
+    that account go too: "forgot password" at the old address (allauth finds accounts by those rows as
+    well) sends no reset link, only what any unknown address gets, so whoever reads the old mailbox cannot
+    set the moved account's password."""
+    from allauth.account.models import EmailAddress
+
+    moved = make_user(None, email="old.address@example.test")
+    # What allauth writes for an account (its e-mail page, a confirmation): the address, primary, verified.
+    EmailAddress.objects.create(user=moved, email=moved.email, primary=True, verified=True)
+    url = reverse("admin:accounts_user_change", args=[moved.pk])
+    response = staff_client.post(url, _change_form_data(moved, email="new.address@example.test"))
+    assert response.status_code == 302
+    moved.refresh_from_db()
+    assert moved.email == "new.address@example.test"
+    assert not EmailAddress.objects.filter(user=moved).exists()
+
+    def reset_mails(address: str) -> list[Any]:
+        mail.outbox.clear()
+        assert Client().post(reverse("account_reset_password"), {"email": address}).status_code == 302
+        return list(mail.outbox)
+
+    at_old = reset_mails("old.address@example.test")
+    assert not [m for m in at_old if "/accounts/password/reset/key/" in m.body]
+    # Exactly what an address that never had an account gets (allauth's "no such account" notice, if
+    # any: ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS), so nothing there reaches the moved account.
+    never = reset_mails("never.known@example.test")
+    assert [(m.subject, m.to) for m in at_old] == [(m.subject, ["old.address@example.test"]) for m in never]
+    assert all("new.address@example.test" not in m.body for m in at_old)
+    # The new address's owner gets a link (the account is found by its address).
+    at_new = reset_mails("new.address@example.test")
+    assert [m.to for m in at_new] == [["new.address@example.test"]] and _reset_link(at_new[0].body)
+
+
+@pytest.mark.django_db
+def test_esd8_end_customer_of_a_placed_order_is_a_locker_account_in_the_admin(staff_client, staff, reseller):
+    """ESD-8, ESD-7: an account whose address an order was placed for (not fulfilled yet: no keys, no
+    ``end_customer``) is a future locker account: no staff/superuser flag, no membership, and its address
+    is read-only in the admin (else staff could move it away before the keys arrive)."""
+    future = make_user(None, email="future@end.test", password=None)
+    order = place_order(reseller, (make_product(), 1), email="Future@End.test")
+    order.refresh_from_db()
+    assert order.status == "placed" and order.end_customer_id is None
+    assert not future.locker_keys.exists()
+
+    url = reverse("admin:accounts_user_change", args=[future.pk])
+    page = staff_client.get(url).content.decode()
+    assert 'name="email"' not in page and 'name="is_staff"' not in page and 'name="is_superuser"' not in page
+    assert "membership-TOTAL_FORMS" not in page
+    staff_client.post(
+        url,
+        _change_form_data(future, email="staff.mailbox@distributor.test", is_staff="on", is_superuser="on"),
+    )
+    future.refresh_from_db()
+    assert future.email == "future@end.test" and not future.is_staff and not future.is_superuser
+    org = make_org(Organisation.Kind.RESELLER, "Staff's shop")
+    response = staff_client.post(
+        reverse("admin:accounts_membership_add"),
+        {"user": future.pk, "organisation": org.pk, "role": "admin", "_save": "Save"},
+    )
+    assert response.status_code == 200 and "locker" in response.content.decode()
+    assert not org.memberships.exists()
+
+
+@pytest.mark.django_db
 def test_esd8_send_set_password_link_mails_the_owner_a_working_link_and_shows_staff_none(
     staff_client, staff, locker_account
 ):

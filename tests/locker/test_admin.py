@@ -27,8 +27,8 @@ def test_esd8_admin_shows_keys_masked_and_never_decrypts(
     def no_decrypt(*args, **kwargs):
         raise AssertionError("the admin must not decrypt")
 
+    login_staff_with_mfa(client, staff)  # signing in opens the staff member's own TOTP key, nothing else
     monkeypatch.setattr(crypto, "unseal", no_decrypt)
-    login_staff_with_mfa(client, staff)
     record = ProductKey.objects.filter(status="allocated").first()
     pages = [
         reverse("admin:locker_productkey_changelist"),

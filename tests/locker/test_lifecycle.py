@@ -174,8 +174,8 @@ def test_lock5_admin_upload_imports_through_a_worker_and_reports_lines(
         assert kind == KeyImport.SEAL_KIND, "only the sealed upload may be opened during an import"
         return real_unseal(kind=kind, **kwargs)
 
+    login_staff_with_mfa(client, staff)  # signing in opens the staff member's own TOTP key, nothing else
     monkeypatch.setattr(crypto, "unseal", guarded_unseal)
-    login_staff_with_mfa(client, staff)
     upload = SimpleUploadedFile("keys.csv", "\n".join(rows).encode(), content_type="text/csv")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:locker_keyimport_add"), {"product": product.pk, "file": upload})

@@ -138,3 +138,50 @@ def test_lock4_client_address_behind_the_trusted_proxy(client, settings, end_cus
         REMOTE_ADDR="10.0.0.2",
     )
     assert RevealEvent.objects.get().ip == "198.51.100.23"
+
+
+@pytest.mark.django_db
+def test_esd8_staff_without_membership_never_open_a_locker_even_owning_a_key(client):
+    """ESD-8: staff never see keys: a staff account with no membership that somehow owns a key gets 403 on
+    the locker page and on reveal (page and JSON), and the key stays unrevealed, with no RevealEvent."""
+    staff = make_user(None, email="ops@distributor.test", is_staff=True)
+    product = make_product()
+    keys = stock(product, 1)
+    with transaction.atomic():
+        keys_allocate(product_id=product.pk, quantity=1, owner=staff)
+    record = ProductKey.objects.get(owner=staff)
+    client.force_login(staff)
+    page = client.get(reverse("locker:index"))
+    assert page.status_code in (403, 404) and keys[0][-5:] not in page.content.decode()
+    url = reverse("locker:reveal", args=[record.pk])
+    for answer in (client.post(url), client.post(url, HTTP_ACCEPT="application/json")):
+        assert answer.status_code in (403, 404) and keys[0] not in answer.content.decode()
+    record.refresh_from_db()
+    assert record.status != ProductKey.Status.REVEALED and record.revealed_at is None
+    assert not RevealEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_esd7_customer_organisation_member_opens_the_locker_of_an_order_and_reveals(
+    client, reseller, django_capture_on_commit_callbacks
+):
+    """ESD-7, ESD-15: a member of a customer organisation may receive orders; its locker is the same
+    account: it sees the locker and reveals its key (recorded)."""
+    from accounts.models import Organisation
+    from orders.models import Order
+    from tests.factories import make_org, place_order
+
+    member = make_user(make_org(Organisation.Kind.CUSTOMER, "Customer Ltd"), email="it@customer.test")
+    product = make_product()
+    keys = stock(product, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place_order(reseller, (product, 1), email=member.email)
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED and order.end_customer_id == member.pk
+    record = ProductKey.objects.get(owner=member)
+    client.force_login(member)
+    page = client.get(reverse("locker:index"))
+    assert page.status_code == 200 and f'data-key-id="{record.pk}"' in page.content.decode()
+    response = client.post(reverse("locker:reveal", args=[record.pk]))
+    assert response.status_code == 200 and keys[0] in response.content.decode()
+    assert RevealEvent.objects.get().user_id == member.pk

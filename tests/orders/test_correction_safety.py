@@ -404,16 +404,93 @@ def test_esd14_a_lost_notice_is_sent_by_the_sweeper(delivered, reseller, django_
     from django.utils import timezone
 
     correction = _correct(delivered, reseller, "right@customer.test")  # on_commit never ran: message lost
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "correction_notice" not in orders_sweep()  # not due yet: a task may still be on its way
     EmailCorrection.objects.filter(pk=correction.pk).update(
-        requested_at=timezone.now() - timedelta(minutes=5)
+        notice_next_attempt_at=timezone.now() - timedelta(seconds=1)
     )
     with django_capture_on_commit_callbacks(execute=True):
         counts = orders_sweep()
     assert counts["correction_notice"] == 1
     assert [m.to for m in mail.outbox] == [["customer@shop-client.test"]]
+    correction.refresh_from_db()
+    assert correction.notice_sent_at and correction.notice_next_attempt_at is None
     with django_capture_on_commit_callbacks(execute=True):
-        assert "correction_notice" not in orders_sweep()
+        assert "correction_notice" not in orders_sweep(now=timezone.now() + timedelta(hours=1))
     assert len(mail.outbox) == 1
+
+
+@pytest.fixture
+def _eager_retries():
+    from portal.celery import app
+
+    old = app.conf.task_eager_propagates
+    app.conf.task_eager_propagates = False
+    yield
+    app.conf.task_eager_propagates = old
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("refusals", [2, 1000])
+def test_esd14_the_notice_is_retried_against_a_refusing_smtp_server_and_a_final_failure_alerts_staff(
+    refusals, settings, _eager_retries, delivered, reseller, django_capture_on_commit_callbacks
+):
+    """ESD-14 (never in silence), ALL-5: a real SMTP server answers 451: the notice is retried with growing
+    gaps, counted on the correction; when it never gets through, staff are alerted to reach the customer."""
+    from tests.orders.test_mail_and_vendor import RefusingSmtp
+
+    server = RefusingSmtp(refusals)
+    server.controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.MAIL_RETRY_BASE_SECONDS = 0
+        settings.MAIL_MAX_RETRIES = 3
+        with django_capture_on_commit_callbacks(execute=True):
+            correction = _correct(delivered, reseller, "right@customer.test")
+    finally:
+        server.controller.stop()
+    correction.refresh_from_db()
+    alerts = StaffAlert.objects.filter(kind="correction_notice_failed", order=delivered)
+    if refusals == 2:
+        assert server.attempts == 3 and len(server.messages) == 1
+        assert correction.notice_sent_at is not None and not alerts.exists()
+    else:
+        assert server.attempts == 4 and server.messages == []  # the first try and MAIL_MAX_RETRIES retries
+        assert correction.notice_sent_at is None and correction.notice_next_attempt_at is None
+        assert alerts.count() == 1 and "customer@shop-client.test" in alerts.get().message
+
+
+@pytest.mark.django_db
+def test_esd14_no_correction_while_the_welcome_mail_is_being_sent(settings, delivered, reseller):
+    """ESD-14: whether staff must review depends on whether the mail server took the welcome mail; while a
+    sender is talking to it, the correction waits a minute instead of guessing (and skipping the review)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.ESD_CORRECTION_REVIEW = True
+    Order.objects.filter(pk=delivered.pk).update(
+        welcome_mail_status=Order.MailStatus.QUEUED,
+        welcome_mail_claimed_until=timezone.now() + timedelta(minutes=1),
+    )
+    with pytest.raises(OrderError) as exc:
+        _correct(delivered, reseller, "right@customer.test")
+    assert exc.value.code == "mail_in_flight"
+    assert not EmailCorrection.objects.exists()
+
+
+@pytest.mark.django_db
+def test_esd7_domain_literals_and_bare_host_names_are_refused(
+    reseller, product, django_capture_on_commit_callbacks
+):
+    """ESD-7: `r@[203.0.113.7]` and `r@localhost` pass Django's validator but reach whatever server they
+    name, which no address comparison can tell from the reseller's own."""
+    for spelling in ("r@[203.0.113.7]", "r@localhost", "r@mailhost."):
+        with pytest.raises(OrderError) as exc:
+            _place(reseller, product, spelling, django_capture_on_commit_callbacks)
+        assert exc.value.code == "invalid_email" and exc.value.field == "end_customer_email"
 
 
 @pytest.mark.django_db
@@ -461,3 +538,53 @@ def test_esd7_staff_declare_a_resellers_mail_domains_in_the_admin(staff_client, 
     form["mail_domains-0-domain"] = "not a domain"
     page = staff_client.post(url, form).content.decode()
     assert "Enter a mail domain" in page
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_esd14_approval_and_a_reveal_racing_end_with_exactly_one_winner(settings, reseller, staff, product):
+    """ESD-14, LOCK-4, real transactions on PostgreSQL: the customer reveals (after "forgot password") at the
+    moment staff approve the correction: either the reveal happens and the approval is refused, or the
+    keys move and the reveal finds nothing. Never both, never neither."""
+    from locker.services import key_reveal
+    from orders.services import order_fulfil
+    from tests.conftest import run_concurrently
+
+    settings.ESD_CORRECTION_REVIEW = True
+    stock(product, 10)
+    outcomes = {"reveal": 0, "approval": 0}
+    for i in range(10):
+        order = order_place(
+            reseller=reseller.membership.organisation,
+            placed_by=reseller,
+            end_customer_email=f"race{i}@customer.test",
+            lines=[LineIn(product_id=product.pk, quantity=1)],
+        )
+        order_fulfil(order_id=order.pk)
+        OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.WELCOME_MAIL_SENT)  # the server took it
+        customer = Order.objects.get(pk=order.pk).end_customer
+        key = ProductKey.objects.get(owner=customer)
+        correction = _correct(order, reseller, f"race{i}@elsewhere.test")
+        assert correction.status == EmailCorrection.Status.PENDING_REVIEW
+
+        def reveal(key_id=key.pk, customer=customer):
+            try:
+                return key_reveal(key_id=key_id, user=customer, ip="192.0.2.1", user_agent="t").plaintext
+            except ProductKey.DoesNotExist:
+                return None
+
+        def approve(correction_id=correction.pk):
+            return correction_approve(correction_id=correction_id, actor=staff).status
+
+        revealed, status = run_concurrently([reveal, approve])
+        key.refresh_from_db()
+        if status == EmailCorrection.Status.APPLIED:
+            outcomes["approval"] += 1
+            assert (
+                revealed is None and key.owner.email == f"race{i}@elsewhere.test" and key.revealed_at is None
+            )
+        else:
+            outcomes["reveal"] += 1
+            assert status == EmailCorrection.Status.REFUSED
+            assert revealed is not None and key.owner == customer and key.revealed_at is not None
+    assert sum(outcomes.values()) == 10

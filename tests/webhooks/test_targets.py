@@ -7,14 +7,19 @@ refuse are only ever *returned* by the fake DNS, never connected to.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
 import unicodedata
+from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 from tests.webhooks.helpers import LocalCA, Receiver
-from webhooks import services
+from webhooks import services, targets
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 ATTACK_URL = "http://127.0.0.1:9911\\@1.1.1.1/"
@@ -349,3 +354,186 @@ def test_webhook_target_answer_is_kept_as_a_short_excerpt_and_shown_escaped(clie
     page = client.get(reverse("webhooks:detail", args=[endpoint.pk])).content.decode()
     assert "HTTP 500" in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "<script>alert(" not in page and "\u202e" not in page
+
+
+# --- one deadline for the whole request ------------------------------------------------------------------
+class SlowReceiver:
+    """A raw server on 127.0.0.1 that answers one byte at a time: ``head`` at once, then one more byte every
+    0.2 s, forever; or, with ``upstream``, a relay that passes the client's bytes on to that loopback port at
+    once and the upstream's answer back one byte every 0.2 s. It records each request's first line, notes
+    when the client has gone, and stops itself after 10 s whatever happens.
+    """
+
+    GIVE_UP = 10.0
+
+    def __init__(self, head: bytes = b"", *, upstream: int | None = None, trickle: bool = True) -> None:
+        self.head, self.upstream, self.trickle = head, upstream, trickle
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.port = self.listener.getsockname()[1]
+        self.target = f"127.0.0.1:{self.port}"  # as WEBHOOK_ALLOWED_TARGETS lists it
+        self.request_lines: list[bytes] = []
+        self.client_gone = threading.Event()
+        self.stop = threading.Event()
+        self.until = time.monotonic() + self.GIVE_UP
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> SlowReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.thread.join(self.GIVE_UP + 2)
+        self.listener.close()
+
+    def _running(self) -> bool:
+        return not self.stop.is_set() and time.monotonic() < self.until
+
+    def _serve(self) -> None:
+        while self._running():
+            try:
+                client, _address = self.listener.accept()
+            except TimeoutError:
+                continue
+            with client:
+                client.settimeout(0.5)
+                try:
+                    if self.upstream is None:
+                        self._answer(client)
+                    else:
+                        self._relay(client)
+                except OSError:
+                    self.client_gone.set()
+
+    def _answer(self, client: socket.socket) -> None:
+        request = b""
+        while b"\r\n\r\n" not in request and self._running():
+            try:
+                chunk = client.recv(65536)
+            except TimeoutError:
+                continue
+            if not chunk:
+                return
+            request += chunk
+        self.request_lines.append(request.split(b"\r\n", 1)[0])
+        client.sendall(self.head)
+        while self.trickle and not self.stop.wait(0.2) and self._running():
+            client.sendall(b"a")
+
+    def _relay(self, client: socket.socket) -> None:
+        assert self.upstream is not None
+        with socket.create_connection(("127.0.0.1", self.upstream), timeout=0.05) as upstream:
+            relayed = threading.Event()
+
+            def forward() -> None:  # client -> upstream, at once
+                while not relayed.is_set():
+                    try:
+                        data = client.recv(65536)
+                    except TimeoutError:
+                        continue
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    upstream.sendall(data)
+
+            forwarder = threading.Thread(target=forward, daemon=True)
+            forwarder.start()
+            pending = b""
+            try:
+                while not self.stop.wait(0.2) and self._running():
+                    with contextlib.suppress(TimeoutError):
+                        pending += upstream.recv(65536)
+                    if pending:
+                        client.sendall(pending[:1])
+                        pending = pending[1:]
+            finally:
+                relayed.set()
+                forwarder.join(2)
+
+
+def _timed_delivery(reseller, dns, settings, receiver: SlowReceiver, scheme: str = "http"):
+    settings.WEBHOOK_ALLOWED_TARGETS = [receiver.target]
+    settings.WEBHOOK_TIMEOUT = 1
+    dns.answer("hooks.shop.test", ["127.0.0.1"])
+    endpoint, _secret = _create(reseller, f"{scheme}://hooks.shop.test:{receiver.port}/hooks")
+    started = time.monotonic()
+    outcome, attempt = _deliver(endpoint)
+    return outcome, attempt, time.monotonic() - started
+
+
+TRICKLES = {
+    # the status line, then header bytes forever (the headers never end)
+    "headers": b"HTTP/1.1 200 OK\r\nX-Slow: ",
+    # the status line and headers, then the announced 2 KiB of body one byte at a time
+    "body": b"HTTP/1.1 200 OK\r\nContent-Length: 2048\r\n\r\n",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("phase", sorted(TRICKLES))
+def test_webhook_target_trickling_receiver_is_cut_off_at_one_deadline(reseller, dns, settings, phase):
+    """ESD-7, webhook target: a receiver that sends its status line and then one byte every 0.2 s (so no
+    single read ever times out) is cut off once WEBHOOK_TIMEOUT (1 s) has passed for the whole request, not
+    after ~2 KiB x the timeout; the attempt is a transient timeout naming no address, and the connection is
+    closed (the receiver sees its client go)."""
+    with SlowReceiver(TRICKLES[phase]) as receiver:
+        outcome, attempt, elapsed = _timed_delivery(reseller, dns, settings, receiver)
+        assert 1 <= elapsed < 3, elapsed
+        assert outcome == "retry" and attempt.status_code is None
+        assert attempt.error == "The receiver did not answer in time."
+        assert len(receiver.request_lines) == 1
+        assert receiver.client_gone.wait(2)
+
+
+@pytest.mark.django_db
+def test_webhook_target_trickled_tls_handshake_is_cut_off_at_the_deadline(reseller, dns, settings, tmp_path):
+    """ESD-7, webhook target: the deadline covers the TLS handshake too: a relay that passes a real HTTPS
+    receiver's handshake on one byte every 0.2 s is cut off after WEBHOOK_TIMEOUT, as a timeout (not as a
+    certificate problem), and nothing reaches the receiver."""
+    ca = LocalCA(tmp_path)
+    settings.WEBHOOK_CA_BUNDLE = str(ca.bundle)
+    with (
+        Receiver(tls=ca.server_context("hooks.shop.test")) as upstream,
+        SlowReceiver(upstream=upstream.port) as relay,
+    ):
+        outcome, attempt, elapsed = _timed_delivery(reseller, dns, settings, relay, scheme="https")
+        assert 1 <= elapsed < 3, elapsed
+        assert outcome == "retry" and attempt.error == "The receiver did not answer in time."
+        assert upstream.requests == []
+        assert relay.client_gone.wait(2)
+
+
+def test_webhook_target_post_deadline_is_a_transient_timeout_error(settings):
+    """ESD-7, webhook target: ``targets.post`` itself keeps the one deadline it is given and raises the
+    translatable, address-free ``receiver_timeout`` error, which is not a permanent refusal."""
+    with SlowReceiver(TRICKLES["headers"]) as receiver:
+        settings.WEBHOOK_ALLOWED_TARGETS = [receiver.target]
+        target = targets.resolve(f"http://{receiver.target}/hooks")
+        started = time.monotonic()
+        with pytest.raises(targets.WebhookError) as caught:
+            targets.post(target, body=b"{}", headers={}, timeout=0.5)
+        assert time.monotonic() - started < 2
+    assert caught.value.code == "receiver_timeout" and caught.value.code not in targets.PERMANENT
+    assert caught.value.message == "The receiver did not answer in time."
+    assert "127.0.0.1" not in caught.value.message
+
+
+# --- the request target ----------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_webhook_target_query_without_path_is_sent_as_origin_form(reseller, dns, settings):
+    """ESD-7, webhook target: a URL with a query but no path (``http://host?x=1``) is sent with the request
+    target ``/?x=1`` (origin form), not ``?x=1``; no path at all stays ``/``."""
+    assert targets.parse("http://hooks.shop.test?x=1").target == "/?x=1"
+    assert targets.parse("http://hooks.shop.test?x=1#frag").target == "/?x=1"
+    assert targets.parse("http://hooks.shop.test#frag").target == "/"
+    assert targets.parse("http://hooks.shop.test").target == "/"
+    answer = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    with SlowReceiver(answer, trickle=False) as receiver:
+        settings.WEBHOOK_ALLOWED_TARGETS = [receiver.target]
+        dns.answer("hooks.shop.test", ["127.0.0.1"])
+        endpoint, _secret = _create(reseller, f"http://hooks.shop.test:{receiver.port}?x=1")
+        outcome, attempt = _deliver(endpoint)
+    assert outcome == "succeeded" and attempt.status_code == 204
+    assert receiver.request_lines == [b"POST /?x=1 HTTP/1.1"]

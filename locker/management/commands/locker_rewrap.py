@@ -27,21 +27,37 @@ class Command(BaseCommand):
         kinds = ", ".join(str(field.label) for field in vault.registered())
         self.stdout.write(f"Current master key {current}; {todo} records to re-wrap ({kinds}).")
         bar = ProgressBar(self.stdout, todo, "rewrap")
+        unopenable: vault.Unopenable = {}
         idle = 0
         while True:
-            n = vault.rewrap_batch(batch_size=max(1, batch_size))
+            n = vault.rewrap_batch(batch_size=max(1, batch_size), unopenable=unopenable)
             if n:
                 bar.advance(n)
                 idle = 0
             else:
-                if not vault.pending_rewrap() or idle >= 20:
+                if not vault.pending_rewrap(unopenable) or idle >= 20:
                     break
                 idle += 1  # rows held by reveals or deliveries in progress: wait for them
                 time.sleep(0.25)
             if pause:
                 time.sleep(pause)
         bar.finish()
+        for field in vault.registered():
+            bad = unopenable.get(field.kind)
+            if bad:
+                self.stdout.write(
+                    self.style.ERROR(
+                        f"{len(bad)} {field.label} could not be opened and stay as they were "
+                        f"(first: {sorted(map(str, bad))[0]}): their master key is not configured or the "
+                        "record was altered."
+                    )
+                )
         self._report(current)
+        self.stdout.write(
+            "An old key may go only once every web, worker and beat process runs with the new key first in "
+            "LOCKER_MASTER_KEYS (a process still on the old list keeps sealing under the old key): restart "
+            "them all, run this command again, and remove the key when it says nothing depends on it."
+        )
 
     def _report(self, current: str) -> None:
         configured = vault.configured_master_key_ids()
