@@ -282,7 +282,9 @@ def build_correction_notice(correction: Any) -> EmailMultiAlternatives:
         "reseller_name": order.reseller.name,
         "requested_at": correction.requested_at,
         "to_masked": mask_address(correction.to_email),
-        "pending_review": correction.status == correction.Status.PENDING_REVIEW,
+        # Held for review when it was asked for (told as such even once staff have decided).
+        "pending_review": correction.status == correction.Status.PENDING_REVIEW
+        or correction.reviewed_at is not None,
         "support_email": settings.PORTAL_SUPPORT_EMAIL,
     }
     with translation.override(settings.LANGUAGE_CODE), timezone.override(settings.TIME_ZONE):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -459,6 +459,7 @@ def correction_notices_sweep(*, now: Any, limit: int = 1000) -> dict[str, int]:
     with transaction.atomic():
         due = list(
             EmailCorrection.objects.filter(notice_next_attempt_at__lte=now)
+            .filter(Q(notice_claimed_until__isnull=True) | Q(notice_claimed_until__lt=now))  # none being sent
             .select_for_update(skip_locked=True)
             .order_by("notice_next_attempt_at")
             .values_list("pk", "order_id", "notice_attempts")[:limit]

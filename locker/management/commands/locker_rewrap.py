@@ -24,7 +24,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, batch_size: int, pause: float, **options: Any) -> None:
         current = vault.current_master_key_id()
         todo = vault.pending_rewrap()
-        kinds = ", ".join(str(field.label) for field in vault.registered())
+        fields = [*vault.registered(), *vault.registered_json()]
+        kinds = ", ".join(str(field.label) for field in fields)
         self.stdout.write(f"Current master key {current}; {todo} records to re-wrap ({kinds}).")
         bar = ProgressBar(self.stdout, todo, "rewrap")
         unopenable: vault.Unopenable = {}
@@ -42,7 +43,7 @@ class Command(BaseCommand):
             if pause:
                 time.sleep(pause)
         bar.finish()
-        for field in vault.registered():
+        for field in fields:
             bad = unopenable.get(field.kind)
             if bad:
                 self.stdout.write(
