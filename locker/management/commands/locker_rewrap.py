@@ -24,7 +24,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, batch_size: int, pause: float, **options: Any) -> None:
         current = vault.current_master_key_id()
         todo = vault.pending_rewrap()
-        fields = [*vault.registered(), *vault.registered_json()]
+        fields: list[vault.SealedField | vault.SealedJsonField] = [
+            *vault.registered(),
+            *vault.registered_json(),
+        ]
         kinds = ", ".join(str(field.label) for field in fields)
         self.stdout.write(f"Current master key {current}; {todo} records to re-wrap ({kinds}).")
         bar = ProgressBar(self.stdout, todo, "rewrap")
