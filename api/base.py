@@ -8,8 +8,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from rest_framework import pagination
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +39,44 @@ class ResellerAPIView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         self.organisation = request.auth.organisation
+
+
+class CursorPagination(pagination.CursorPagination):
+    """DRF's cursor pager that answers 400 ``invalid_cursor`` for any cursor it did not hand out (ALL-2).
+
+    DRF checks a cursor's base64 and numbers but passes its position (``p=``) straight into the filter on
+    the first ordering field, so ``p='`` on a date ordering raised Django's ValidationError (a 500). Here
+    the position is read by that model field first; a cursor that does not read is refused.
+    """
+
+    _model: Any = None
+
+    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> Any:
+        self._model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request: Request) -> pagination.Cursor | None:
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise self._invalid() from None
+        if cursor is None or cursor.position is None:
+            return cursor
+        if "\x00" in cursor.position:  # PostgreSQL takes no NUL in a text parameter
+            raise self._invalid()
+        if self._model is not None:
+            try:
+                field = self._model._meta.get_field(self.ordering[0].lstrip("-"))
+            except FieldDoesNotExist:  # an annotation or a related path: left to DRF
+                return cursor
+            try:
+                field.to_python(cursor.position)
+            except (DjangoValidationError, ValueError, TypeError, OverflowError):
+                raise self._invalid() from None
+        return cursor
+
+    def _invalid(self) -> ApiProblem:
+        return ApiProblem(400, "invalid_cursor", _("The cursor is not one this API handed out."))
 
 
 def _request_hash(request: Request) -> str:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 from orders.services import OrderError
 
 PROBLEM_JSON = "application/problem+json"
+
+logger = logging.getLogger("api")
 
 # Domain refusals: which HTTP status each code answers with.
 ORDER_ERROR_STATUS = {
@@ -104,7 +108,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        return _server_error(exc, context)
     if isinstance(exc, ApiProblem):
         body = problem(exc.status_code, exc.problem_code, str(exc.detail), str(exc.detail), errors=exc.errors)
     elif isinstance(exc, exceptions.ValidationError):
@@ -125,4 +129,31 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             body["retry_after"] = response.get("Retry-After")
     response.data = body
     response.content_type = PROBLEM_JSON
+    return response
+
+
+def _server_error(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """An exception the API did not expect: logged with its traceback, answered with a generic 500 problem
+    that carries none of its text (ALL-2). With DEBUG (or DEBUG_PROPAGATE_EXCEPTIONS) on it propagates, so
+    Django's debug page and the test client still show it."""
+    if settings.DEBUG or settings.DEBUG_PROPAGATE_EXCEPTIONS:
+        return None
+    request = context.get("request")
+    view = context.get("view")
+    logger.error(
+        "Unhandled exception in API view %s for %s %s",
+        type(view).__name__ if view is not None else "?",
+        getattr(request, "method", "?"),
+        getattr(request, "path", "?"),
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    set_rollback()
+    body = problem(
+        500,
+        "server_error",
+        _("Something went wrong on our side."),
+        _("The request could not be completed. Try again later; if it keeps failing, contact support."),
+    )
+    response = Response(body, status=500, content_type=PROBLEM_JSON)
+    response._has_been_logged = True  # type: ignore[attr-defined]  # logged above, with the traceback
     return response

@@ -57,7 +57,11 @@ def api_token_revoke(*, organisation: Organisation, token_id: int) -> ApiToken:
 
 
 def api_token_authenticate(token: str) -> ApiToken | None:
-    """The active token behind a bearer string, with its organisation and creator, or None."""
+    """The active token behind a bearer string, with its organisation and creator, or None.
+
+    A token acts for its creator, so only while the creator is an active member of the token's
+    organisation: removed from it (or moved to another), deactivated, the token opens nothing (ALL-1).
+    """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     record = (
@@ -67,6 +71,9 @@ def api_token_authenticate(token: str) -> ApiToken | None:
         .first()
     )
     if record is None or not record.created_by.is_active:
+        return None
+    membership = getattr(record.created_by, "membership", None)
+    if membership is None or membership.organisation_id != record.organisation_id:
         return None
     now = timezone.now()
     if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):

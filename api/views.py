@@ -11,7 +11,6 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +22,7 @@ from orders.selectors import order_detail, order_list
 from orders.services import LineIn, order_cancel, order_correct_email, order_place, welcome_mail_resend
 
 from . import serializers as s
-from .base import ResellerAPIView, idempotent
+from .base import CursorPagination, ResellerAPIView, idempotent
 from .errors import ApiProblem
 
 PROBLEM = OpenApiResponse(response=s.ProblemSerializer, description="RFC 9457 problem details")

@@ -66,7 +66,9 @@ def prepare_environment(smtp_port: int) -> dict[str, str]:
         "LOCKER_HASH_KEY": b64key(),
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-        "SECURE_COOKIES": "false",
+        "SECURE_COOKIES": "false",  # plain HTTP on loopback, on purpose
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_HSTS_SECONDS": "0",
         "BENCH_VIEWS": "true",
         "API_THROTTLE_RATE": "1000000/min",
         "VENDOR_GATEWAY": "none",

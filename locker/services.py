@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -339,22 +340,40 @@ _KEY_HEADERS = {"key", "product_key", "product key", "productkey", "license key"
 def parse_key_file(content: str, filename: str = "") -> list[tuple[int, str]]:
     """(line number, raw key) for each data line of a text file (one key a line) or a CSV file.
 
-    In a CSV file the key is the column headed "key" (or "product key"), else the first column.
+    In a CSV file the key is the column headed "key" (or "product key"), else the first column. Each line is
+    read on its own, so numbers are the file's line numbers; a line the csv module cannot read (a field over
+    its 131,072-character limit) gives a stand-in key, which the import reports as malformed by that number.
+    Never raises for any text (ALL-2). A quoted field cannot span lines (a key never holds a line break).
     """
     lines = content.splitlines()
     if not filename.lower().endswith(".csv"):
         return list(enumerate(lines, start=1))
-    import csv
-
-    rows = list(csv.reader(lines))
+    rows = [_csv_row(line) for line in lines]
     column, start = 0, 0
-    if rows:
+    if rows and rows[0]:
         header = [cell.strip().lower() for cell in rows[0]]
         for i, cell in enumerate(header):
             if cell in _KEY_HEADERS:
                 column, start = i, 1
                 break
-    return [(n + 1, row[column] if len(row) > column else "") for n, row in enumerate(rows) if n >= start]
+    return [
+        (n + 1, _malformed_line(lines[n]) if row is None else (row[column] if len(row) > column else ""))
+        for n, row in enumerate(rows)
+        if n >= start
+    ]
+
+
+def _csv_row(line: str) -> list[str] | None:
+    """One CSV line's cells, or None when the csv module refuses it."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return None
+
+
+def _malformed_line(line: str) -> str:
+    """A stand-in for a line that cannot be read: never a key, and not blank (blank lines are skipped)."""
+    return "?" if line.strip() else ""
 
 
 def key_import_create(*, product: Product, uploaded_by: Any, filename: str, content: str) -> KeyImport:

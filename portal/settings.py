@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise (static files keep their public caching): everything rendered is private.
+    "portal.middleware.PrivateByDefaultMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -232,6 +234,14 @@ if not DEBUG:
             ("DATABASE_URL", "DATABASE_URL" not in os.environ),
             ("CELERY_BROKER_URL", not os.environ.get("CELERY_BROKER_URL")),
             ("CACHE_URL", not os.environ.get("CACHE_URL")),
+            # Welcome mails carry set-password links: never to a console, a file or nowhere (ALL-2's
+            # "nothing lost" and ESD-9), only to a real SMTP server.
+            (
+                "EMAIL_URL",
+                not os.environ.get("EMAIL_URL", "").startswith(
+                    ("smtp://", "smtps://", "smtp+tls://", "smtp+ssl://")
+                ),
+            ),
         )
         if bad
     ]
@@ -286,7 +296,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasResellerToken"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.DepthLimitedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -405,9 +415,15 @@ X_FRAME_OPTIONS = "DENY"
 BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+# On by default in production; docker compose and `make bench`, which serve plain HTTP on purpose, turn
+# them off explicitly.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+# Preloading is hard to undo (browsers ship the list): the operator opts in; until then Django's reminder
+# (security.W021) is silenced, so `check --deploy --fail-level WARNING` passes on a sound deployment.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 # Adds the yardstick view of `make bench` (a one-query page); never set in production.
 BENCH_VIEWS = env.bool("BENCH_VIEWS", default=False)

@@ -43,6 +43,9 @@ class WebhookEndpoint(models.Model):
     active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Events recorded from this moment on are delivered: set when the endpoint is created and again when it
+    # is re-enabled, so it gets nothing from before it existed or from while it was disabled.
+    active_since = models.DateTimeField(_("active since"), default=timezone.now)
     # The signing secret, sealed by the locker like any credential.
     secret_ciphertext = models.BinaryField(editable=False)
     secret_wrapped_key = models.BinaryField(editable=False)
@@ -82,6 +85,15 @@ class WebhookDelivery(models.Model):
         SUCCEEDED = "succeeded", _("Delivered")
         FAILED = "failed", _("Failed")
 
+    class FailedBecause(models.TextChoices):
+        """Why a delivery failed without its last attempt saying so."""
+
+        NOTHING = "", _("The last attempt was not answered with 2xx")
+        ENDPOINT_DISABLED = (
+            "endpoint_disabled",
+            _("The endpoint was disabled until the retry window ended; nothing was sent."),
+        )
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event_id = models.CharField(max_length=40, help_text=_("The same for redeliveries of one event."))
@@ -97,6 +109,9 @@ class WebhookDelivery(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    failed_because = models.CharField(
+        max_length=30, choices=FailedBecause.choices, default=FailedBecause.NOTHING, blank=True
+    )
     redelivery_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -82,9 +82,30 @@ def endpoint_create(
 
 
 def endpoint_set_active(*, organisation: Organisation, endpoint_id: int, active: bool) -> WebhookEndpoint:
-    endpoint = WebhookEndpoint.objects.for_org(organisation).get(pk=endpoint_id)
-    endpoint.active = active
-    endpoint.save(update_fields=["active"])
+    """Disable or re-enable an endpoint.
+
+    Disabled, it is not subscribed: nothing is posted to it, and events recorded meanwhile never become
+    deliveries. Deliveries already owed to it wait (no attempt is made or counted); re-enabled within
+    ``WEBHOOK_RETRY_HOURS`` of their creation they are sent at once, later they are failed by the sweep.
+    Re-enabling starts its subscription again from now (``active_since``).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.for_org(organisation).select_for_update().get(pk=endpoint_id)
+        if endpoint.active == active:
+            return endpoint
+        endpoint.active = active
+        fields = ["active"]
+        if active:
+            endpoint.active_since = now
+            fields.append("active_since")
+        endpoint.save(update_fields=fields)
+        if active:
+            _fail_held(now=now, endpoint=endpoint)
+            # Held deliveries are due at once; the sweep hands them out (nothing posts inside this request).
+            WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING).update(
+                next_attempt_at=now
+            )
     return endpoint
 
 
@@ -130,7 +151,13 @@ def dispatch_events(*, limit: int = 500) -> int:
         deliveries = []
         for event in events:
             event_type = ORDER_EVENT_TYPES[event.kind]
-            targets = [e for e in endpoints.get(event.order.reseller_id, []) if event_type in e.events]
+            # Only events from while the endpoint was subscribed: never from before it was created or from
+            # while it was disabled (issue #11, item 5).
+            targets = [
+                e
+                for e in endpoints.get(event.order.reseller_id, [])
+                if event_type in e.events and event.at >= e.active_since
+            ]
             if not targets:
                 continue
             body = {
@@ -167,6 +194,24 @@ def _backoff(attempt: int) -> float:
     return float(min(3600, 30 * 2 ** max(attempt - 1, 0)))
 
 
+def _expired(delivery: WebhookDelivery, now: Any) -> bool:
+    return bool(now >= delivery.created_at + timedelta(hours=settings.WEBHOOK_RETRY_HOURS))
+
+
+def _fail_held(*, now: Any, endpoint: WebhookEndpoint | None = None) -> int:
+    """Fail the pending deliveries of disabled endpoints (or of ``endpoint``) whose retry window is over."""
+    held = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING,
+        created_at__lte=now - timedelta(hours=settings.WEBHOOK_RETRY_HOURS),
+    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    held = held.filter(endpoint=endpoint) if endpoint is not None else held.filter(endpoint__active=False)
+    return held.update(
+        status=WebhookDelivery.Status.FAILED,
+        failed_because=WebhookDelivery.FailedBecause.ENDPOINT_DISABLED,
+        next_attempt_at=None,
+    )
+
+
 def deliver(*, delivery_id: str) -> tuple[str, float]:
     """POST one delivery, signed; record the answer; schedule the next try or give up after a day.
 
@@ -182,6 +227,20 @@ def deliver(*, delivery_id: str) -> tuple[str, float]:
         return "done-or-busy", 0.0
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
+    if not endpoint.active:
+        # Held, not tried: no attempt is recorded or counted, and the task does not reschedule ("held");
+        # the sweep skips it until the endpoint is enabled again or fails it once the window has passed.
+        held = WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.PENDING)
+        if _expired(delivery, now):
+            held.update(
+                status=WebhookDelivery.Status.FAILED,
+                failed_because=WebhookDelivery.FailedBecause.ENDPOINT_DISABLED,
+                next_attempt_at=None,
+                claimed_until=None,
+            )
+            return str(WebhookDelivery.Status.FAILED), 0.0
+        held.update(claimed_until=None)
+        return "held", 0.0
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())
     started = time.monotonic()
@@ -218,7 +277,7 @@ def deliver(*, delivery_id: str) -> tuple[str, float]:
     duration = int((time.monotonic() - started) * 1000)
     ok = status_code is not None and 200 <= status_code < 300
     attempts = delivery.attempts + 1
-    expired = timezone.now() >= delivery.created_at + timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
+    expired = _expired(delivery, timezone.now())
     with transaction.atomic():
         WebhookAttempt.objects.create(
             delivery=delivery,
@@ -247,11 +306,18 @@ def deliver(*, delivery_id: str) -> tuple[str, float]:
 
 
 def deliveries_due(*, limit: int = 500) -> list[str]:
-    """Pending deliveries whose next try is due and that nobody holds; each is pushed back meanwhile."""
+    """Pending deliveries whose next try is due and that nobody holds; each is pushed back meanwhile.
+
+    Deliveries of a disabled endpoint are never due (so the sweep does not spin on them); the sweep fails
+    those whose retry window has ended, without an attempt.
+    """
     now = timezone.now()
     with transaction.atomic():
+        _fail_held(now=now)
         due = list(
-            WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+            WebhookDelivery.objects.filter(
+                status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now, endpoint__active=True
+            )
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:limit]
@@ -261,11 +327,20 @@ def deliveries_due(*, limit: int = 500) -> list[str]:
 
 
 def redeliver(*, organisation: Organisation, delivery_id: str) -> WebhookDelivery:
-    """Send an event again as a new delivery (same event id, so receivers can de-duplicate)."""
-    original = WebhookDelivery.objects.for_org(organisation).select_related("endpoint").get(pk=delivery_id)
+    """Send an event again as a new delivery (same event id, so receivers can de-duplicate).
+
+    Refused while the endpoint is disabled: a disabled endpoint is sent nothing (issue #11, item 5).
+    """
+    original = WebhookDelivery.objects.for_org(organisation).get(pk=delivery_id)
     with transaction.atomic():
+        # Locked, so a redelivery is never queued behind a concurrent "Disable" that already committed.
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=original.endpoint_id)
+        if not endpoint.active:
+            raise WebhookError(
+                "endpoint_disabled", _("This endpoint is disabled: enable it before redelivering an event.")
+            )
         copy = WebhookDelivery.objects.create(
-            endpoint=original.endpoint,
+            endpoint=endpoint,
             event_id=original.event_id,
             event_type=original.event_type,
             source_event=original.source_event,

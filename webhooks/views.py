@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
@@ -74,9 +75,12 @@ class EndpointDetailView(ResellerAdminRequiredMixin, View):
             .prefetch_related(Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("at")))
             .order_by("-created_at")[:100]
         )
-        return render(
-            request, "webhooks/endpoint_detail.html", {"endpoint": endpoint, "deliveries": deliveries}
-        )
+        context = {
+            "endpoint": endpoint,
+            "deliveries": deliveries,
+            "retry_hours": f"{settings.WEBHOOK_RETRY_HOURS:g}",
+        }
+        return render(request, "webhooks/endpoint_detail.html", context)
 
 
 class EndpointToggleView(ResellerAdminRequiredMixin, View):
@@ -101,5 +105,13 @@ class RedeliverView(ResellerAdminRequiredMixin, View):
             copy = redeliver(organisation=self.organisation, delivery_id=pk)
         except (WebhookDelivery.DoesNotExist, ValueError):
             raise Http404 from None
+        except WebhookError as exc:
+            messages.error(request, exc.message)
+            endpoint_id = (
+                WebhookDelivery.objects.for_org(self.organisation)
+                .values_list("endpoint_id", flat=True)
+                .get(pk=pk)
+            )
+            return redirect("webhooks:detail", pk=endpoint_id)
         messages.success(request, _("The event is being delivered again."))
         return redirect("webhooks:detail", pk=copy.endpoint_id)

@@ -59,3 +59,34 @@ def test_api_docs_and_schema_are_served_without_a_cdn(client):
     assert schema.status_code == 200 and b"/api/v1/orders/" in schema.content
     docs = client.get("/api/v1/docs/").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower() and "jsdelivr" not in docs
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("departure", ["membership_removed", "moved_to_another_reseller", "deactivated"])
+def test_all1_a_token_acts_only_while_its_creator_is_a_member_of_its_organisation(
+    departure, reseller, other_reseller, product
+):
+    """ALL-1: after its creator left the organisation, a token neither lists nor creates orders (it did)."""
+    from accounts.models import Membership
+    from api.services import api_token_create
+    from orders.models import Order
+
+    _record, token = api_token_create(user=reseller, name="shop")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/api/v1/orders/").status_code == 200
+    if departure == "membership_removed":
+        Membership.objects.filter(user=reseller).delete()
+    elif departure == "moved_to_another_reseller":
+        Membership.objects.filter(user=reseller).update(organisation=other_reseller.membership.organisation)
+    else:
+        type(reseller).objects.filter(pk=reseller.pk).update(is_active=False)
+    listed = api.get("/api/v1/orders/")
+    created = api.post(
+        "/api/v1/orders/",
+        {"end_customer_email": "c@end.test", "lines": [{"sku": product.sku, "quantity": 1}]},
+        format="json",
+    )
+    assert listed.status_code == 401 and created.status_code == 401
+    assert listed["Content-Type"].startswith("application/problem+json")
+    assert not Order.objects.exists()

@@ -217,3 +217,159 @@ def test_webhook_portal_pages_list_deliveries_and_redeliver(client, allow, resel
     client.force_login(reseller)
     response = client.post(reverse("webhooks:list"), {"url": "not a url", "events": []})
     assert 'value="not a url"' in response.content.decode() and "errorlist" in response.content.decode()
+
+
+def _awaiting_stock_event(org, user, product):
+    """An order with no stock: recording its order.awaiting_stock event, the one the tests below subscribe to."""
+    from orders.services import order_fulfil
+
+    order = order_place(
+        reseller=org,
+        placed_by=user,
+        end_customer_email="c@end.test",
+        lines=[LineIn(product_id=product.pk, quantity=1)],
+    )
+    order_fulfil(order_id=order.pk)
+    return order
+
+
+def _deliver_all_due():
+    """What the sweeper does: every due delivery gets one try."""
+    for delivery_id in services.deliveries_due():
+        services.deliver(delivery_id=delivery_id)
+
+
+@pytest.mark.django_db
+def test_webhook_redeliver_on_a_disabled_endpoint_is_refused(allow, reseller, product):
+    """ALL-5, webhook: a disabled endpoint gets no redelivery; the refusal says why, nothing is posted."""
+    org = reseller.membership.organisation
+    with allow(Receiver()) as receiver:
+        endpoint, _secret = services.endpoint_create(
+            organisation=org, user=reseller, url=receiver.url, events=["order.awaiting_stock"]
+        )
+        _awaiting_stock_event(org, reseller, product)
+        services.dispatch_events()
+        delivery = WebhookDelivery.objects.get()
+        assert services.deliver(delivery_id=str(delivery.pk))[0] == "succeeded"
+        services.endpoint_set_active(organisation=org, endpoint_id=endpoint.pk, active=False)
+        with pytest.raises(services.WebhookError) as refused:
+            services.redeliver(organisation=org, delivery_id=str(delivery.pk))
+        assert refused.value.code == "endpoint_disabled" and "disabled" in refused.value.message
+        assert WebhookDelivery.objects.count() == 1
+        _deliver_all_due()
+        assert (
+            len(receiver.requests) == 1
+        )  # only the original delivery, from before the endpoint was disabled
+
+
+@pytest.mark.django_db
+def test_webhook_portal_redeliver_on_a_disabled_endpoint(client, allow, reseller, other_reseller, product):
+    """ALL-1, ALL-5, webhook: the page offers no Redeliver while disabled, a POST is refused with a message,
+    nothing is posted; another organisation gets 404 for the redeliver page either way."""
+    org = reseller.membership.organisation
+    with allow(Receiver()) as receiver:
+        endpoint, _secret = services.endpoint_create(
+            organisation=org, user=reseller, url=receiver.url, events=["order.awaiting_stock"]
+        )
+        _awaiting_stock_event(org, reseller, product)
+        services.dispatch_events()
+        delivery = WebhookDelivery.objects.get()
+        services.deliver(delivery_id=str(delivery.pk))
+        redeliver_url = reverse("webhooks:redeliver", args=[delivery.pk])
+        detail_url = reverse("webhooks:detail", args=[endpoint.pk])
+        client.force_login(reseller)
+        assert redeliver_url in client.get(detail_url).content.decode()
+        client.force_login(other_reseller)
+        assert client.post(redeliver_url).status_code == 404
+        client.force_login(reseller)
+        client.post(reverse("webhooks:toggle", args=[endpoint.pk]), {"active": "0"})
+        assert redeliver_url not in client.get(detail_url).content.decode()
+        response = client.post(redeliver_url, follow=True)
+        assert response.redirect_chain[-1][0] == detail_url
+        page = response.content.decode()
+        assert 'class="msg msg--error"' in page and "enable it before redelivering" in page
+        assert redeliver_url not in page
+        assert WebhookDelivery.objects.count() == 1
+        _deliver_all_due()
+        assert len(receiver.requests) == 1
+        client.force_login(other_reseller)
+        assert client.post(redeliver_url).status_code == 404
+        assert client.get(detail_url).status_code == 404
+    assert WebhookDelivery.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_webhook_pending_delivery_of_an_endpoint_disabled_meanwhile_is_held(allow, reseller, product):
+    """ALL-5, webhook: a pending delivery whose endpoint was disabled posts nothing, makes no attempt row and
+    is not handed out by the sweep again and again; re-enabled within the retry window, it goes out."""
+    org = reseller.membership.organisation
+    with allow(Receiver()) as receiver:
+        endpoint, _secret = services.endpoint_create(
+            organisation=org, user=reseller, url=receiver.url, events=["order.awaiting_stock"]
+        )
+        _awaiting_stock_event(org, reseller, product)
+        services.dispatch_events()
+        delivery = WebhookDelivery.objects.get()
+        services.endpoint_set_active(organisation=org, endpoint_id=endpoint.pk, active=False)
+        assert services.deliver(delivery_id=str(delivery.pk))[0] == "held"  # the task does not reschedule
+        for _ in range(3):
+            WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+            assert services.deliveries_due() == []
+        delivery.refresh_from_db()
+        assert delivery.status == "pending" and delivery.attempts == 0
+        assert not delivery.attempt_log.exists()
+        assert receiver.requests == []
+        services.endpoint_set_active(organisation=org, endpoint_id=endpoint.pk, active=True)
+        _deliver_all_due()
+        assert len(receiver.requests) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded" and delivery.attempts == 1
+
+
+@pytest.mark.django_db
+def test_webhook_held_delivery_fails_when_the_retry_window_ends(allow, reseller, product):
+    """ALL-5, webhook: a delivery held by a disabled endpoint past WEBHOOK_RETRY_HOURS is marked failed, with
+    the reason, by the sweep (no attempt, nothing posted), and re-enabling does not send it any more."""
+    org = reseller.membership.organisation
+    with allow(Receiver()) as receiver:
+        endpoint, _secret = services.endpoint_create(
+            organisation=org, user=reseller, url=receiver.url, events=["order.awaiting_stock"]
+        )
+        _awaiting_stock_event(org, reseller, product)
+        services.dispatch_events()
+        services.endpoint_set_active(organisation=org, endpoint_id=endpoint.pk, active=False)
+        WebhookDelivery.objects.update(created_at=timezone.now() - timezone.timedelta(hours=25))
+        assert services.deliveries_due() == []
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status == "failed" and delivery.failed_because == "endpoint_disabled"
+        assert not delivery.attempt_log.exists()
+        services.endpoint_set_active(organisation=org, endpoint_id=endpoint.pk, active=True)
+        _deliver_all_due()
+        assert receiver.requests == []
+
+
+@pytest.mark.django_db
+def test_webhook_endpoint_gets_only_events_from_after_it_was_created(allow, reseller, product):
+    """ALL-5, webhook: an endpoint created after an order event gets no delivery of it; one created before
+    does. A disabled endpoint is not subscribed: events from while it was disabled are not delivered."""
+    org = reseller.membership.organisation
+    with allow(Receiver()) as early, allow(Receiver()) as late:
+        before, _secret = services.endpoint_create(
+            organisation=org, user=reseller, url=early.url, events=["order.awaiting_stock"]
+        )
+        first = _awaiting_stock_event(org, reseller, product)
+        after, _secret = services.endpoint_create(
+            organisation=org, user=reseller, url=late.url, events=["order.awaiting_stock"]
+        )
+        assert services.dispatch_events() == 1
+        assert list(WebhookDelivery.objects.values_list("endpoint_id", flat=True)) == [before.pk]
+        # Disabled, an event happens, enabled again before any dispatch ran: that event is not delivered.
+        services.endpoint_set_active(organisation=org, endpoint_id=before.pk, active=False)
+        second = _awaiting_stock_event(org, reseller, product)
+        services.endpoint_set_active(organisation=org, endpoint_id=before.pk, active=True)
+        third = _awaiting_stock_event(org, reseller, product)
+        assert services.dispatch_events() == 3  # the second to `after` only, the third to both
+        _deliver_all_due()
+        orders = [[json.loads(body)["data"]["order"]["id"] for _h, body in r.requests] for r in (early, late)]
+        assert sorted(orders[0]) == [first.pk, third.pk]
+        assert sorted(orders[1]) == [second.pk, third.pk]

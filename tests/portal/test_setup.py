@@ -2,6 +2,7 @@ import base64
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from io import StringIO
@@ -19,7 +20,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    prefixes = ("PYTEST", "LOCKER_", "SECRET_KEY", "DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")
+    prefixes = (
+        "PYTEST",
+        "LOCKER_",
+        "SECRET_KEY",
+        "DEBUG",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "CACHE_URL",
+        "EMAIL_URL",
+        "SECURE_",
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     clean.update(env)
     return subprocess.run(
@@ -33,6 +44,67 @@ def test_lock3_production_refuses_to_start_without_secrets():
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr and "LOCKER_MASTER_KEYS" in result.stderr
     assert "CELERY_BROKER_URL" in result.stderr and "CACHE_URL" in result.stderr
+    assert "EMAIL_URL" in result.stderr
+
+
+def _production(**extra: str) -> dict[str, str]:
+    """The production settings the README's Configuration section lists, with fresh secrets."""
+    key = _run_manage("locker_newkey").stdout.strip()
+    env = {
+        "DEBUG": "false",
+        "DATABASE_URL": "sqlite:////tmp/portal-check.sqlite3",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "CACHE_URL": "redis://127.0.0.1:6379/1",
+        "EMAIL_URL": "smtp://127.0.0.1:25",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "LOCKER_MASTER_KEYS": key,
+        "LOCKER_HASH_KEY": _run_manage("locker_newkey").stdout.strip(),
+        "ALLOWED_HOSTS": "portal.test",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.mark.parametrize("email_url", ["", "consolemail://", "filemail:///tmp/mails", "dummymail://"])
+def test_all2_production_refuses_to_start_without_a_real_mail_server(email_url):
+    """ALL-2, ESD-9: with DEBUG off and no SMTP server the portal printed welcome mails, set-password links
+    and all, to the worker's log; now it does not start."""
+    env = _production(EMAIL_URL=email_url) if email_url else _production()
+    if not email_url:
+        del env["EMAIL_URL"]
+    result = _run_manage("check", **env)
+    assert result.returncode != 0 and "EMAIL_URL" in result.stderr
+
+
+def test_production_settings_pass_check_deploy_with_https_on_by_default():
+    """The production settings of the README pass `check --deploy --fail-level WARNING`: HSTS, the SSL
+    redirect and secure cookies are on by default with DEBUG off; compose and `make bench` opt out."""
+    result = _run_manage("check", "--deploy", "--fail-level", "WARNING", **_production())
+    assert result.returncode == 0, result.stderr
+    shown = _run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS)",
+        **_production(),
+    )
+    assert shown.stdout.strip().splitlines()[-1].split() == ["True", "31536000"], shown.stderr
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "SECURE_SSL_REDIRECT: ${SECURE_SSL_REDIRECT:-false}" in compose
+    assert "SECURE_HSTS_SECONDS: ${SECURE_HSTS_SECONDS:-0}" in compose
+
+
+def test_the_dockerfiles_build_step_runs_with_the_settings_it_gives():
+    """The image's collectstatic step (run with DEBUG off and throw-away values) passes the production
+    start-up checks; before, it lacked DATABASE_URL, CELERY_BROKER_URL and CACHE_URL and could not build."""
+    text = (ROOT / "Dockerfile").read_text()
+    step = re.search(r"RUN (DEBUG=false \\.*?python manage\.py collectstatic --noinput)", text, re.S)
+    assert step, "the Dockerfile collects static files with DEBUG off"
+    command = step.group(1).replace("python ", f"{sys.executable} ") + " --dry-run"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DEBUG", "DATABASE_URL"))}
+    result = subprocess.run(
+        ["bash", "-c", command], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_lock3_production_starts_with_real_secrets():
@@ -44,6 +116,7 @@ def test_lock3_production_starts_with_real_secrets():
         DATABASE_URL="sqlite:////tmp/portal-check.sqlite3",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
         CACHE_URL="redis://127.0.0.1:6379/1",
+        EMAIL_URL="smtp://127.0.0.1:25",
         SECRET_KEY="x" * 50,
         LOCKER_MASTER_KEYS=key,
         LOCKER_HASH_KEY=_run_manage("locker_newkey").stdout.strip(),
@@ -108,3 +181,23 @@ def test_lock5_import_keys_command_reports_counts_and_never_prints_a_key(tmp_pat
     assert "Duplicate lines: 3" in text and "Malformed lines: 4" in text
     for k in keys:
         assert k not in text and k[-5:] not in text
+
+
+@pytest.mark.django_db
+def test_pages_and_api_answers_are_private_to_caches_and_reveals_stay_no_store(client, reseller, settings):
+    """Pages with customer data carry `Cache-Control: private` (a shared proxy never stores them); a view's
+    own choice (the reveal's no-store) is kept."""
+    from rest_framework.test import APIClient
+
+    from api.services import api_token_create
+
+    client.force_login(reseller)
+    for url in ("/orders/", "/settings/mail-domains/", "/accounts/login/"):
+        response = client.get(url, follow=False)
+        assert "private" in response["Cache-Control"], url
+    _record, token = api_token_create(user=reseller, name="shop")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert "private" in api.get("/api/v1/orders/")["Cache-Control"]
+    created = client.post("/settings/api-tokens/", {"name": "again"})
+    assert created["Cache-Control"].startswith("no-store")

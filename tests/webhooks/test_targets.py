@@ -158,6 +158,32 @@ def test_webhook_target_refusal_shows_next_to_the_url_field(client, reseller, dn
     assert not WebhookEndpoint.objects.exists()
 
 
+PORT_99999_URLS = [
+    "http://hooks.shop.test:99999/x",
+    "https://hooks.shop.test:99999/",
+    "https://hooks.shop.test:99999",
+    "http://[2606:4700::1111]:99999/x",
+    "http://1.1.1.1:99999/x",
+    "http://hooks.shop.test:4294967377/x",  # 2**32 + 81: must not wrap round to port 81
+]
+
+
+@pytest.mark.django_db
+def test_all2_webhook_port_99999_is_a_field_error_never_a_500(client, reseller, dns):
+    """ALL-2 (issue #11): a port out of range is refused as ``invalid_port`` by the service and next to the
+    URL field of Settings → Webhooks, nothing looked up, nothing stored; urllib's ``.port`` raised ValueError."""
+    dns.answer("hooks.shop.test", ["127.0.0.1"])
+    client.force_login(reseller)
+    for url in PORT_99999_URLS:
+        dns.lookups.clear()
+        assert _refused(reseller, url).code == "invalid_port", url
+        assert dns.lookups == [], url
+        response = client.post(reverse("webhooks:list"), {"url": url, "events": ["order.fulfilled"]})
+        assert response.status_code == 200, url
+        assert response.context["form"].errors.get("url"), url
+    assert not WebhookEndpoint.objects.exists()
+
+
 # --- addresses: every resolved address is checked ---------------------------------------------------------
 REFUSED_ADDRESSES = [
     "127.0.0.1",  # loopback (not on the allow-list here)
