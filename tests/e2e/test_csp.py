@@ -10,8 +10,8 @@ import pytest
 
 from accounts.models import Organisation
 from orders.services import LineIn, order_place
-from tests.e2e.helpers import log_in, log_out
-from tests.factories import DEFAULT_PASSWORD, fresh_totp_code, give_totp, make_org, make_product, make_user
+from tests.e2e.helpers import log_in, log_in_staff, log_out
+from tests.factories import DEFAULT_PASSWORD, make_org, make_product, make_user
 
 
 def _watch(page: Any) -> list[str]:
@@ -77,14 +77,7 @@ def test_pages_work_under_the_content_security_policy(live_server: Any, page: An
     page.goto(f"{base}/api/v1/docs/")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Reseller portal API")
 
-    secret = give_totp(staff)
-    page.goto(f"{base}/admin/login/")
-    page.fill("input[name=login]", staff.email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
-    page.fill("input[name=code]", fresh_totp_code(secret, margin=10))
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
-    expect(page).to_have_url(f"{base}/admin/")
+    log_in_staff(page, base, staff)
     page.goto(f"{base}/admin/orders/order/{waiting.pk}/change/")
     expect(page.locator("#content")).to_be_visible()
     assert problems == [], "\n".join(problems)

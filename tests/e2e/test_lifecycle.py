@@ -10,8 +10,8 @@ import pytest
 
 from locker.models import KeyImport, ProductKey
 from orders.models import Order
-from tests.e2e.helpers import ARTIFACTS, log_in
-from tests.factories import DEFAULT_PASSWORD, fresh_totp_code, give_totp, make_product, random_key, stock
+from tests.e2e.helpers import ARTIFACTS, log_in, log_in_staff
+from tests.factories import DEFAULT_PASSWORD, make_product, random_key, stock
 
 
 @pytest.mark.browser
@@ -72,15 +72,7 @@ def test_lock5_staff_import_keys_in_the_admin_with_progress(
     file = tmp_path / "keys.txt"
     file.write_text("\n".join([*fresh, existing, "garbage!"]) + "\n")
 
-    # ESD-8: /admin/login/ is allauth's login, then the code of the staff user's authenticator app.
-    secret = give_totp(staff)
-    page.goto(f"{base}/admin/login/")
-    page.fill("input[name=login]", staff.email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
-    page.fill("input[name=code]", fresh_totp_code(secret, margin=10))
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
-    expect(page).to_have_url(f"{base}/admin/")
+    log_in_staff(page, base, staff)
     page.goto(f"{base}/admin/catalog/product/")
     page.get_by_role("link", name="Import keys").first.click()
     page.set_input_files("input[name=file]", str(file))
