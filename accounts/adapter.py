@@ -4,15 +4,51 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import login_limits
+from .client_ip import client_ip
 
 
 class PortalAccountAdapter(DefaultAccountAdapter):
     """Nobody signs up: the distributor makes reseller users, fulfilment makes locker accounts (ESD-15)."""
 
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "login_busy": _("This account is signing in elsewhere right now. Try again in a moment."),
+    }
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    # --- client address and failed sign-ins (accounts.client_ip, accounts.login_limits) -------------------
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The address every limit uses, through exactly BEHIND_TLS_PROXY trusted proxies."""
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("no client address")
+        return ip
+
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        key = self._get_login_attempts_cache_key(request, **credentials)
+        with login_limits.one_attempt_at_a_time(key) as our_turn:
+            if not our_turn:
+                raise self.validation_error("login_busy")
+            return super().authenticate(request, **credentials)
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        """Past the limit every attempt is refused, before the password is looked at. Nothing is reserved,
+        so allauth has nothing to give back after a correct password."""
+        self._login_failed_rl_usage = None
+        key = self._get_login_attempts_cache_key(request, **credentials)
+        if login_limits.past_limit(request, key):
+            raise self.validation_error("too_many_login_attempts")
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        login_limits.record_failure(request, self._get_login_attempts_cache_key(request, **credentials))
 
     def set_password(self, user: Any, password: str) -> None:
         user.set_password(password)

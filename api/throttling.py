@@ -5,6 +5,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.client_ip import client_ip
+
 from .models import ApiToken
 
 
@@ -20,3 +22,7 @@ class TokenRateThrottle(SimpleRateThrottle):
         if isinstance(request.auth, ApiToken):
             return f"throttle_token_{request.auth.pk}"
         return self.cache_format % {"scope": "anon", "ident": self.get_ident(request)}
+
+    def get_ident(self, request: Any) -> str:
+        """The client's address as every other limit sees it (BEHIND_TLS_PROXY, accounts.client_ip)."""
+        return client_ip(request) or ""

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import html
-import ipaddress
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.client_ip import client_ip
 from accounts.tenancy import uses_locker
 from portal.dates import DateFormatter
 
@@ -27,22 +27,6 @@ from .selectors import locker_page
 from .services import key_reveal
 
 PAGE_SIZE = 50  # a locker of thousands of keys stays fast: pages found by position, not one huge page
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    """The customer's address for the reveal record (LOCK-4), also behind the trusted proxy."""
-    if settings.BEHIND_TLS_PROXY:
-        forwarded = [
-            hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()
-        ]
-        if forwarded:
-            candidate = forwarded[-1]
-            try:
-                ipaddress.ip_address(candidate)
-                return candidate
-            except ValueError:
-                pass
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def locker_account_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -162,7 +146,7 @@ def reveal(request: HttpRequest, key_id: str) -> HttpResponse:
         result = key_reveal(
             key_id=key_id,
             user=request.user,
-            ip=_client_ip(request),
+            ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
     except (ProductKey.DoesNotExist, ValueError):

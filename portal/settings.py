@@ -12,6 +12,7 @@ import hashlib
 import os
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -293,7 +294,7 @@ INVOICE_ISSUER_TAX_ID = env.str("INVOICE_ISSUER_TAX_ID", default="PL0000000000")
 
 # --- Reseller API ---------------------------------------------------------------------------------------
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasResellerToken"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
@@ -412,9 +413,25 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Behind one trusted reverse proxy (TLS terminated there): trust its X-Forwarded-Proto, and take the
-# client address of reveal events (LOCK-4) from the last X-Forwarded-For hop it appended.
-BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+
+
+# How many reverse proxies in front of the portal are the operator's own (TLS terminated at them): 0 (or
+# false) for none, true for one, or a number. It decides the client address everywhere (accounts.client_ip):
+# allauth's login limits, the API throttle and reveal events (LOCK-4); and X-Forwarded-Proto is trusted.
+def _proxy_count(raw: str) -> int:
+    value = raw.strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return 0
+    if value in ("true", "yes", "on"):
+        return 1
+    if value.isdigit():
+        return int(value)
+    raise ImproperlyConfigured(f"BEHIND_TLS_PROXY must be a number of proxies or true/false, not {raw!r}")
+
+
+BEHIND_TLS_PROXY = _proxy_count(env.str("BEHIND_TLS_PROXY", default=""))
+ALLAUTH_TRUSTED_PROXY_COUNT = BEHIND_TLS_PROXY
+REST_FRAMEWORK["NUM_PROXIES"] = BEHIND_TLS_PROXY
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # On by default in production; docker compose and `make bench`, which serve plain HTTP on purpose, turn
