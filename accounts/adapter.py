@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import login_limits
 from .client_ip import client_ip
+from .signals import password_chosen
 
 
 class PortalAccountAdapter(DefaultAccountAdapter):
@@ -54,6 +55,7 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         user.set_password(password)
         user.password_set_at = timezone.now()
         user.save(update_fields=["password", "password_set_at"])
+        password_chosen.send(sender=type(user), user=user, at=user.password_set_at)
 
     # --- no self-service address change (ESD-14, ESD-15) ------------------------------------------------
     # Fulfilment gives an order's keys to the account with the order's address, so an account that could

@@ -67,21 +67,22 @@ class WelcomeMailSerializer(serializers.Serializer):
 
 
 class DeliverySerializer(serializers.Serializer):
-    """The delivery tracker (ESD-12): never a key (ESD-7)."""
+    """The delivery tracker (ESD-12): what this order's customer did since its delivery, never the shared
+    account's earlier facts (ESD-15); never a key (ESD-7)."""
 
     welcome_mail = WelcomeMailSerializer(source="*")
-    password_set_at = serializers.SerializerMethodField()
+    password_set_at = serializers.DateTimeField(
+        source="customer_password_set_at",
+        allow_null=True,
+        help_text="When the customer set a password, if that happened after this order was delivered.",
+    )
+    signed_in_at = serializers.DateTimeField(
+        source="customer_signed_in_at",
+        allow_null=True,
+        help_text="When the customer first signed in after this order was delivered.",
+    )
     keys_accessed = serializers.BooleanField()
     first_accessed_at = serializers.DateTimeField(source="first_revealed_at", allow_null=True)
-
-    @extend_schema_field(serializers.DateTimeField(allow_null=True))
-    def get_password_set_at(self, order: Order) -> Any:
-        account = order.end_customer
-        return (
-            serializers.DateTimeField().to_representation(account.password_set_at)
-            if (account and account.password_set_at)
-            else None
-        )
 
 
 class InvoiceRefSerializer(serializers.Serializer):

@@ -107,9 +107,6 @@ class OrderAdmin(admin.ModelAdmin):
             rows.append(
                 (k.at, k.get_kind_display(), k.actor.email if k.actor else _("system"), masked[k.key_id])
             )
-        account = obj.end_customer
-        if account is not None and account.password_set_at:
-            rows.append((account.password_set_at, _("Customer set a password"), account.email, ""))
         rows.sort(key=lambda row: row[0])
         return format_html(
             "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",

@@ -9,7 +9,6 @@ import smtplib
 from datetime import timedelta
 from typing import Any
 
-from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -21,6 +20,7 @@ from django.utils import timezone, translation
 
 from .models import Order, OrderEvent, OrderLine
 from .signals import nudge_after_commit
+from .tokens import welcome_link_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +29,16 @@ def _absolute(path: str) -> str:
     return settings.PORTAL_BASE_URL + path
 
 
-def set_password_url(user: Any) -> str:
-    """A link into allauth's reset-from-key form for this account; it dies once a password is set."""
-    path = reverse(
-        "account_reset_password_from_key",
-        kwargs={"uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)},
+def set_password_url(user: Any, order: Order | None = None) -> str:
+    """A link into allauth's reset-from-key form for this account; it dies once a password is set. With an
+    order, the link belongs to that order (orders.tokens): its resend or correction kills it, other orders'
+    do not."""
+    key = (
+        welcome_link_tokens.make_order_token(user, order)
+        if order is not None
+        else welcome_link_tokens.make_token(user)
     )
+    path = reverse("account_reset_password_from_key", kwargs={"uidb36": user_pk_to_url_str(user), "key": key})
     return _absolute(path)
 
 
@@ -48,7 +52,7 @@ def build_welcome_mail(order: Order, products: list[Any] | None = None) -> Email
         "reseller_name": order.reseller.name,
         "products": products,
         "has_password": account.has_usable_password(),
-        "set_password_url": None if account.has_usable_password() else set_password_url(account),
+        "set_password_url": None if account.has_usable_password() else set_password_url(account, order),
         "login_url": _absolute(reverse("account_login")),
         "reset_url": _absolute(reverse("account_reset_password")),
         "locker_url": _absolute(reverse("locker:index")),

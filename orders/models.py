@@ -80,6 +80,17 @@ class Order(models.Model):
     # derived from the keys on every list: a lookup over all product keys let the planner choose a scan of
     # the whole key table for a page of 25 orders (85 ms instead of 1 ms, seen in the benchmark).
     keys_accessed_at = models.DateTimeField(_("keys first opened at"), null=True, blank=True, editable=False)
+    # What the customer did after this order reached their locker (ESD-12, ESD-15): an account is shared by
+    # every reseller's orders for its address, so the reseller sees these, never the account's own dates.
+    customer_password_set_at = models.DateTimeField(
+        _("customer set a password at"), null=True, blank=True, editable=False
+    )
+    customer_signed_in_at = models.DateTimeField(
+        _("customer first signed in at"), null=True, blank=True, editable=False
+    )
+    # Part of this order's set-password links (orders.tokens): raised to kill them (a resend, a correction),
+    # without touching the links other orders mailed to the same account.
+    link_generation = models.PositiveIntegerField(default=0, editable=False)
     # When the sweeper should look again if nothing has moved the order on (ALL-5). Empty: nothing to do.
     next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -155,6 +166,8 @@ class OrderEvent(AppendOnlyModel):
         )
         CORRECTION_REFUSED = "correction_refused", _("Address correction refused")
         CORRECTION_NOTICE_SENT = "correction_notice_sent", _("Previous address told of the correction")
+        CUSTOMER_PASSWORD_SET = "customer_password_set", _("Customer set a password")
+        CUSTOMER_SIGNED_IN = "customer_signed_in", _("Customer signed in for the first time since delivery")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -17,3 +17,19 @@ def on_stock_added(sender: Any, product_ids: list[int], **kwargs: Any) -> None:
     from .tasks import retry_orders_for_products
 
     enqueue_on_commit(retry_orders_for_products, list(product_ids))
+
+
+def on_user_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """A locker account signed in: each of its orders records it once (ESD-12; resellers see it per order)."""
+    from django.utils import timezone
+
+    from .services import customer_signed_in
+
+    customer_signed_in(account=user, at=timezone.now())
+
+
+def on_password_chosen(sender: Any, user: Any, at: Any, **kwargs: Any) -> None:
+    """The account chose a password: each of its delivered orders records it once (ESD-12)."""
+    from .services import customer_password_set
+
+    customer_password_set(account=user, at=at)

@@ -525,14 +525,18 @@ def correction_refusal(order: Order) -> str | None:
         return None
     if Allocation.objects.filter(line__order=order, key__revealed_at__isnull=False).exists():
         return _("A key of this order has already been revealed from the locker of that address.")
+    if order.customer_signed_in_at or order.customer_password_set_at:
+        return _("The customer has already opened the locker of that address since this order was delivered.")
     account = order.end_customer
     if account is not None and (
         account.password_set_at or account.last_login or account.has_usable_password()
     ):
+        # The account is shared by every reseller's orders for the address (ESD-15): what happened before
+        # this order is not this reseller's to learn, so the reason names nothing of it.
         return _(
-            "The locker account of that address has already been opened (a password was set or "
-            "someone logged in)."
-        )
+            "This address can no longer be corrected here. If it is wrong, ask the distributor's support "
+            "(%(email)s), who will check it with the customer."
+        ) % {"email": settings.PORTAL_SUPPORT_EMAIL}
     return None
 
 
@@ -569,10 +573,12 @@ def _lock_correction_subjects(order: Order) -> tuple[list[Any], Any]:
     return key_ids, old_account
 
 
-def _kill_links(account: Any) -> None:
-    """Every set-password or reset link already mailed to this account dies (accounts.tokens)."""
+def _kill_links(order: Order, account: Any) -> None:
+    """ESD-14: the links mailed to the old address die: this order's welcome links (orders.tokens) and the
+    account's reset links. Welcome links other resellers' orders mailed to the same account stay (ESD-15)."""
     from accounts.models import User
 
+    Order.objects.filter(pk=order.pk).update(link_generation=F("link_generation") + 1)
     if account is not None:
         User.objects.filter(pk=account.pk).update(link_generation=F("link_generation") + 1)
 
@@ -597,8 +603,11 @@ def _apply_correction(
             welcome_mail_sent_at=None,
             welcome_mail_error="",
             next_attempt_at=None,
+            # The new account's customer has done nothing yet (what the old one did stays in the history).
+            customer_password_set_at=None,
+            customer_signed_in_at=None,
         )
-        _kill_links(old_account)
+        _kill_links(order, old_account)
     now = timezone.now()
     for name, value in fields.items():
         setattr(order, name, value)
@@ -666,7 +675,7 @@ def order_correct_email(
         notice_next_attempt_at=timezone.now() + timedelta(seconds=settings.ORDER_SWEEP_INTERVAL),
     )
     if review:
-        _kill_links(old_account)
+        _kill_links(order, old_account)
         now = timezone.now()
         if order.welcome_mail_status == Order.MailStatus.QUEUED:  # a resend not yet sent stays unsent
             order.welcome_mail_status = Order.MailStatus.NOT_SENT
@@ -743,12 +752,11 @@ def _refuse(correction: EmailCorrection, order: Order, actor: Any, reason: str) 
 
 @transaction.atomic
 def welcome_mail_resend(*, organisation: Organisation, order_id: int, actor: Any) -> Order:
-    """Send the welcome mail again with a fresh link; every earlier link of that account dies (ESD-12).
+    """Send the welcome mail again with a fresh link; the links this order mailed before die (ESD-12), those
+    other orders mailed to the same account do not (ESD-15).
 
     At most WELCOME_MAIL_RESENDS_PER_HOUR per order, so a reseller cannot flood a customer's inbox.
     """
-    from accounts.models import User
-
     order = _locked_order(organisation, order_id)
     if order.status != S.FULFILLED or order.end_customer_id is None:
         raise OrderError("not_fulfilled", _("The welcome mail goes out once the order is fulfilled."))
@@ -776,7 +784,7 @@ def welcome_mail_resend(*, organisation: Organisation, order_id: int, actor: Any
         raise OrderError(
             "mail_in_flight", _("The welcome mail is being sent right now. Try again in a minute.")
         )
-    User.objects.filter(pk=order.end_customer_id).update(link_generation=F("link_generation") + 1)
+    order.link_generation += 1  # the order row is locked
     order.welcome_mail_status = Order.MailStatus.QUEUED
     order.welcome_mail_error = ""
     order.welcome_mail_attempts = 0
@@ -784,6 +792,7 @@ def welcome_mail_resend(*, organisation: Organisation, order_id: int, actor: Any
     order.next_attempt_at = _next_attempt(S.FULFILLED, now)
     order.save(
         update_fields=[
+            "link_generation",
             "welcome_mail_status",
             "welcome_mail_error",
             "welcome_mail_attempts",
@@ -799,6 +808,39 @@ def welcome_mail_resend(*, organisation: Organisation, order_id: int, actor: Any
 
 
 @transaction.atomic
+def _record_customer_step(account: Any, field: str, kind: str, at: Any) -> int:
+    """The first time since delivery the account's customer did ``field``, stored on each of its fulfilled
+    orders that had not seen it (ESD-15: every reseller sees it for its own orders, from its own delivery
+    on, and nothing of what came before). One update and one insert whatever the number of orders."""
+    with transaction.atomic():
+        order_ids = list(
+            Order.objects.select_for_update()
+            .filter(
+                end_customer=account, status=S.FULFILLED, fulfilled_at__lte=at, **{f"{field}__isnull": True}
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not order_ids:
+            return 0
+        Order.objects.filter(pk__in=order_ids).update(**{field: at})
+        OrderEvent.objects.bulk_create(
+            OrderEvent(order_id=pk, kind=kind, actor=account, at=at) for pk in order_ids
+        )
+    return len(order_ids)
+
+
+def customer_password_set(*, account: Any, at: Any) -> int:
+    """The customer chose a password (from any order's link, or "forgot password": ESD-12)."""
+    return _record_customer_step(
+        account, "customer_password_set_at", OrderEvent.Kind.CUSTOMER_PASSWORD_SET, at
+    )
+
+
+def customer_signed_in(*, account: Any, at: Any) -> int:
+    return _record_customer_step(account, "customer_signed_in_at", OrderEvent.Kind.CUSTOMER_SIGNED_IN, at)
+
+
 def order_keys_accessed(*, key_id: Any, at: Any) -> bool:
     """Record, once per order, that the customer opened a key of it for the first time."""
     order_id = Allocation.objects.filter(key_id=key_id).values_list("line__order_id", flat=True).first()

@@ -162,7 +162,9 @@ ACCOUNT_MAX_EMAIL_ADDRESSES = 1  # the account's own address only (allauth then 
 ACCOUNT_CHANGE_EMAIL = False  # no self-service change either (a confirmed change is a later issue)
 ACCOUNT_PREVENT_ENUMERATION = True  # ESD-13: the same answer whether or not the address has an account
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False  # ESD-13: after setting the password the customer logs in
-ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "accounts.tokens.LockerTokenGenerator"  # noqa: S105
+# Reset links are per account (accounts.tokens); the set-password link of a welcome mail belongs to its order
+# (orders.tokens), so one reseller's resend never kills the link another reseller's order sent (ESD-15).
+ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "orders.tokens.WelcomeLinkTokenGenerator"  # noqa: S105
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",

@@ -240,7 +240,8 @@ def test_esd12_resend_issues_a_fresh_link_and_kills_the_previous(
     client, fulfilled, reseller, settings, django_capture_on_commit_callbacks
 ):
     settings.WELCOME_MAIL_RESENDS_PER_HOUR = 2
-    first_link = set_password_url(fulfilled.end_customer)
+    first_link = set_password_url(fulfilled.end_customer, fulfilled)
+    reset_link = set_password_url(fulfilled.end_customer)  # "forgot password": per account, not the order's
     org = reseller.membership.organisation
     with django_capture_on_commit_callbacks(execute=True):
         welcome_mail_resend(organisation=org, order_id=fulfilled.pk, actor=reseller)
@@ -249,6 +250,7 @@ def test_esd12_resend_issues_a_fresh_link_and_kills_the_previous(
     assert fresh_link != first_link
     assert not _link_works(client, first_link)
     assert _link_works(client, fresh_link)
+    assert _link_works(client, reset_link)
     fulfilled.refresh_from_db()
     assert fulfilled.welcome_mail_status == Order.MailStatus.SENT
     assert fulfilled.events.filter(kind=OrderEvent.Kind.WELCOME_MAIL_RESENT, actor=reseller).count() == 1

@@ -12,6 +12,13 @@ from django.db import close_old_connections, connection
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_connection() -> None:
+    """Each test starts on a new connection: one the worker kept from earlier tests may be older than
+    CONN_MAX_AGE, and Django then closes it at the request start, which is not what these tests look at."""
+    connection.close()
+
+
 def _backend_query(pid: int) -> str | None:
     """What the server last ran for backend ``pid`` (None once the backend is gone), seen from another
     connection."""
