@@ -35,7 +35,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "response instead of acting twice; the same key with another body answers 422.",
 )
 ERRORS = {
-    (code, "application/problem+json"): PROBLEM for code in (400, 401, 403, 404, 406, 409, 415, 422, 429)
+    (code, "application/problem+json"): PROBLEM for code in (400, 401, 403, 404, 406, 409, 415, 422, 429, 500)
 }
 
 

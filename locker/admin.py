@@ -8,11 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+
+from portal.csv_export import csv_response
 
 from . import vault
 from .forms import KeyImportForm
@@ -135,6 +140,7 @@ class KeyImportAdmin(admin.ModelAdmin):
         "duplicate_lines",
         "malformed_lines",
         "error",
+        "report",
     )
 
     def get_queryset(self, request: HttpRequest) -> Any:
@@ -151,6 +157,59 @@ class KeyImportAdmin(admin.ModelAdmin):
             obj.percent,
         )
 
+    @admin.display(description=_("report"))
+    def report(self, obj: KeyImport) -> str:
+        if obj.status not in (KeyImport.Status.DONE, KeyImport.Status.FAILED):
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:locker_keyimport_report", args=[obj.pk]),
+            _("Download (CSV)"),
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        report = path(
+            "<uuid:object_id>/report.csv",
+            self.admin_site.admin_view(self.report_view),
+            name="locker_keyimport_report",
+        )
+        return [report, *super().get_urls()]
+
+    def report_view(self, request: HttpRequest, object_id: Any) -> HttpResponseBase:
+        """The import's report as a spreadsheet: one row per rejected line, by number (never its content:
+        a rejected line may still be a key)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        job = (
+            KeyImport.objects.defer("payload", "payload_key")
+            .select_related("product", "uploaded_by")
+            .filter(pk=object_id)
+            .first()
+        )
+        if job is None:
+            raise Http404
+        header = [_("file"), _("product"), _("uploaded by"), _("uploaded at"), _("line"), _("problem")]
+        about = [
+            job.filename,
+            job.product.name,
+            job.uploaded_by.email if job.uploaded_by else "",
+            job.created_at,
+        ]
+        rows = [
+            *([*about, n, _("duplicate key")] for n in job.duplicate_lines),
+            *([*about, n, _("not a key")] for n in job.malformed_lines),
+        ]
+        rows.sort(key=lambda row: row[4])
+        unlisted = (job.duplicates - len(job.duplicate_lines)) + (job.malformed - len(job.malformed_lines))
+        if unlisted > 0:
+            rows.append([*about, "", _("%(n)d more lines rejected (not listed)") % {"n": unlisted}])
+        if job.error:
+            rows.append([*about, "", job.error])
+        if not rows:
+            rows.append([*about, "", _("every line was imported")])
+        name = slugify(f"key-import-{job.product.sku}-{job.created_at:%Y%m%d-%H%M}") + ".csv"
+        return csv_response(name, header, rows)
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -163,8 +222,6 @@ class KeyImportAdmin(admin.ModelAdmin):
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         """Upload: the file is sealed at once and imported by a worker; the page then follows it."""
         if not self.has_add_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         if request.method == "POST":
             form = KeyImportForm(request.POST, request.FILES)

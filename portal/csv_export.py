@@ -47,7 +47,9 @@ def csv_rows(header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> Iterator[s
         yield writer.writerow([spreadsheet_safe(cell) for cell in row])
 
 
-def csv_response(filename: str, header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> StreamingHttpResponse:
+def csv_response(
+    filename: str, header: Iterable[Any], rows: Iterable[Iterable[Any]]
+) -> StreamingHttpResponse:
     response = StreamingHttpResponse(csv_rows(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -181,6 +181,18 @@ def test_all2_unexpected_api_error_is_a_generic_problem_without_the_exception_te
 
 
 @pytest.mark.django_db
+def test_all2_the_schema_documents_the_500_problem(client):
+    """Clients generated from the OpenAPI document learn that a 500 is problem+json too."""
+    import yaml
+
+    schema = yaml.safe_load(client.get(reverse("api:schema")).content)
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            answers = operation["responses"]
+            assert "application/problem+json" in answers["500"]["content"], (method, path)
+
+
+@pytest.mark.django_db
 def test_all2_unexpected_api_error_inside_an_idempotent_post_leaves_no_record(
     token, settings, monkeypatch, product
 ):

@@ -76,10 +76,35 @@ def test_all2_production_refuses_to_start_without_a_real_mail_server(email_url):
     assert result.returncode != 0 and "EMAIL_URL" in result.stderr
 
 
+def _readme_production_env() -> dict[str, str]:
+    """The `.env` block of the README's "Production settings", its placeholders filled with fresh values."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- production-env -->\n```sh\n(.*?)```\n<!-- /production-env -->", readme, re.S)
+    assert block, "README: the production-env block is missing"
+    env: dict[str, str] = {}
+    for line in block.group(1).splitlines():
+        line = line.split("  #", 1)[0].strip()
+        if not line:
+            continue
+        name, _, value = line.partition("=")
+
+        def fill(match: re.Match[str]) -> str:
+            if "locker_newkey" in match.group(0):
+                return _run_manage("locker_newkey").stdout.strip()
+            return secrets.token_urlsafe(50) if "random" in match.group(0) else "placeholder"
+
+        env[name] = re.sub(r"<[^>]+>", fill, value)
+    return env
+
+
 def test_production_settings_pass_check_deploy_with_https_on_by_default():
     """The production settings of the README pass `check --deploy --fail-level WARNING`: HSTS, the SSL
     redirect and secure cookies are on by default with DEBUG off; compose and `make bench` opt out."""
     result = _run_manage("check", "--deploy", "--fail-level", "WARNING", **_production())
+    assert result.returncode == 0, result.stderr
+    readme_env = _readme_production_env()
+    assert {"SECRET_KEY", "LOCKER_MASTER_KEYS", "EMAIL_URL", "BEHIND_TLS_PROXY"} <= set(readme_env)
+    result = _run_manage("check", "--deploy", "--fail-level", "WARNING", **readme_env)
     assert result.returncode == 0, result.stderr
     shown = _run_manage(
         "shell",
