@@ -19,7 +19,7 @@ COPY . .
 # Static files are collected at build time with throw-away secrets; the real ones come at run time.
 RUN DEBUG=false \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 CELERY_BROKER_URL=redis://build:6379/0 \
-    CACHE_URL=locmemcache://build EMAIL_URL=smtp://build:25 \
+    CACHE_URL=redis://build:6379/0 EMAIL_URL=smtp://build:25 \
     SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     LOCKER_MASTER_KEYS="$(python -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')" \
     LOCKER_HASH_KEY="$(python -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')" \

@@ -33,23 +33,42 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             raise PermissionDenied("no client address")
         return ip
 
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        return login_limits.account_key(credentials.get("email", credentials.get("username", "")))
+
     def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
         key = self._get_login_attempts_cache_key(request, **credentials)
-        with login_limits.one_attempt_at_a_time(key) as our_turn:
-            if not our_turn:
-                raise self.validation_error("login_busy")
-            return super().authenticate(request, **credentials)
+        if login_limits.account_past_limit(request, key):  # before queueing for a turn
+            raise self.validation_error("too_many_login_attempts")
+        client_failure = login_limits.reserve_client_failure(request)
+        if not client_failure:
+            raise self.validation_error("too_many_login_attempts")
+        user = None
+        try:
+            with login_limits.one_attempt_at_a_time(key) as our_turn:
+                if not our_turn:
+                    raise self.validation_error("login_busy")
+                user = super().authenticate(request, **credentials)
+        finally:
+            if user is not None or not getattr(self, "_password_checked", False):
+                client_failure.rollback()  # a right password, or no password looked at: no failure
+            self._password_checked = False
+        return user
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
-        """Past the limit every attempt is refused, before the password is looked at. Nothing is reserved,
-        so allauth has nothing to give back after a correct password."""
+        """Past the account's limit every attempt is refused, before the password is looked at. Nothing is
+        reserved on the account, so allauth has nothing to give back after a right password."""
         self._login_failed_rl_usage = None
-        key = self._get_login_attempts_cache_key(request, **credentials)
-        if login_limits.past_limit(request, key):
+        if login_limits.account_past_limit(
+            request, self._get_login_attempts_cache_key(request, **credentials)
+        ):
             raise self.validation_error("too_many_login_attempts")
+        self._password_checked = True
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
-        login_limits.record_failure(request, self._get_login_attempts_cache_key(request, **credentials))
+        login_limits.record_account_failure(
+            request, self._get_login_attempts_cache_key(request, **credentials)
+        )
 
     def set_password(self, user: Any, password: str) -> None:
         user.set_password(password)

@@ -39,6 +39,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.admin import ReadOnlyAdmin
+
 from .forms import UserAddForm, UserChangeForm, send_set_password_link
 from .models import MailDomain, Membership, Organisation, User
 
@@ -246,7 +248,7 @@ if admin.site.is_registered(Authenticator):
 
 
 @admin.register(EmailAddress)
-class EmailAddressAdmin(admin.ModelAdmin):
+class EmailAddressAdmin(ReadOnlyAdmin):
     """Read-only: "Forgot password" finds an account by these addresses too, so one added here would let
     whoever reads that mailbox set the account's password."""
 
@@ -255,18 +257,9 @@ class EmailAddressAdmin(admin.ModelAdmin):
     search_fields = ["email", "user__email"]
     fields = readonly_fields = ("email", "user", "primary", "verified")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Authenticator)
-class AuthenticatorAdmin(admin.ModelAdmin):
+class AuthenticatorAdmin(ReadOnlyAdmin):
     """Who has which second factor, never its secret. Nothing is added or edited here (an authenticator
     with a secret staff chose would sign them in as its user); a superuser may remove a lost one, which
     removes the user's recovery codes too and gives nobody a session: the owner signs in with the password
@@ -277,12 +270,6 @@ class AuthenticatorAdmin(admin.ModelAdmin):
     search_fields = ["user__email"]
     list_select_related = ["user"]
     fields = readonly_fields = ("user", "type", "created_at", "last_used_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)  # type: ignore[union-attr]

@@ -15,8 +15,8 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthBacken
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.db import connection, models
 
-from portal.dates import parse_db_timestamp
-from portal.db import prepared_cursor
+from core.dates import parse_db_timestamp
+from core.db import prepared_cursor
 
 from .models import Membership, Organisation, User
 

@@ -29,10 +29,19 @@ def client_ip(request: HttpRequest) -> str | None:
         return remote
     # Fewer hops than proxies: the request entered behind the outer ones, and the leftmost hop was still
     # written by a proxy of ours.
-    candidate = hops[-min(proxies, len(hops))]
+    candidate = _without_port(hops[-min(proxies, len(hops))])
     try:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
-        # Not an address (a proxy that writes ports or names): the proxy's own address, shared by all, is
-        # safer than a value a client may have chosen.
+        # Not an address (a proxy that writes names): the proxy's own address, shared by all, is safer
+        # than a value a client may have chosen.
         return remote
+
+
+def _without_port(hop: str) -> str:
+    """``203.0.113.9:5678`` and ``[2001:db8::1]:5678`` (proxies that write the client's port) as addresses."""
+    if hop.startswith("["):
+        return hop[1:].partition("]")[0]
+    if hop.count(":") == 1:
+        return hop.partition(":")[0]
+    return hop

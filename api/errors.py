@@ -14,30 +14,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from orders.services import OrderError
+from core.errors import DomainError, problem, problem_of
 
 PROBLEM_JSON = "application/problem+json"
+# Request-body fields a refusal may name in ``errors`` (the API's names; forms have their own).
+REQUEST_FIELDS = {"end_customer_email", "new_email", "lines"}
 
 logger = logging.getLogger("api")
-
-# Domain refusals: which HTTP status each code answers with.
-ORDER_ERROR_STATUS = {
-    "invalid_email": 422,
-    "member_address": 422,
-    "own_domain_address": 422,
-    "product_not_orderable": 422,
-    "invalid_quantity": 422,
-    "no_lines": 422,
-    "same_email": 422,
-    "not_a_reseller": 403,
-    "not_cancellable": 409,
-    "correction_refused": 409,
-    "correction_pending": 409,
-    "not_fulfilled": 409,
-    "mail_in_flight": 409,
-    "invalid_transition": 409,
-    "resend_throttled": 429,
-}
 
 
 class ApiProblem(exceptions.APIException):
@@ -48,17 +31,6 @@ class ApiProblem(exceptions.APIException):
         self.status_code = status_code
         self.problem_code = code
         self.errors = errors or []
-
-
-def problem(status_code: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": f"urn:reseller-portal:problem:{code}",
-        "title": title,
-        "status": status_code,
-        "detail": detail,
-        "code": code,
-        **extra,
-    }
 
 
 def _flatten(data: Any, prefix: str = "") -> list[dict[str, str]]:
@@ -94,14 +66,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if request is not None:  # problems are JSON whatever the client asked for (e.g. Accept: application/pdf)
         request.accepted_renderer = JSONRenderer()
         request.accepted_media_type = PROBLEM_JSON
-    if isinstance(exc, OrderError):
-        status_code = ORDER_ERROR_STATUS.get(exc.code, 422)
-        field = {"end_customer_email": "end_customer_email", "new_email": "new_email", "lines": "lines"}.get(
-            exc.field or "", ""
-        )
-        errors = [{"field": field, "message": exc.message, "code": exc.code}] if field else []
-        body = problem(status_code, exc.code, _("The request was refused."), exc.message, errors=errors)
-        return Response(body, status=status_code, content_type=PROBLEM_JSON)
+    if isinstance(exc, DomainError):  # a service's refusal: its family gives the status (core.errors)
+        body = problem_of(exc, _("The request was refused."), body_fields=REQUEST_FIELDS)
+        return Response(body, status=exc.status, content_type=PROBLEM_JSON)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

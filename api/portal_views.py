@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from accounts.tenancy import ResellerAdminRequiredMixin
+from core.errors import add_to_form
 
 from .models import ApiToken
 from .services import TokenError, api_token_create, api_token_revoke
@@ -43,7 +44,7 @@ class TokenListView(ResellerAdminRequiredMixin, View):
             try:
                 _record, token = api_token_create(user=request.user, name=form.cleaned_data["name"])
             except TokenError as exc:
-                form.add_error(None, exc.message)
+                add_to_form(form, exc)
             else:
                 return self._render(request, TokenForm(), new_token=token)
         return self._render(request, form)

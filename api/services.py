@@ -9,18 +9,18 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Organisation
+from core.errors import DomainError
 
 from .models import ApiToken, IdempotencyRecord
 
 TOKEN_PREFIX = "rp_"  # noqa: S105 (a marker, not a secret)
 
 
-class TokenError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+class TokenError(DomainError):
+    STATUS = {"not_a_reseller": 403, "not_an_admin": 403}
 
 
 def token_hash(token: str) -> str:
@@ -31,9 +31,9 @@ def api_token_create(*, user: Any, name: str) -> tuple[ApiToken, str]:
     """A new token for the user's reseller organisation; the plain token is returned once, never stored."""
     membership = getattr(user, "membership", None)
     if membership is None or membership.organisation.kind != Organisation.Kind.RESELLER:
-        raise TokenError("not_a_reseller", "Only reseller users can have API tokens.")
+        raise TokenError("not_a_reseller", _("Only reseller users can have API tokens."))
     if membership.role != Membership.Role.ADMIN:
-        raise TokenError("not_an_admin", "Only the organisation's administrators manage API tokens.")
+        raise TokenError("not_an_admin", _("Only the organisation's administrators manage API tokens."))
     name = (name or "").strip()[:100] or "API token"
     secret = secrets.token_urlsafe(32)
     token = f"{TOKEN_PREFIX}{secret}"

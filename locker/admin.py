@@ -17,23 +17,13 @@ from django.utils.html import format_html
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from portal.csv_export import csv_response
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.csv_export import csv_response
 
 from . import vault
 from .forms import KeyImportForm
 from .models import KeyEvent, KeyImport, ProductKey, RevealEvent
 from .services import key_import_create
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class RevealEventInline(ReadOnlyInline):
@@ -44,17 +34,6 @@ class RevealEventInline(ReadOnlyInline):
 class KeyEventInline(ReadOnlyInline):
     model = KeyEvent
     fields = readonly_fields = ("at", "kind", "actor", "data")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ProductKey)

@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.models import AppendOnlyModel, Event
+
 MASK = "•••••-•••••-•••••-•••••-"
 
 
@@ -101,31 +103,6 @@ class ProductKey(models.Model):
         return self.allocated_at + timedelta(days=settings.LOCKER_RETENTION_DAYS)
 
 
-class AppendOnlyQuerySet(models.QuerySet[Any]):
-    """History rows are written once: the application never updates or deletes them (ALL-3)."""
-
-    def update(self, **kwargs: Any) -> int:
-        raise TypeError(f"{self.model.__name__} rows are append-only")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise TypeError(f"{self.model.__name__} rows are append-only")
-
-
-class AppendOnlyModel(models.Model):
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise TypeError(f"{type(self).__name__} rows are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError(f"{type(self).__name__} rows are append-only")
-
-
 class RevealEvent(AppendOnlyModel):
     """LOCK-4: who saw which key, when, from where. Written in the reveal's own transaction."""
 
@@ -144,7 +121,7 @@ class RevealEvent(AppendOnlyModel):
         return f"{self.key_id} revealed by {self.user_id} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
-class KeyEvent(AppendOnlyModel):
+class KeyEvent(Event):
     """What happened to a key besides reveals: moved to a corrected address (ESD-14), destroyed (ESD-11)."""
 
     class Kind(models.TextChoices):
@@ -153,11 +130,6 @@ class KeyEvent(AppendOnlyModel):
 
     key = models.ForeignKey(ProductKey, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    at = models.DateTimeField(default=timezone.now)
-    data = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("key event")

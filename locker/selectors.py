@@ -6,9 +6,21 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 
-from portal.dates import epoch_micros, from_epoch_micros, parse_db_timestamp
-from portal.db import prepared_cursor
+from core.dates import epoch_micros, from_epoch_micros, parse_db_timestamp
+from core.db import prepared_cursor
 
 from .models import ProductKey
 
@@ -147,3 +159,21 @@ def locker_page(*, owner: Any, before: str | None = None, after: str | None = No
         older=locker_cursor(keys[-1]) if has_older and keys else None,
         cursor=here,
     )
+
+
+def _count_per_product(qs: QuerySet[Any]) -> Coalesce:
+    sub = qs.filter(product=OuterRef("pk")).order_by().values("product").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
+
+
+def stock_annotations() -> dict[str, Any]:
+    """Per product: keys available, keys delivered, and whether the pool is below the product's warning
+    threshold (ESD-5; the one place that rule is written). For annotating a Product queryset."""
+    available = _count_per_product(ProductKey.objects.available())
+    return {
+        "keys_available": available,
+        "keys_delivered": _count_per_product(ProductKey.objects.filter(status__in=ProductKey.DELIVERED)),
+        "low_stock": ExpressionWrapper(
+            Q(esd_eligible=True) & Q(low_stock_threshold__gt=available), output_field=BooleanField()
+        ),
+    }

@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from catalog.models import Product
-from portal.db import prepared_cursor
+from core.db import prepared_cursor
+from core.tasking import enqueue_on_commit
 
 from . import vault
 from .models import KeyEvent, KeyImport, ProductKey, RevealEvent
@@ -235,18 +236,6 @@ def keys_assign(key_ids_by_owner: dict[Any, list[uuid.UUID]]) -> None:
         raise KeyConflict
 
 
-def keys_available_counts(product_ids: Sequence[int]) -> dict[int, int]:
-    from django.db.models import Count
-
-    rows = (
-        ProductKey.objects.available()
-        .filter(product_id__in=product_ids)
-        .values("product_id")
-        .annotate(n=Count("id"))
-    )
-    return {r["product_id"]: r["n"] for r in rows}
-
-
 @dataclass(frozen=True)
 class Revealed:
     key: ProductKey
@@ -383,11 +372,7 @@ def key_import_create(*, product: Product, uploaded_by: Any, filename: str, cont
     job.total_lines = len(parse_key_file(content, filename))
     with transaction.atomic():
         job.save()
-        from portal.tasking import enqueue_on_commit
-
-        from .tasks import run_key_import
-
-        enqueue_on_commit(run_key_import, str(job.pk))
+        enqueue_on_commit("locker.tasks.run_key_import", str(job.pk))
     return job
 
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.client_ip import client_ip
 from accounts.tenancy import uses_locker
-from portal.dates import DateFormatter
+from core.dates import DateFormatter
 
 from .models import MASK, ProductKey
 from .selectors import locker_page

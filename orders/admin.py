@@ -3,26 +3,21 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import Product
+from core.admin import ReadOnlyInline
 from locker.models import KeyEvent, ProductKey, RevealEvent
+from locker.selectors import stock_annotations
 
 from .models import EmailCorrection, Invoice, Order, OrderEvent, OrderLine, StaffAlert, VendorRequest
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from .selectors import keys_awaited_annotation
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -255,3 +250,68 @@ class EmailCorrectionAdmin(admin.ModelAdmin):
     @admin.action(description=_("Refuse the selected corrections"), permissions=["change"])
     def refuse(self, request: HttpRequest, queryset: Any) -> None:
         self._decide(request, queryset, approve=False)
+
+
+# --- Products with their stock (ESD-4, ESD-5) ---------------------------------------------------------------
+# Here rather than in catalog: the counts come from the locker and the orders, which sit above the catalog.
+class LowStockFilter(admin.SimpleListFilter):
+    title = _("stock")
+    parameter_name = "stock"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("low", _("Below the warning threshold")), ("awaited", _("Orders waiting"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "low":
+            return queryset.filter(low_stock=True)
+        if self.value() == "awaited":
+            return queryset.filter(keys_awaited__gt=0)
+        return queryset
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = [
+        "sku",
+        "name",
+        "vendor",
+        "esd_eligible",
+        "is_server",
+        "unit_price",
+        "available",
+        "delivered",
+        "awaited",
+        "import_link",
+    ]
+    list_filter = [LowStockFilter, "vendor", "esd_eligible", "is_server", "segment", "active", "platform"]
+    search_fields = ["sku", "name", "family"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(**stock_annotations(), keys_awaited=keys_awaited_annotation())
+        )
+
+    @admin.display(description=_("available"), ordering="keys_available")
+    def available(self, obj: Any) -> str:
+        if obj.low_stock:
+            return format_html(
+                '<strong style="color:#b3261e" title="{}">{} ⚠</strong>', _("Low stock"), obj.keys_available
+            )
+        return str(obj.keys_available)
+
+    @admin.display(description=_("delivered"), ordering="keys_delivered")
+    def delivered(self, obj: Any) -> int:
+        return int(obj.keys_delivered)
+
+    @admin.display(description=_("awaited by orders"), ordering="keys_awaited")
+    def awaited(self, obj: Any) -> int:
+        return int(obj.keys_awaited)
+
+    @admin.display(description=_("keys"))
+    def import_link(self, obj: Product) -> str:
+        if not obj.esd_eligible:
+            return "—"
+        url = reverse("admin:locker_keyimport_add") + f"?product={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("Import keys"))

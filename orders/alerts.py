@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
-from portal.tasking import enqueue_on_commit
+from core.tasking import enqueue_on_commit
 
 from .models import StaffAlert
 
@@ -20,9 +20,7 @@ def staff_alert_raise(*, kind: str, message: str, order_id: int | None = None) -
     alert = StaffAlert.objects.create(kind=kind, message=message[:400], order_id=order_id)
     logger.error("Staff alert %s: %s", kind, message[:400])
     if settings.STAFF_ALERT_EMAILS:
-        from .tasks import mail_staff_alert
-
-        enqueue_on_commit(mail_staff_alert, alert.pk)
+        enqueue_on_commit("orders.tasks.mail_staff_alert", alert.pk)
     return alert
 
 

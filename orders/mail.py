@@ -18,6 +18,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from core.tasking import enqueue_on_commit
+
 from .models import Order, OrderEvent, OrderLine
 from .signals import nudge_after_commit
 from .tokens import welcome_link_tokens
@@ -166,16 +168,13 @@ def welcome_mails_send(*, order_ids: list[int]) -> tuple[list[int], dict[int, Ex
 
 
 def _release_unsent(claimed: list[int], sent: list[int], failures: dict[int, Exception], until: Any) -> None:
-    from portal.tasking import enqueue_on_commit
-
-    from .tasks import send_welcome_mail
 
     rest = [pk for pk in claimed if pk not in failures and pk not in sent]
     Order.objects.filter(pk__in=rest, welcome_mail_claimed_until=until).update(
         welcome_mail_claimed_until=None
     )
     for pk in rest:  # a broker outage is logged, not raised: the sweeper sends these later (ALL-5)
-        enqueue_on_commit(send_welcome_mail, pk)
+        enqueue_on_commit("orders.tasks.send_welcome_mail", pk)
 
 
 def _record_sent(order_id: int) -> None:

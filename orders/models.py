@@ -10,7 +10,7 @@ from django.db.models import ExpressionWrapper, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from locker.models import AppendOnlyModel
+from core.models import Event
 
 
 class OrderQuerySet(models.QuerySet["Order"]):
@@ -144,7 +144,7 @@ class Allocation(models.Model):
         return f"key {self.key_id} → line {self.line_id}"
 
 
-class OrderEvent(AppendOnlyModel):
+class OrderEvent(Event):
     """Append-only history of an order (ALL-3): what happened, who did it (empty: the system), when."""
 
     class Kind(models.TextChoices):
@@ -171,11 +171,6 @@ class OrderEvent(AppendOnlyModel):
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=40, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    at = models.DateTimeField(default=timezone.now)
-    data = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("order event")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.tasking import enqueue_on_commit
+from core.tasking import enqueue_on_commit
 
 
 def on_key_first_revealed(sender: Any, key_id: Any, at: Any, **kwargs: Any) -> None:
@@ -14,9 +14,7 @@ def on_key_first_revealed(sender: Any, key_id: Any, at: Any, **kwargs: Any) -> N
 
 def on_stock_added(sender: Any, product_ids: list[int], **kwargs: Any) -> None:
     """New keys in the locker: let the worker retry the orders waiting for them (ESD-5)."""
-    from .tasks import retry_orders_for_products
-
-    enqueue_on_commit(retry_orders_for_products, list(product_ids))
+    enqueue_on_commit("orders.tasks.retry_orders_for_products", list(product_ids))
 
 
 def on_user_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:

@@ -5,11 +5,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import Organisation
-from portal.dates import epoch_micros, from_epoch_micros, parse_db_timestamp
-from portal.db import prepared_cursor
+from core.dates import epoch_micros, from_epoch_micros, parse_db_timestamp
+from core.db import prepared_cursor
 
 from .models import Invoice, Order, OrderEvent, OrderLine
 
@@ -153,3 +154,15 @@ def order_detail(*, organisation: Organisation, order_id: int) -> Order:
 def invoice_for_order(*, organisation: Organisation, order_id: int) -> Invoice:
     """The invoice of one of this reseller's orders, or Invoice.DoesNotExist (ALL-1)."""
     return Invoice.objects.for_org(organisation).select_related("order").get(order_id=order_id)
+
+
+def keys_awaited_annotation() -> Coalesce:
+    """Per product: units that orders waiting for stock still need (ESD-5). For a Product queryset."""
+    awaited = (
+        OrderLine.objects.filter(product=OuterRef("pk"), order__status=Order.Status.AWAITING_STOCK)
+        .order_by()
+        .values("product")
+        .annotate(n=Sum("quantity"))
+        .values("n")
+    )
+    return Coalesce(Subquery(awaited, output_field=IntegerField()), Value(0))

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,9 +26,11 @@ from accounts.services import (
     locker_accounts_for_emails,
 )
 from catalog.models import Product
+from core.errors import DomainError
+from core.states import StateMachine
+from core.tasking import enqueue_on_commit
 from locker.models import ProductKey
 from locker.services import KeyConflict, keys_assign, keys_reassign, keys_reserve
-from portal.tasking import enqueue_on_commit
 
 from .models import Allocation, EmailCorrection, Order, OrderEvent, OrderLine
 from .signals import nudge_after_commit
@@ -45,14 +48,26 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-class OrderError(Exception):
-    """A refusal the user caused and can act on. ``field`` names the form field it belongs to, if any."""
+class OrderError(DomainError):
+    """A refusal of an order action (core.errors: its adapters show it in a form, a message or the API)."""
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
+    STATUS = {
+        "invalid_email": 422,
+        "member_address": 422,
+        "own_domain_address": 422,
+        "product_not_orderable": 422,
+        "invalid_quantity": 422,
+        "no_lines": 422,
+        "same_email": 422,
+        "not_a_reseller": 403,
+        "not_cancellable": 409,
+        "correction_refused": 409,
+        "correction_pending": 409,
+        "not_fulfilled": 409,
+        "mail_in_flight": 409,
+        "invalid_transition": 409,
+        "resend_throttled": 429,
+    }
 
 
 @dataclass(frozen=True)
@@ -117,14 +132,20 @@ def _next_attempt(status: str, now: Any) -> Any:
     return None
 
 
+ORDER_STATES = StateMachine(
+    TRANSITIONS,
+    refuse=lambda order, to: OrderError(
+        "invalid_transition",
+        _("This order cannot go from %(a)s to %(b)s.")
+        % {"a": order.get_status_display(), "b": Order.Status(to).label},
+    ),
+)
+
+
 def _apply_transition(order: Order, to: str, now: Any, fields: dict[str, Any]) -> list[str]:
-    """Check the move against the state machine and set the order's fields; return the fields changed."""
-    if to not in TRANSITIONS[order.status]:
-        raise OrderError(
-            "invalid_transition",
-            _("This order cannot go from %(a)s to %(b)s.")
-            % {"a": order.get_status_display(), "b": Order.Status(to).label},
-        )
+    """Check the move against the state machine and set the order's fields (for a batch saved in one
+    UPDATE); return the fields changed."""
+    ORDER_STATES.check(order, to)
     order.status = to
     order.updated_at = now
     fields.setdefault("next_attempt_at", _next_attempt(to, now))
@@ -138,8 +159,15 @@ def order_transition(
 ) -> None:
     """The one place an order changes status. The caller holds the row lock (select_for_update)."""
     now = timezone.now()
-    order.save(update_fields=_apply_transition(order, to, now, fields))
-    OrderEvent.objects.create(order=order, kind=to, actor=actor, at=now, data=data or {})
+    fields.setdefault("next_attempt_at", _next_attempt(to, now))
+    ORDER_STATES.move(
+        order,
+        to,
+        event=partial(OrderEvent.objects.create, order=order, kind=to, actor=actor, data=data or {}),
+        now=now,
+        updated_at=now,
+        **fields,
+    )
     nudge_after_commit()
 
 
@@ -222,9 +250,7 @@ def order_place(
             at=now,
             data={"lines": [{"sku": products[pid].sku, "quantity": qty} for pid, qty in merged.items()]},
         )
-        from .tasks import fulfil_order
-
-        enqueue_on_commit(fulfil_order, order.pk)
+        enqueue_on_commit("orders.tasks.fulfil_order", order.pk)
     return order
 
 
@@ -375,10 +401,8 @@ def _fulfil_batch(order_id: int, batch: int, wait: bool, enqueue_mail: bool) -> 
         # ESD-6: in the same transaction, so invoiced if and only if fulfilled.
         invoices_issue(orders=fulfilled, lines=lines)
         if enqueue_mail:
-            from .tasks import send_welcome_mail
-
             for o in fulfilled:
-                enqueue_on_commit(send_welcome_mail, o.pk)
+                enqueue_on_commit("orders.tasks.send_welcome_mail", o.pk)
 
     for o in orders:
         if o.pk in short:
@@ -401,8 +425,6 @@ def _wait_for_stock(order: Order, short: list[tuple[OrderLine, int]]) -> None:
 
 def orders_retry_for_products(*, product_ids: Sequence[int]) -> int:
     """Re-enqueue fulfilment of every order waiting for one of these products (ESD-5)."""
-    from .tasks import fulfil_order
-
     ids = list(
         Order.objects.filter(status=S.AWAITING_STOCK, lines__product_id__in=product_ids)
         .order_by("created_at", "id")
@@ -410,7 +432,7 @@ def orders_retry_for_products(*, product_ids: Sequence[int]) -> int:
         .distinct()
     )
     for order_id in ids:
-        enqueue_on_commit(fulfil_order, order_id)
+        enqueue_on_commit("orders.tasks.fulfil_order", order_id)
     return len(ids)
 
 
@@ -420,8 +442,6 @@ def orders_sweep(*, now: Any = None, limit: int = 1000) -> dict[str, int]:
     Each due order is pushed back by one interval as it is enqueued, so an order is sent to the queue at
     most once per interval however long the workers are away: the queue never floods.
     """
-    from .tasks import fulfil_order, send_welcome_mail
-
     now = now or timezone.now()
     counts = {"fulfil": 0, "welcome_mail": 0}
     with transaction.atomic():
@@ -435,10 +455,10 @@ def orders_sweep(*, now: Any = None, limit: int = 1000) -> dict[str, int]:
         for order_id, status, mail_status in due:
             when = _next_attempt(status, now)  # pushed back by its status's own interval (awaiting: ten)
             if status in (S.PLACED, S.AWAITING_STOCK):
-                enqueue_on_commit(fulfil_order, order_id)
+                enqueue_on_commit("orders.tasks.fulfil_order", order_id)
                 counts["fulfil"] += 1
             elif status == S.FULFILLED and mail_status == Order.MailStatus.QUEUED:
-                enqueue_on_commit(send_welcome_mail, order_id)
+                enqueue_on_commit("orders.tasks.send_welcome_mail", order_id)
                 counts["welcome_mail"] += 1
             else:
                 when = None  # nothing left to do
@@ -452,8 +472,6 @@ def orders_sweep(*, now: Any = None, limit: int = 1000) -> dict[str, int]:
 def correction_notices_sweep(*, now: Any, limit: int = 1000) -> dict[str, int]:
     """Notices to previous addresses (ESD-14: never in silence) that are due and not sent: enqueued again,
     each pushed back by one interval so the queue never floods; one tried too often is given up visibly."""
-    from .tasks import send_correction_notice
-
     interval = timedelta(seconds=settings.ORDER_SWEEP_INTERVAL)
     counts: dict[str, int] = {}
     with transaction.atomic():
@@ -467,7 +485,7 @@ def correction_notices_sweep(*, now: Any, limit: int = 1000) -> dict[str, int]:
         retry = [pk for pk, _order, attempts in due if attempts <= settings.MAIL_MAX_RETRIES]
         EmailCorrection.objects.filter(pk__in=retry).update(notice_next_attempt_at=now + interval)
         for correction_id in retry:
-            enqueue_on_commit(send_correction_notice, correction_id)
+            enqueue_on_commit("orders.tasks.send_correction_notice", correction_id)
         if retry:
             counts["correction_notice"] = len(retry)
         for correction_id, _order_id, _attempts in due:
@@ -525,14 +543,12 @@ def correction_refusal(order: Order) -> str | None:
         return None
     if Allocation.objects.filter(line__order=order, key__revealed_at__isnull=False).exists():
         return _("A key of this order has already been revealed from the locker of that address.")
-    if order.customer_signed_in_at or order.customer_password_set_at:
-        return _("The customer has already opened the locker of that address since this order was delivered.")
     account = order.end_customer
     if account is not None and (
         account.password_set_at or account.last_login or account.has_usable_password()
     ):
-        # The account is shared by every reseller's orders for the address (ESD-15): what happened before
-        # this order is not this reseller's to learn, so the reason names nothing of it.
+        # The account is shared by every reseller's orders for the address (ESD-15): whether it was used
+        # before this order or since is not this reseller's to learn, so one reason for both names neither.
         return _(
             "This address can no longer be corrected here. If it is wrong, ask the distributor's support "
             "(%(email)s), who will check it with the customer."
@@ -546,6 +562,14 @@ CORRECTION_TRANSITIONS: dict[str, set[str]] = {
     C.APPLIED: set(),
     C.REFUSED: set(),
 }
+
+
+CORRECTION_STATES = StateMachine(
+    CORRECTION_TRANSITIONS,
+    refuse=lambda correction, to: OrderError(
+        "correction_decided", _("This correction has already been decided.")
+    ),
+)
 
 
 def pending_correction(order: Order) -> EmailCorrection | None:
@@ -621,13 +645,9 @@ def _apply_correction(
 
 def _correction_transition(correction: EmailCorrection, to: str, *, actor: Any, outcome: str = "") -> None:
     """The one place a correction under review is decided (the caller holds its row lock)."""
-    if to not in CORRECTION_TRANSITIONS[correction.status]:
-        raise OrderError("correction_decided", _("This correction has already been decided."))
-    correction.status = to
-    correction.reviewed_by = actor
-    correction.reviewed_at = timezone.now()
-    correction.outcome = outcome[:300]
-    correction.save(update_fields=["status", "reviewed_by", "reviewed_at", "outcome"])
+    CORRECTION_STATES.move(
+        correction, to, reviewed_by=actor, reviewed_at=timezone.now(), outcome=outcome[:300]
+    )
 
 
 @transaction.atomic
@@ -699,9 +719,7 @@ def order_correct_email(
         )
     else:
         _apply_correction(order, correction, key_ids, old_account, actor)
-    from .tasks import send_correction_notice
-
-    enqueue_on_commit(send_correction_notice, correction.pk)
+    enqueue_on_commit("orders.tasks.send_correction_notice", correction.pk)
     return correction
 
 
@@ -801,13 +819,10 @@ def welcome_mail_resend(*, organisation: Organisation, order_id: int, actor: Any
         ]
     )
     OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.WELCOME_MAIL_RESENT, actor=actor, at=now)
-    from .tasks import send_welcome_mail
-
-    enqueue_on_commit(send_welcome_mail, order.pk)
+    enqueue_on_commit("orders.tasks.send_welcome_mail", order.pk)
     return order
 
 
-@transaction.atomic
 def _record_customer_step(account: Any, field: str, kind: str, at: Any) -> int:
     """The first time since delivery the account's customer did ``field``, stored on each of its fulfilled
     orders that had not seen it (ESD-15: every reseller sees it for its own orders, from its own delivery
@@ -841,6 +856,7 @@ def customer_signed_in(*, account: Any, at: Any) -> int:
     return _record_customer_step(account, "customer_signed_in_at", OrderEvent.Kind.CUSTOMER_SIGNED_IN, at)
 
 
+@transaction.atomic
 def order_keys_accessed(*, key_id: Any, at: Any) -> bool:
     """Record, once per order, that the customer opened a key of it for the first time."""
     order_id = Allocation.objects.filter(key_id=key_id).values_list("line__order_id", flat=True).first()

@@ -33,7 +33,8 @@ class WelcomeLinkTokenGenerator(LockerTokenGenerator):
         return f"{PREFIX}{int_to_base36(order.pk)}.{signed}"
 
     def check_token(self, user: Any, token: Any) -> bool:
-        if not (user and isinstance(token, str) and token.startswith(PREFIX)):
+        # Account tokens read "<timestamp>-<signature>" with no dot: a dot marks an order token.
+        if not (user and isinstance(token, str) and token.startswith(PREFIX) and "." in token):
             return super().check_token(user, token)
         order_part, _, rest = token[len(PREFIX) :].partition(".")
         ts_b36, _, _signature = rest.partition("-")

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product
+from core.tasking import enqueue_on_commit
 from locker.services import keys_import
-from portal.tasking import enqueue_on_commit
 
 from .models import Order, OrderEvent, VendorRequest
 from .vendor import VendorError, VendorTemporaryError, gateway
@@ -29,12 +29,10 @@ def vendor_requests_open(*, order: Order, short: list[tuple[int, int]]) -> None:
         kind=OrderEvent.Kind.VENDOR_REQUESTED,
         data={"products": {str(pid): n for pid, n in short}},
     )
-    from .tasks import request_vendor_keys
-
     for request_id in VendorRequest.objects.filter(
         order=order, status=VendorRequest.Status.PENDING
     ).values_list("pk", flat=True):
-        enqueue_on_commit(request_vendor_keys, request_id)
+        enqueue_on_commit("orders.tasks.request_vendor_keys", request_id)
 
 
 def vendor_requests_resend(*, order: Order) -> int:
@@ -52,11 +50,9 @@ def vendor_requests_resend(*, order: Order) -> int:
         ).values_list("pk", flat=True)
     )
     if ids:
-        from .tasks import request_vendor_keys
-
         VendorRequest.objects.filter(pk__in=ids).update(updated_at=timezone.now())
         for request_id in ids:
-            enqueue_on_commit(request_vendor_keys, request_id)
+            enqueue_on_commit("orders.tasks.request_vendor_keys", request_id)
     return len(ids)
 
 

@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 
 from accounts.tenancy import ResellerRequiredMixin
-from portal.dates import DateFormatter
+from core.dates import DateFormatter
+from core.errors import add_to_form, flash
 
 from .forms import CorrectEmailForm, LineFormSet, OrderForm
 from .invoices import invoice_pdf
@@ -135,7 +136,7 @@ class OrderActionView(ResellerRequiredMixin, View):
         except Order.DoesNotExist:
             raise Http404 from None
         except OrderError as exc:
-            messages.error(request, exc.message)
+            flash(request, exc)
         else:
             messages.success(request, self.success_message)
         return redirect("orders:detail", pk=pk)
@@ -178,7 +179,7 @@ class CorrectEmailView(ResellerRequiredMixin, View):
                     new_email=form.cleaned_data["new_email"],
                 )
             except OrderError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                add_to_form(form, exc)
             else:
                 if correction.status == correction.Status.PENDING_REVIEW:
                     messages.success(
@@ -247,10 +248,7 @@ class OrderCreateView(ResellerRequiredMixin, View):
                     lines=lines,
                 )
             except OrderError as exc:
-                if exc.field in form.fields:
-                    form.add_error(exc.field, exc.message)
-                else:
-                    form.add_error(None, exc.message)
+                add_to_form(form, exc)
             else:
                 messages.success(
                     request, _("Order #%(id)s placed. Keys are delivered in minutes.") % {"id": order.pk}

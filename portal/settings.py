@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "core",
     "portal",
     "accounts",
     "catalog",
@@ -100,8 +101,8 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, but the health check of a kept connection needs no round trip to the server
-    # (portal/db/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "portal.db.postgresql"
+    # (core/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "core.db.postgresql"
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several threads (the live test server, the in-process worker) write to one file: wait, don't fail.
@@ -167,7 +168,9 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False  # ESD-13: after setting the password th
 ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "orders.tokens.WelcomeLinkTokenGenerator"  # noqa: S105
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
+    # Failed sign-ins per account, and per client in an action of its own (accounts.login_limits).
+    "login_failed": "5/5m/key",
+    "login_failed_ip": "10/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
 }
@@ -238,7 +241,12 @@ if not DEBUG:
             # Production runs on the real services: tasks on workers, rate limits in a shared cache.
             ("DATABASE_URL", "DATABASE_URL" not in os.environ),
             ("CELERY_BROKER_URL", not os.environ.get("CELERY_BROKER_URL")),
-            ("CACHE_URL", not os.environ.get("CACHE_URL")),
+            # A per-process or a dummy cache would give every worker its own counters, or none.
+            (
+                "CACHE_URL",
+                not os.environ.get("CACHE_URL")
+                or os.environ["CACHE_URL"].startswith(("locmemcache:", "dummycache:")),
+            ),
             # Welcome mails carry set-password links: never to a console, a file or nowhere (ALL-2's
             # "nothing lost" and ESD-9), only to a real SMTP server.
             (

@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
+from core.tasking import enqueue_on_commit
 from locker import vault
 from orders.models import Allocation, Order, OrderEvent
-from portal.tasking import enqueue_on_commit
 
 from . import targets
 from .models import (
@@ -181,10 +181,8 @@ def dispatch_events(*, limit: int = 500) -> int:
         DispatchedEvent.objects.bulk_create(
             [DispatchedEvent(order_event=e) for e in events], ignore_conflicts=True
         )
-        from .tasks import deliver_webhook
-
         for delivery in deliveries:
-            enqueue_on_commit(deliver_webhook, str(delivery.pk))
+            enqueue_on_commit("webhooks.tasks.deliver_webhook", str(delivery.pk))
         created = len(deliveries)
     return created
 
@@ -348,7 +346,5 @@ def redeliver(*, organisation: Organisation, delivery_id: str) -> WebhookDeliver
             redelivery_of=original,
             next_attempt_at=timezone.now(),
         )
-        from .tasks import deliver_webhook
-
-        enqueue_on_commit(deliver_webhook, str(copy.pk))
+        enqueue_on_commit("webhooks.tasks.deliver_webhook", str(copy.pk))
     return copy

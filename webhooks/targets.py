@@ -39,6 +39,8 @@ from urllib3 import exceptions as http_errors
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.response import BaseHTTPResponse
 
+from core.errors import DomainError
+
 logger = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -71,12 +73,8 @@ PERMANENT = frozenset(
 )
 
 
-class WebhookError(Exception):
+class WebhookError(DomainError):
     """A webhook problem a reseller can cause; ``field`` names the form field it belongs next to."""
-
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.field = code, message, field
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from accounts.tenancy import ResellerAdminRequiredMixin
+from core.errors import add_to_form, flash
 
 from .models import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .services import WebhookError, endpoint_create, endpoint_set_active, redeliver
@@ -59,7 +60,7 @@ class EndpointListView(ResellerAdminRequiredMixin, View):
                     events=form.cleaned_data["events"],
                 )
             except WebhookError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                add_to_form(form, exc)
             else:
                 return self._render(request, EndpointForm(), secret=secret)
         return self._render(request, form)
@@ -106,7 +107,7 @@ class RedeliverView(ResellerAdminRequiredMixin, View):
         except (WebhookDelivery.DoesNotExist, ValueError):
             raise Http404 from None
         except WebhookError as exc:
-            messages.error(request, exc.message)
+            flash(request, exc)
             endpoint_id = (
                 WebhookDelivery.objects.for_org(self.organisation)
                 .values_list("endpoint_id", flat=True)

@@ -44,7 +44,8 @@ def _long_windows(settings: Any) -> None:
     settings.ACCOUNT_RATE_LIMITS = {
         **settings.ACCOUNT_RATE_LIMITS,
         "login": "100/m/ip",
-        "login_failed": "10/h/ip,5/h/key",
+        "login_failed": "5/h/key",
+        "login_failed_ip": "10/h/ip",
     }
 
 
@@ -69,6 +70,15 @@ def test_one_setting_names_the_client_for_every_limit(rf, proxied):
     assert client_ip(request) == "203.0.113.9"
     # Entered behind the outer proxy: the inner one's hop is still ours.
     assert client_ip(rf.get("/", HTTP_X_FORWARDED_FOR="10.0.0.7", REMOTE_ADDR="10.0.0.2")) == "10.0.0.7"
+    # Proxies that write the client's port.
+    assert (
+        client_ip(rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.9:5678", REMOTE_ADDR="10.0.0.2"))
+        == "203.0.113.9"
+    )
+    assert (
+        client_ip(rf.get("/", HTTP_X_FORWARDED_FOR="[2001:db8::1]:443", REMOTE_ADDR="10.0.0.2"))
+        == "2001:db8::1"
+    )
     # A hop that is not an address: the proxy's own address, not a value a client chose.
     assert client_ip(rf.get("/", HTTP_X_FORWARDED_FOR="x, nonsense", REMOTE_ADDR="10.0.0.2")) == "10.0.0.2"
 
@@ -170,11 +180,76 @@ def test_simultaneous_correct_logins_are_never_refused():
 def test_simultaneous_wrong_passwords_cannot_outrun_the_count(settings):
     """Twelve wrong passwords at once: exactly five are checked and fail, the rest are refused unchecked,
     and then the correct password is refused too (the count is atomic)."""
-    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed": "100/h/ip,5/h/key"}
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed_ip": "100/h/ip"}
     user = make_user(None, email=f"burst-{uuid.uuid4().hex[:6]}@end.test")
     results = _simultaneous(user.email, [f"guess-{i}" for i in range(12)], _unique_ip())
     assert not any(ok for ok, _ in results)
     assert sum(MISMATCH in html for _, html in results) == 5
     assert sum(TOO_MANY in html for _, html in results) == 7
     ok, html = _login(Client(), user.email, DEFAULT_PASSWORD, REMOTE_ADDR=_unique_ip())
+    assert not ok and TOO_MANY in html
+
+
+@pytest.mark.django_db
+def test_the_account_limit_does_not_depend_on_the_host_header_or_the_spelling(client):
+    """The Host header is the client's to choose (ports, letter case pass ALLOWED_HOSTS), and so is the
+    address's case and surrounding spaces: none of them gives the account fresh attempts."""
+    user = make_user(None, email=f"host-{uuid.uuid4().hex[:6]}@end.test")
+    spellings = [user.email, user.email.upper(), f"  {user.email} ", user.email, user.email.title()]
+    for i, login in enumerate(spellings):
+        ok, html = _login(Client(), login, "nope", REMOTE_ADDR=_unique_ip(), HTTP_HOST=f"testserver:{i + 1}")
+        assert not ok and MISMATCH in html, (login, html[:300])
+    ok, html = _login(
+        Client(), user.email, DEFAULT_PASSWORD, REMOTE_ADDR=_unique_ip(), HTTP_HOST="TESTSERVER:9"
+    )
+    assert not ok and TOO_MANY in html
+
+
+def _simultaneous_logins(attempts: list[tuple[str, str]], ip: str) -> list[tuple[bool, str]]:
+    barrier = threading.Barrier(len(attempts))
+    results: list[tuple[bool, str] | None] = [None] * len(attempts)
+
+    def attempt(i: int) -> None:
+        try:
+            c = Client()
+            barrier.wait()
+            results[i] = _login(c, *attempts[i], REMOTE_ADDR=ip)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(len(attempts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return [r for r in results if r is not None]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_on_many_accounts_from_one_client_cannot_outrun_its_count():
+    """Twenty wrong passwords at once on twenty accounts from one client whose limit is ten: exactly ten
+    are checked (each reserves its failure before its password is looked at)."""
+    users = [make_user(None, email=f"spray{i}-{uuid.uuid4().hex[:6]}@end.test") for i in range(20)]
+    results = _simultaneous_logins([(u.email, "Spring2026!") for u in users], _unique_ip())
+    assert len(results) == 20 and not any(ok for ok, _ in results)
+    assert sum(MISMATCH in html for _, html in results) == 10
+    assert sum(TOO_MANY in html for _, html in results) == 10
+
+
+@pytest.mark.django_db
+def test_a_successful_second_factor_does_not_give_the_client_its_failures_back(client, staff):
+    """allauth clears the account's counter after a successful second factor; the client's own count is
+    kept apart, so signing in to one's own account does not reset a password spray."""
+    from ..factories import login_staff_with_mfa
+
+    ip = _unique_ip()
+    victims = [make_user(None, email=f"mfa{i}-{uuid.uuid4().hex[:6]}@end.test") for i in range(9)]
+    for victim in victims:
+        ok, _ = _login(client, victim.email, "nope", REMOTE_ADDR=ip)
+        assert not ok
+    own = Client(REMOTE_ADDR=ip)
+    login_staff_with_mfa(own, staff)
+    ok, html = _login(Client(), victims[0].email, "nope", REMOTE_ADDR=ip)
+    assert not ok and MISMATCH in html  # the tenth failure
+    ok, html = _login(Client(), victims[1].email, DEFAULT_PASSWORD, REMOTE_ADDR=ip)
     assert not ok and TOO_MANY in html

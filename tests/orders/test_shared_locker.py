@@ -215,14 +215,44 @@ def test_esd14_esd15_a_refusal_from_account_facts_says_nothing_of_other_reseller
     ).json()
     assert answer["code"] == "correction_refused" and "password" not in answer["detail"].lower()
 
-    # The customer signs in after B's delivery: that is B's to know, and the reason says so.
+    # The customer signs in after B's delivery: the reason is the same, so B cannot tell "used before my
+    # order" from "used since" (B's tracker shows the sign-in, which is B's to know).
     c = Client()
     assert c.post(reverse("account_login"), {"login": EMAIL, "password": NEW_PASSWORD}).status_code == 302
-    with pytest.raises(OrderError) as refused:
+    with pytest.raises(OrderError) as again:
         order_correct_email(
             organisation=other_reseller.membership.organisation,
             order_id=order_b.pk,
             actor=other_reseller,
             new_email="right@other-customer.test",
         )
-    assert "since this order was delivered" in refused.value.message
+    assert again.value.message == reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_esd7_a_reveal_committed_for_real_records_keys_accessed_on_the_order(reseller, product):
+    """ESD-7: the reseller sees that the customer opened the keys. The record is written by a receiver
+    that runs after the reveal's transaction commits (outside any transaction), here with real commits."""
+    stock(product, 1)
+    order = place_order(reseller, (product, 1), email="committed@customer.test")  # eager tasks, real commits
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    key = ProductKey.objects.get(owner=order.end_customer)
+    key_reveal(key_id=key.pk, user=order.end_customer, ip="198.51.100.9", user_agent="test")
+    order.refresh_from_db()
+    assert order.keys_accessed_at is not None
+    assert order.events.filter(kind=OrderEvent.Kind.KEYS_ACCESSED).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_order_link_is_bound_to_its_order_within_the_same_account(
+    reseller, product, django_capture_on_commit_callbacks
+):
+    """Two orders for one account: the signature covers the order, so the link of one with the other's id
+    in it is refused (and a resend of the other does not make it valid)."""
+    order_a, link_a = _deliver(reseller, product, django_capture_on_commit_callbacks)
+    order_b, link_b = _deliver(reseller, product, django_capture_on_commit_callbacks)
+    assert order_a.end_customer_id == order_b.end_customer_id and link_a and link_b
+    swapped = re.sub(r"-o[0-9a-z]+\.", f"-o{int_to_base36(order_b.pk)}.", link_a)
+    assert swapped != link_a and not _link_works(swapped)
+    assert _link_works(link_a) and _link_works(link_b)

@@ -10,12 +10,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core.csv_export import csv_rows, spreadsheet_safe
 from locker.models import KeyImport
-from portal.csv_export import FORMULA_STARTS, csv_rows, spreadsheet_safe
 from tests.factories import make_product, random_key, stock
 
 
-@pytest.mark.parametrize("start", FORMULA_STARTS)
+# Written out, not taken from the module: a character dropped there must fail here.
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r", "\n", "\0", " =", "  +", " \t@"])
 def test_every_formula_start_is_escaped(start):
     assert spreadsheet_safe(f"{start}1+1") == f"'{start}1+1"
 
@@ -70,7 +71,7 @@ def test_key_import_report_is_a_safe_csv_without_any_key(staff_client, django_ca
     assert rows[1][0] == '\'=HYPERLINK("evil.test";"open").csv' and rows[1][1] == "'@SUM(1+1)"
     for row in rows:
         for cell in row:
-            assert not cell.startswith(FORMULA_STARTS), cell
+            assert not cell.lstrip().startswith(("=", "+", "-", "@", "\t", "\r", "\n", "\0")), cell
 
 
 @pytest.mark.django_db

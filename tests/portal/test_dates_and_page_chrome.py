@@ -1,4 +1,4 @@
-"""portal.dates gives the |date filter's text; base.html's cached parts never carry one visitor's data to
+"""core.dates gives the |date filter's text; base.html's cached parts never carry one visitor's data to
 another (ALL-4: they follow the language)."""
 
 from datetime import UTC, datetime, timedelta
@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from portal.dates import DateFormatter, parse_db_timestamp
+from core.dates import DateFormatter, parse_db_timestamp
 from tests.factories import make_org, make_user
 
 # Around the 2026 changes of summer time in Europe/Warsaw (29 March, 25 October), midnight and noon.

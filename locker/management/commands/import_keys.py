@@ -6,8 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.models import Product
+from core.progress import ProgressBar
 from locker.services import IMPORT_CHUNK, ImportReport, keys_import_numbered, parse_key_file
-from portal.progress import ProgressBar
 
 
 class Command(BaseCommand):

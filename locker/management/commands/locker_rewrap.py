@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from core.progress import ProgressBar
 from locker import vault
-from portal.progress import ProgressBar
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Database backends of the portal (ENGINE "portal.db.postgresql") and ``prepared_cursor``."""
+"""Database backends of the portal (ENGINE "core.db.postgresql") and ``prepared_cursor``."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """CSV downloads that a spreadsheet opens as data, never as formulas (issue #11 item 7).
 
 Excel, LibreOffice and Google Sheets run a cell that begins with ``=``, ``+``, ``-`` or ``@`` (and, in some
-versions, a tab or carriage return) as a formula, and values in our exports come from people: an e-mail
+versions, a tab, a line break or a NUL) as a formula, and values in our exports come from people: an e-mail
 address may legally begin with ``=``, a file name or a reference with anything. Every text cell that begins
 with one of those characters gets a leading apostrophe, which the spreadsheet shows as text and hides;
 numbers and dates are written as they are. Files are UTF-8 with a byte-order mark, so Excel reads the five
@@ -18,7 +18,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 
 
 def spreadsheet_safe(value: Any) -> Any:
@@ -30,7 +30,9 @@ def spreadsheet_safe(value: Any) -> Any:
     if isinstance(value, date | int | float) and not isinstance(value, bool):
         return value
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    # Some importers trim leading spaces before they look: " =1+1" counts as a formula too.
+    risky = text.startswith(FORMULA_STARTS) or text.lstrip().startswith(FORMULA_STARTS)
+    return "'" + text if risky else text
 
 
 class _Line:
@@ -41,7 +43,9 @@ class _Line:
 
 
 def csv_rows(header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Line())
+    # Every cell quoted: a spreadsheet set to split on ";" (Polish, German, French, Czech Excel) must not
+    # start a new cell, and so perhaps a formula, inside a value.
+    writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL)
     yield "\ufeff" + writer.writerow([spreadsheet_safe(cell) for cell in header])
     for row in rows:
         yield writer.writerow([spreadsheet_safe(cell) for cell in row])

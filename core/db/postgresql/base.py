@@ -11,7 +11,7 @@ is used; anything means Django's own check decides (a goodbye fails it and Djang
 a notice passes it). A connection that is gone without a word (a cable pulled) is not found by either
 check before the query that uses it.
 
-Prepared queries: see ``portal.db.prepared_cursor``. psycopg prepares them with the extended protocol, so
+Prepared queries: see ``core.db.prepared_cursor``. psycopg prepares them with the extended protocol, so
 a PgBouncer between the portal and PostgreSQL in transaction mode needs ``max_prepared_statements`` set
 (PgBouncer 1.21 or later).
 """
