@@ -38,6 +38,8 @@ class PortalAccountAdapter(DefaultAccountAdapter):
 
     def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
         key = self._get_login_attempts_cache_key(request, **credentials)
+        if not login_limits.count_client(request, login_limits.ATTEMPT_ACTION):
+            raise self.validation_error("too_many_login_attempts")
         if login_limits.account_past_limit(request, key):  # before queueing for a turn
             raise self.validation_error("too_many_login_attempts")
         client_failure = login_limits.reserve_client_failure(request)

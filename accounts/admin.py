@@ -32,7 +32,7 @@ from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -43,6 +43,7 @@ from core.admin import ReadOnlyAdmin
 
 from .forms import UserAddForm, UserChangeForm, send_set_password_link
 from .models import MailDomain, Membership, Organisation, User
+from .services import mail_domain_normalise
 
 # Fields an account that holds keys never gets from the admin (ESD-8).
 LOCKER_READONLY = ("email", "is_staff", "is_superuser", "groups", "user_permissions")
@@ -194,9 +195,6 @@ class MailDomainInlineForm(forms.ModelForm):
         fields = ["domain"]
 
     def clean_domain(self) -> str:
-        from django.core.exceptions import ValidationError
-
-        from .services import mail_domain_normalise
 
         try:
             return mail_domain_normalise(self.cleaned_data["domain"])

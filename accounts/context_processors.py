@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .models import Membership, Organisation
+from .models import Membership
 from .tenancy import uses_locker
 
 
@@ -17,7 +17,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     membership = getattr(user, "membership", None) if user is not None and user.is_authenticated else None
     org = membership.organisation if membership is not None else None
-    is_reseller = org is not None and org.kind == Organisation.Kind.RESELLER
+    is_reseller = org is not None and org.is_reseller
     return {
         "current_organisation": org,
         "uses_locker": uses_locker(user),

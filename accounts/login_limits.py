@@ -17,17 +17,18 @@ tells nothing about the password.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
 
 from allauth.core import ratelimit
 
-# The one internal of allauth used here (allauth is pinned below 66): ``consume`` that hands back the usage
-# to roll back, as allauth's own login does; the public wrapper answers only True or False.
+# Internals of allauth (pinned below 66): the rates of ACCOUNT_RATE_LIMITS as allauth parses them, and the
+# client address as its limits see it (the adapter's, IPv6 cut to its network).
 from allauth.core.internal import ratelimit as allauth_ratelimit
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -36,6 +37,7 @@ from .models import normalise_email
 
 ACCOUNT_ACTION = "login_failed"
 CLIENT_ACTION = "login_failed_ip"
+ATTEMPT_ACTION = "login_attempt_ip"  # every sign-in attempt of a client, right or wrong (allauth's "login")
 # An attempt holds its turn while its password hash is checked (well under a second); a turn not given back
 # (a killed worker) frees itself after LOCK_SECONDS. An attempt waits at most WAIT_SECONDS for its turn:
 # a sync worker waiting is a worker not serving anyone else.
@@ -77,7 +79,64 @@ def record_account_failure(request: HttpRequest, login_key: str) -> None:
     ratelimit.consume(request, action=ACCOUNT_ACTION, key=login_key)
 
 
-def reserve_client_failure(request: HttpRequest) -> Any:
-    """The client's failure, counted now (None: the client has used up its failures). Give it back with
-    ``.rollback()`` when the attempt turns out not to be a failure."""
-    return allauth_ratelimit.consume(request, app="allauth.account", action=CLIENT_ACTION)
+@dataclass(frozen=True)
+class ClientFailure:
+    """A failure counted against the client; ``rollback`` gives it back (the password was right)."""
+
+    cache_key: str
+
+    def rollback(self) -> None:
+        if not self.cache_key:
+            return
+        with contextlib.suppress(ValueError):  # the window has expired meanwhile: nothing to give back
+            cache.decr(self.cache_key)
+
+
+def reserve_client_failure(request: HttpRequest) -> ClientFailure | ClientFailures | None:
+    """The client's failure, counted now (``count_client``); None once the client has used up its
+    failures."""
+    return count_client(request, CLIENT_ACTION)
+
+
+def count_client(request: HttpRequest, action: str) -> ClientFailure | ClientFailures | None:
+    """One more of ``action`` for this client, counted with one atomic increment per rate (no lock, so
+    simultaneous sign-ins from one office never wait on each other); None once the client is past a rate.
+
+    Each rate counts in windows of its duration; the window before weighs in by the part of it that still
+    falls within one duration of now (a sliding estimate), so no burst at a window's edge doubles a limit.
+    """
+    config = allauth_ratelimit.get_rates(app="allauth.account", action=action)
+    if not config or request.method == "GET":
+        return ClientFailure("")  # no limit configured: nothing counted, nothing to give back
+    ip = allauth_ratelimit.get_ip(request)
+    now = time.time()
+    taken: list[str] = []
+    for rate in config:
+        window = int(now // rate.duration)
+        base = f"{action}:{rate}:{hashlib.sha256(ip.encode()).hexdigest()}"
+        key = f"{base}:{window}"
+        cache.add(key, 0, timeout=int(rate.duration * 2) + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=int(rate.duration * 2) + 1)
+            count = 1
+        before = cache.get(f"{base}:{window - 1}", 0)
+        weight = 1 - (now - window * rate.duration) / rate.duration
+        if count + before * weight > rate.amount:
+            cache.decr(key)
+            for other in taken:
+                with contextlib.suppress(ValueError):
+                    cache.decr(other)
+            return None
+        taken.append(key)
+    return ClientFailures(tuple(taken))
+
+
+@dataclass(frozen=True)
+class ClientFailures:
+    cache_keys: tuple[str, ...]
+
+    def rollback(self) -> None:
+        for key in self.cache_keys:
+            ClientFailure(key).rollback()

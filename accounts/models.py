@@ -101,6 +101,11 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_reseller(self) -> bool:
+        """The one test of "a reseller": it orders, holds tokens and webhooks, never receives keys."""
+        return self.kind == self.Kind.RESELLER
+
 
 class Membership(models.Model):
     """A user's place in one organisation. One organisation per user keeps tenancy unambiguous."""

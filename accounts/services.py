@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from .addresses import address_domain, canonical_address, canonical_domain, domain_and_parents
@@ -43,7 +44,6 @@ def locker_accounts_for_emails(emails: Iterable[str]) -> dict[str, User]:
 def address_is_portal_staff_or_partner(email: str) -> bool:
     """Whether an address, however spelt (``accounts.addresses``), reaches a member of a reseller or of the
     distributor, or a staff account. Members of customer organisations are end customers like any other."""
-    from django.db.models import Q
 
     return (
         User.objects.filter(email_canonical=canonical_address(email))

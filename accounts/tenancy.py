@@ -18,6 +18,12 @@ def organisation_of(user: Any) -> Organisation | None:
     return membership.organisation if membership is not None else None
 
 
+def reseller_of(user: Any) -> Organisation | None:
+    """The reseller organisation this signed-in user acts for, or None."""
+    organisation = organisation_of(user)
+    return organisation if organisation is not None and organisation.is_reseller else None
+
+
 def uses_locker(user: Any) -> bool:
     """Whether this signed-in user is an end customer, who may open a Digital Locker: an account with no
     membership, or a member of a customer organisation (ESD-7). Never staff (ESD-8), nor a member of a
@@ -40,8 +46,8 @@ class ResellerRequiredMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        org = organisation_of(request.user)
-        if org is None or org.kind != Organisation.Kind.RESELLER:
+        org = reseller_of(request.user)
+        if org is None:
             raise PermissionDenied
         self.organisation = org
         return super().dispatch(request, *args, **kwargs)

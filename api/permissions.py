@@ -5,8 +5,6 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from accounts.models import Organisation
-
 from .models import ApiToken
 
 
@@ -14,7 +12,4 @@ class HasResellerToken(BasePermission):
     """Only a reseller organisation's API token opens the API."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return (
-            isinstance(request.auth, ApiToken)
-            and request.auth.organisation.kind == Organisation.Kind.RESELLER
-        )
+        return isinstance(request.auth, ApiToken) and request.auth.organisation.is_reseller

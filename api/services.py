@@ -30,7 +30,7 @@ def token_hash(token: str) -> str:
 def api_token_create(*, user: Any, name: str) -> tuple[ApiToken, str]:
     """A new token for the user's reseller organisation; the plain token is returned once, never stored."""
     membership = getattr(user, "membership", None)
-    if membership is None or membership.organisation.kind != Organisation.Kind.RESELLER:
+    if membership is None or not membership.organisation.is_reseller:
         raise TokenError("not_a_reseller", _("Only reseller users can have API tokens."))
     if membership.role != Membership.Role.ADMIN:
         raise TokenError("not_an_admin", _("Only the organisation's administrators manage API tokens."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -305,7 +305,6 @@ class InvoicePdfView(InvoiceListView):
 @csrf_exempt
 def not_found(request: Any, *args: Any, **kwargs: Any) -> Response:
     """Any other path under /api/v1/: a problem, not an HTML page."""
-    from django.http import JsonResponse
 
     body = {
         "type": "urn:reseller-portal:problem:not_found",

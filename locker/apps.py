@@ -7,6 +7,7 @@ class LockerConfig(AppConfig):
     verbose_name = _("Digital Locker")
 
     def ready(self) -> None:
+        # Imported here because models may be imported only once the app registry is ready (Django).
         from . import vault
         from .models import KeyImport, ProductKey
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -96,7 +97,6 @@ class ProductKey(models.Model):
 
     def available_until(self) -> Any:
         """ESD-11: the last moment the key can be revealed; None while it is not delivered."""
-        from datetime import timedelta
 
         if self.allocated_at is None:
             return None

@@ -7,9 +7,12 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -209,7 +212,6 @@ def keys_assign(key_ids_by_owner: dict[Any, list[uuid.UUID]]) -> None:
     The conditional update double-checks availability on databases without row locks (SQLite): if another
     transaction took one of the keys, KeyConflict is raised and the caller's transaction must roll back.
     """
-    from django.db.models import Case, Value, When
 
     assert transaction.get_connection().in_atomic_block, "keys_assign needs the caller's transaction"
     owner_of = {key_id: owner for owner, ids in key_ids_by_owner.items() for key_id in ids}
@@ -291,9 +293,6 @@ def keys_purge_expired(*, now: Any = None, batch_size: int = _BATCH) -> int:
     The record stays: product, owner, delivery and reveal history; only the sealed bytes go. Batched, each
     batch in its own transaction, rows taken with SKIP LOCKED so a reveal in progress is never blocked.
     """
-    from datetime import timedelta
-
-    from django.conf import settings
 
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.LOCKER_RETENTION_DAYS)

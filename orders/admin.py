@@ -16,8 +16,10 @@ from core.admin import ReadOnlyInline
 from locker.models import KeyEvent, ProductKey, RevealEvent
 from locker.selectors import stock_annotations
 
+from .alerts import staff_alert_acknowledge
 from .models import EmailCorrection, Invoice, Order, OrderEvent, OrderLine, StaffAlert, VendorRequest
 from .selectors import keys_awaited_annotation
+from .services import OrderError, correction_approve, correction_refuse
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -160,7 +162,6 @@ class StaffAlertAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Acknowledge the selected alerts"))
     def acknowledge(self, request: HttpRequest, queryset: Any) -> None:
-        from .alerts import staff_alert_acknowledge
 
         for alert_id in queryset.values_list("pk", flat=True):
             staff_alert_acknowledge(alert_id=alert_id, user=request.user)
@@ -212,7 +213,6 @@ class EmailCorrectionAdmin(admin.ModelAdmin):
         return obj.order.reseller.name
 
     def _decide(self, request: HttpRequest, queryset: Any, approve: bool) -> None:
-        from .services import OrderError, correction_approve, correction_refuse
 
         for correction_id in queryset.filter(status=EmailCorrection.Status.PENDING_REVIEW).values_list(
             "pk", flat=True

@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import timezone
 
 from core.tasking import enqueue_on_commit
 
@@ -39,7 +40,6 @@ def staff_alert_mail(*, alert_id: int) -> None:
 
 @transaction.atomic
 def staff_alert_acknowledge(*, alert_id: int, user: object) -> None:
-    from django.utils import timezone
 
     StaffAlert.objects.filter(pk=alert_id, acknowledged_at__isnull=True).update(
         acknowledged_at=timezone.now(), acknowledged_by=user

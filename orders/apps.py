@@ -7,6 +7,7 @@ class OrdersConfig(AppConfig):
     verbose_name = _("ESD orders")
 
     def ready(self) -> None:
+        # Imported here because models may be imported only once the app registry is ready (Django).
         from django.contrib.auth.signals import user_logged_in
 
         from accounts.signals import password_chosen

@@ -27,11 +27,6 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def invoice_issue(*, order: Order) -> Invoice:
-    """Issue the order's invoice with the next number of the year (see ``invoices_issue``)."""
-    return invoices_issue(orders=[order])[0]
-
-
 def invoices_issue(
     *, orders: Sequence[Order], lines: dict[int, list[OrderLine]] | None = None
 ) -> list[Invoice]:
@@ -108,6 +103,7 @@ def invoices_issue(
 @lru_cache(maxsize=1)
 def _font() -> tuple[str, str]:
     """A font with Central European letters when the system has one (DejaVu), else reportlab's own."""
+    # reportlab is imported only when a PDF is drawn (not a cycle: it keeps it out of every other process).
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 

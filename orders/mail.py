@@ -18,9 +18,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from accounts.addresses import mask_address
 from core.tasking import enqueue_on_commit
 
-from .models import Order, OrderEvent, OrderLine
+from .alerts import staff_alert_raise
+from .models import EmailCorrection, Order, OrderEvent, OrderLine
 from .signals import nudge_after_commit
 from .tokens import welcome_link_tokens
 
@@ -248,7 +250,6 @@ def welcome_mail_failed(*, order_id: int, reason: str) -> None:
         OrderEvent.objects.create(
             order=order, kind=OrderEvent.Kind.WELCOME_MAIL_FAILED, at=now, data={"reason": reason[:300]}
         )
-        from .alerts import staff_alert_raise
 
         staff_alert_raise(
             kind="welcome_mail_failed",
@@ -277,7 +278,6 @@ def welcome_mail_attempt_failed(*, order_id: int, reason: str, retry_in: float) 
 def build_correction_notice(correction: Any) -> EmailMultiAlternatives:
     """Tell the previous address that an order's address was changed: when, by which reseller, to which
     address (masked) and whom to contact. No link: it must open nothing, wherever it lands."""
-    from accounts.addresses import mask_address
 
     order = correction.order
     context = {
@@ -304,7 +304,6 @@ def build_correction_notice(correction: Any) -> EmailMultiAlternatives:
 def correction_notice_send(*, correction_id: int) -> bool:
     """Send the notice once; True if this call sent it. Claimed by a conditional update, so copies of the
     task send one mail; SMTP errors release the claim and propagate to the task, which retries."""
-    from .models import EmailCorrection
 
     now = timezone.now()
     until = now + timedelta(seconds=3 * settings.EMAIL_TIMEOUT + 30)

@@ -31,9 +31,6 @@ class OrderQuerySet(models.QuerySet["Order"]):
         opened = ExpressionWrapper(Q(keys_accessed_at__isnull=False), output_field=models.BooleanField())
         return self.annotate(units=Subquery(units), keys_accessed=opened)
 
-    def in_progress(self) -> OrderQuerySet:
-        return self.filter(status__in=[Order.Status.PLACED, Order.Status.AWAITING_STOCK])
-
 
 class Order(models.Model):
     class Status(models.TextChoices):

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from core.tasking import enqueue_on_commit
+
+from .services import customer_password_set, customer_signed_in, order_keys_accessed
 
 
 def on_key_first_revealed(sender: Any, key_id: Any, at: Any, **kwargs: Any) -> None:
     """The first key of an order opened: record it once on the order (ESD-7: the reseller sees it)."""
-    from .services import order_keys_accessed
 
     order_keys_accessed(key_id=key_id, at=at)
 
@@ -19,15 +22,11 @@ def on_stock_added(sender: Any, product_ids: list[int], **kwargs: Any) -> None:
 
 def on_user_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     """A locker account signed in: each of its orders records it once (ESD-12; resellers see it per order)."""
-    from django.utils import timezone
-
-    from .services import customer_signed_in
 
     customer_signed_in(account=user, at=timezone.now())
 
 
 def on_password_chosen(sender: Any, user: Any, at: Any, **kwargs: Any) -> None:
     """The account chose a password: each of its delivered orders records it once (ESD-12)."""
-    from .services import customer_password_set
 
     customer_password_set(account=user, at=at)

@@ -5,14 +5,25 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organisation
 from core.dates import epoch_micros, from_epoch_micros, parse_db_timestamp
 from core.db import prepared_cursor
 
-from .models import Invoice, Order, OrderEvent, OrderLine
+from .models import Allocation, Invoice, Order, OrderEvent, OrderLine
 
 
 def order_list(*, organisation: Organisation, status: str | None = None) -> QuerySet[Order]:
@@ -125,9 +136,6 @@ def order_page(
 
 def order_detail(*, organisation: Organisation, order_id: int) -> Order:
     """One order of this reseller, or Order.DoesNotExist, also for another organisation's id (ALL-1)."""
-    from django.db.models import Count, Exists, OuterRef, Q, Subquery
-
-    from .models import Allocation
 
     lines = OrderLine.objects.select_related("product").annotate(
         delivered=Count("allocations"),

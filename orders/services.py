@@ -18,7 +18,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Organisation, normalise_email
+from accounts.models import Organisation, User, normalise_email
 from accounts.services import (
     address_is_portal_staff_or_partner,
     declared_domain_of,
@@ -32,8 +32,11 @@ from core.tasking import enqueue_on_commit
 from locker.models import ProductKey
 from locker.services import KeyConflict, keys_assign, keys_reassign, keys_reserve
 
+from .alerts import staff_alert_raise
+from .invoices import invoices_issue
 from .models import Allocation, EmailCorrection, Order, OrderEvent, OrderLine
 from .signals import nudge_after_commit
+from .vendor_service import vendor_requests_open, vendor_requests_resend
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +206,7 @@ def order_place(
     *, reseller: Organisation, placed_by: Any, end_customer_email: str, lines: Sequence[LineIn]
 ) -> Order:
     """Record an order for one end customer (ESD-2) and hand it to the fulfilment worker (ESD-3)."""
-    if reseller.kind != Organisation.Kind.RESELLER:
+    if not reseller.is_reseller:
         raise OrderError("not_a_reseller", _("Only resellers can order."))
     email = _end_customer_address(end_customer_email, "end_customer_email", reseller)
 
@@ -396,7 +399,6 @@ def _fulfil_batch(order_id: int, batch: int, wait: bool, enqueue_mail: bool) -> 
         OrderEvent.objects.bulk_create(
             [OrderEvent(order=o, kind=OrderEvent.Kind.WELCOME_MAIL_QUEUED, at=now) for o in fulfilled]
         )
-        from .invoices import invoices_issue
 
         # ESD-6: in the same transaction, so invoiced if and only if fulfilled.
         invoices_issue(orders=fulfilled, lines=lines)
@@ -412,7 +414,6 @@ def _fulfil_batch(order_id: int, batch: int, wait: bool, enqueue_mail: bool) -> 
 
 def _wait_for_stock(order: Order, short: list[tuple[OrderLine, int]]) -> None:
     """An order the stock cannot cover whole: it waits (staff see what is short) and the vendor is asked."""
-    from .vendor_service import vendor_requests_open, vendor_requests_resend
 
     if order.status == S.PLACED:
         order_transition(order, S.AWAITING_STOCK, data={"short": {ln.product.sku: n for ln, n in short}})
@@ -496,7 +497,6 @@ def correction_notices_sweep(*, now: Any, limit: int = 1000) -> dict[str, int]:
 
 def correction_notice_failed(*, correction_id: int, reason: str) -> None:
     """Give up telling the previous address, visibly: staff are alerted (they can reach the customer)."""
-    from .alerts import staff_alert_raise
 
     with transaction.atomic():
         given_up = EmailCorrection.objects.filter(
@@ -580,7 +580,6 @@ def pending_correction(order: Order) -> EmailCorrection | None:
 def _lock_correction_subjects(order: Order) -> tuple[list[Any], Any]:
     """Lock the order's keys and its current locker account (the order row is locked by the caller), so a
     concurrent reveal either happens first (and the correction is refused) or finds the key moved."""
-    from accounts.models import User
 
     key_ids = list(
         ProductKey.objects.filter(allocation__line__order=order)
@@ -600,7 +599,6 @@ def _lock_correction_subjects(order: Order) -> tuple[list[Any], Any]:
 def _kill_links(order: Order, account: Any) -> None:
     """ESD-14: the links mailed to the old address die: this order's welcome links (orders.tokens) and the
     account's reset links. Welcome links other resellers' orders mailed to the same account stay (ESD-15)."""
-    from accounts.models import User
 
     Order.objects.filter(pk=order.pk).update(link_generation=F("link_generation") + 1)
     if account is not None:
@@ -709,7 +707,6 @@ def order_correct_email(
             at=now,
             data={"from": correction.from_email, "to": email, "correction": correction.pk},
         )
-        from .alerts import staff_alert_raise
 
         staff_alert_raise(
             kind="correction_review",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
+from django.utils import timezone
 
 from . import mail, services, vendor_service
-from .models import Order, VendorRequest
+from .alerts import staff_alert_mail
+from .models import EmailCorrection, Order, VendorRequest
 from .vendor import VendorTemporaryError
 
 logger = logging.getLogger(__name__)
@@ -104,7 +107,6 @@ def request_vendor_keys(self: Any, request_id: int) -> str:
 
 @shared_task(autoretry_for=(smtplib.SMTPException, OSError), retry_backoff=60, max_retries=10)
 def mail_staff_alert(alert_id: int) -> None:
-    from .alerts import staff_alert_mail
 
     staff_alert_mail(alert_id=alert_id)
 
@@ -114,11 +116,6 @@ def send_correction_notice(self: Any, correction_id: int) -> bool:
     """The notice to an order's previous address (ESD-14): SMTP errors retry with growing gaps, counted on
     the correction (at most MAIL_MAX_RETRIES + 1 tries, however the task is re-delivered); a 5xx refusal or
     the last try gives up and alerts staff. A lost retry is picked up by the sweeper."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from .models import EmailCorrection
 
     try:
         return mail.correction_notice_send(correction_id=correction_id)

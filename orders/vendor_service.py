@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,6 +13,7 @@ from catalog.models import Product
 from core.tasking import enqueue_on_commit
 from locker.services import keys_import
 
+from .alerts import staff_alert_raise
 from .models import Order, OrderEvent, VendorRequest
 from .vendor import VendorError, VendorTemporaryError, gateway
 
@@ -39,9 +42,6 @@ def vendor_requests_resend(*, order: Order) -> int:
     """Send again the pending vendor requests of a waiting order that have not moved for ten sweep
     intervals (their message was lost with a killed worker or a restarted broker). Duplicates are harmless:
     the request row is locked while the vendor is asked, and a delivered request is not asked again."""
-    from datetime import timedelta
-
-    from django.conf import settings
 
     stale = timezone.now() - timedelta(seconds=10 * settings.ORDER_SWEEP_INTERVAL)
     ids = list(
@@ -113,7 +113,6 @@ def vendor_request_failed(*, request: VendorRequest, reason: str) -> None:
             kind=OrderEvent.Kind.VENDOR_FAILED,
             data={"product": request.product_id, "reason": reason[:300]},
         )
-        from .alerts import staff_alert_raise
 
         staff_alert_raise(
             kind="vendor_failed",

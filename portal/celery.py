@@ -5,6 +5,8 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
+from kombu.message import Message
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -21,7 +23,6 @@ def _close_old_connections(sender: Any = None, **kwargs: Any) -> None:
     a task run eagerly, inside its caller's transaction."""
     if getattr(getattr(sender, "request", None), "is_eager", False):
         return
-    from django.db import close_old_connections
 
     close_old_connections()
 
@@ -33,7 +34,6 @@ def _tolerate_acks_on_a_lost_connection() -> None:
     Redis restarts. The ack is logged as failed instead, as kombu does for connection errors: the message
     is then delivered again after the visibility timeout, and every task here is idempotent (ALL-5).
     Reproduced by tests/faults (Redis restarted mid-run)."""
-    from kombu.message import Message
 
     original = Message.ack_log_error
     if getattr(original, "_portal_tolerant", False):

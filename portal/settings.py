@@ -167,7 +167,10 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False  # ESD-13: after setting the password th
 # (orders.tokens), so one reseller's resend never kills the link another reseller's order sent (ESD-15).
 ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "orders.tokens.WelcomeLinkTokenGenerator"  # noqa: S105
 ACCOUNT_RATE_LIMITS = {
-    "login": "30/m/ip",
+    # Sign-in attempts per client, counted by accounts.login_limits without allauth's lock (under which
+    # simultaneous sign-ins from one office were answered 429); allauth's own "login" limit is off.
+    "login": "",
+    "login_attempt_ip": "30/m/ip",
     # Failed sign-ins per account, and per client in an action of its own (accounts.login_limits).
     "login_failed": "5/5m/key",
     "login_failed_ip": "10/m/ip",

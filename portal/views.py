@@ -5,19 +5,19 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from accounts.models import Organisation
-from accounts.tenancy import organisation_of, uses_locker
+from accounts.tenancy import reseller_of, uses_locker
+from portal.celery import app
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """Send each kind of user to where their work is."""
     if not request.user.is_authenticated:
         return redirect("account_login")
-    org = organisation_of(request.user)
-    if org is not None and org.kind == Organisation.Kind.RESELLER:
+    if reseller_of(request.user) is not None:
         return redirect("orders:list")
     if request.user.is_staff:
         return redirect("admin:index")
@@ -46,7 +46,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def _broker_state() -> str:
     if not settings.BROKER_CONFIGURED:
         return "none (tasks run in-process)"
-    from portal.celery import app
 
     try:
         with app.connection_for_write() as conn:
@@ -58,7 +57,6 @@ def _broker_state() -> str:
 
 def bench_minimal(request: HttpRequest) -> HttpResponse:
     """The yardstick of the page benchmarks: one query, one small template (served only with BENCH_VIEWS)."""
-    from django.shortcuts import render
 
     organisation = Organisation.objects.order_by("pk").first()
     return render(request, "portal/bench_minimal.html", {"organisation": organisation})

@@ -7,6 +7,7 @@ class WebhooksConfig(AppConfig):
     verbose_name = _("Webhooks")
 
     def ready(self) -> None:
+        # Imported here because models may be imported only once the app registry is ready (Django).
         from locker import vault
         from orders.signals import order_events_recorded
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+
 
 def prepared_cursor() -> Any:
     """A cursor of the default database for the portal's few hand-written queries that run on every page
@@ -15,7 +17,6 @@ def prepared_cursor() -> Any:
     cursor. Use it as ``connection.cursor()``: ``with prepared_cursor() as cursor: ...``. Only for queries
     with ``%s`` parameters and no literal ``%``.
     """
-    from django.db import connection
 
     make = getattr(connection, "prepared_cursor", None)
     return make() if make is not None else connection.cursor()

@@ -43,7 +43,7 @@ def _long_windows(settings: Any) -> None:
     run cannot outlast: what is proved is the counting, not the length of a minute."""
     settings.ACCOUNT_RATE_LIMITS = {
         **settings.ACCOUNT_RATE_LIMITS,
-        "login": "100/m/ip",
+        "login_attempt_ip": "100/m/ip",
         "login_failed": "5/h/key",
         "login_failed_ip": "10/h/ip",
     }
@@ -253,3 +253,16 @@ def test_a_successful_second_factor_does_not_give_the_client_its_failures_back(c
     assert not ok and MISMATCH in html  # the tenth failure
     ok, html = _login(Client(), victims[1].email, DEFAULT_PASSWORD, REMOTE_ADDR=ip)
     assert not ok and TOO_MANY in html
+
+
+@pytest.mark.django_db
+def test_sign_in_attempts_per_client_are_limited_right_or_wrong(settings):
+    """Besides failures, a client's attempts of any kind are limited (allauth's "login" limit, counted
+    here without a lock)."""
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_attempt_ip": "3/h/ip"}
+    user = make_user(None, email=f"often-{uuid.uuid4().hex[:6]}@end.test")
+    ip = _unique_ip()
+    assert [_login(Client(), user.email, DEFAULT_PASSWORD, REMOTE_ADDR=ip)[0] for _ in range(3)] == [True] * 3
+    ok, html = _login(Client(), user.email, DEFAULT_PASSWORD, REMOTE_ADDR=ip)
+    assert not ok and TOO_MANY in html
+    assert _login(Client(), user.email, DEFAULT_PASSWORD, REMOTE_ADDR=_unique_ip())[0]

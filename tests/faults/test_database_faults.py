@@ -37,7 +37,7 @@ def _terminate(pid: int) -> None:
 
 def test_esd4_all5_connection_killed_mid_fulfilment_rolls_back_whole_and_retries(faults, reseller, settings):
     """ESD-4, ESD-5, ESD-6, ALL-5: an order of 3 + 2 keys (5 + 4 in stock). The test holds the invoice-number
-    row locked, so the worker's fulfilment transaction stops inside ``invoice_issue`` after it has taken all
+    row locked, so the worker's fulfilment transaction stops inside ``invoices_issue`` after it has taken all
     5 keys, written the allocations and marked the order fulfilled. We see its 5 keys locked, then
     ``pg_terminate_backend`` its connection.
 

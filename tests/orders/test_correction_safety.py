@@ -341,7 +341,9 @@ def test_esd14_approval_runs_the_check_again_and_a_customer_who_used_the_mail_ke
     correction = _correct(delivered, reseller, "drop@attacker-mail.test")
     PortalAccountAdapter().set_password(delivered.end_customer, NEW_PASSWORD)
     decided = correction_approve(correction_id=correction.pk, actor=staff)
-    assert decided.status == EmailCorrection.Status.REFUSED and "opened" in decided.outcome
+    assert (
+        decided.status == EmailCorrection.Status.REFUSED and "can no longer be corrected" in decided.outcome
+    )
     delivered.refresh_from_db()
     assert delivered.end_customer_email == "customer@shop-client.test"
     assert ProductKey.objects.filter(owner=delivered.end_customer).count() == 1

@@ -104,7 +104,7 @@ def test_esd14_refused_after_the_locker_account_set_a_password(fulfilled, resell
     PortalAccountAdapter().set_password(fulfilled.end_customer, NEW_PASSWORD)
     with pytest.raises(OrderError) as exc:
         _correct(fulfilled, reseller)
-    assert "opened" in exc.value.message
+    assert "can no longer be corrected" in exc.value.message  # no account fact named (ESD-15)
 
 
 @pytest.mark.django_db
