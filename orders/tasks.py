@@ -12,17 +12,14 @@ from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
+from core.backoff import backoff
+
 from . import mail, services, vendor_service
 from .alerts import staff_alert_mail
 from .models import EmailCorrection, Order, VendorRequest
 from .vendor import VendorTemporaryError
 
 logger = logging.getLogger(__name__)
-
-
-def backoff(base: float, attempt: int, cap: float = 3600.0) -> float:
-    """Exponential backoff: base, 2·base, 4·base … never more than ``cap`` seconds."""
-    return float(min(cap, base * 2**attempt))
 
 
 def _mail_failed(order_id: int, exc: Exception) -> float | None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
+from core.backoff import backoff
 from core.tasking import enqueue_on_commit
 from locker import vault
 from orders.models import Allocation, Order, OrderEvent
@@ -189,7 +190,8 @@ def dispatch_events(*, limit: int = 500) -> int:
 
 # --- delivery ----------------------------------------------------------------------------------------
 def _backoff(attempt: int) -> float:
-    return float(min(3600, 30 * 2 ** max(attempt - 1, 0)))
+    """30 s after the first failed attempt, doubling up to an hour."""
+    return backoff(30, attempt - 1)
 
 
 def _expired(delivery: WebhookDelivery, now: Any) -> bool:
