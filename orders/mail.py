@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 import smtplib
 from datetime import timedelta
 from typing import Any
@@ -13,12 +12,12 @@ from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
-from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.addresses import mask_address
+from core.claims import claim
 from core.tasking import enqueue_on_commit
 
 from .alerts import staff_alert_raise
@@ -109,27 +108,18 @@ def welcome_mail_send(*, order_id: int) -> bool:
 
 
 def _claim(order_ids: list[int]) -> tuple[list[int], Any]:
-    """Claim the welcome mails of these orders that are due and no other sender holds; return the orders
-    claimed and when the claim lapses.
-
-    A conditional update is the claim, so the same task delivered several times at once sends one mail,
-    without holding a row lock while the SMTP server answers. A dead sender's claim lapses by itself. The
-    expiry carries a random microsecond, which tells this sender's rows from another's when only some of
-    the orders could be claimed (the only case that needs a second query).
-    """
-    now = timezone.now()
-    until = now + timedelta(seconds=3 * settings.EMAIL_TIMEOUT + 30, microseconds=secrets.randbelow(10**6))
-    claimed = (
-        Order.objects.filter(
-            pk__in=order_ids, status=Order.Status.FULFILLED, welcome_mail_status=Order.MailStatus.QUEUED
-        )
-        .filter(Q(welcome_mail_claimed_until__isnull=True) | Q(welcome_mail_claimed_until__lt=now))
-        .update(welcome_mail_claimed_until=until, welcome_mail_attempts=F("welcome_mail_attempts") + 1)
+    """Claim the welcome mails of these orders that are due and no other sender holds (core.claims), so the
+    same task delivered several times at once sends one mail; return the orders claimed and when the claim
+    lapses."""
+    return claim(
+        Order,
+        order_ids,
+        field="welcome_mail_claimed_until",
+        hold=timedelta(seconds=3 * settings.EMAIL_TIMEOUT + 30),
+        counter="welcome_mail_attempts",
+        status=Order.Status.FULFILLED,
+        welcome_mail_status=Order.MailStatus.QUEUED,
     )
-    if claimed == len(order_ids) or not claimed:
-        return (list(order_ids) if claimed else []), until
-    mine = Order.objects.filter(pk__in=order_ids, welcome_mail_claimed_until=until)
-    return list(mine.values_list("pk", flat=True)), until
 
 
 def welcome_mails_send(*, order_ids: list[int]) -> tuple[list[int], dict[int, Exception]]:
@@ -305,12 +295,13 @@ def correction_notice_send(*, correction_id: int) -> bool:
     """Send the notice once; True if this call sent it. Claimed by a conditional update, so copies of the
     task send one mail; SMTP errors release the claim and propagate to the task, which retries."""
 
-    now = timezone.now()
-    until = now + timedelta(seconds=3 * settings.EMAIL_TIMEOUT + 30)
-    claimed = (
-        EmailCorrection.objects.filter(pk=correction_id, notice_sent_at__isnull=True)
-        .filter(Q(notice_claimed_until__isnull=True) | Q(notice_claimed_until__lt=now))
-        .update(notice_claimed_until=until, notice_attempts=F("notice_attempts") + 1)
+    claimed, _until = claim(
+        EmailCorrection,
+        [correction_id],
+        field="notice_claimed_until",
+        hold=timedelta(seconds=3 * settings.EMAIL_TIMEOUT + 30),
+        counter="notice_attempts",
+        notice_sent_at__isnull=True,
     )
     if not claimed:
         return False
