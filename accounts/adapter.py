@@ -20,6 +20,7 @@ class PortalAccountAdapter(DefaultAccountAdapter):
     error_messages = {
         **DefaultAccountAdapter.error_messages,
         "login_busy": _("This account is signing in elsewhere right now. Try again in a moment."),
+        "too_many_sign_ins": _("Too many sign-in attempts from your address. Try again in a few minutes."),
     }
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
@@ -39,7 +40,7 @@ class PortalAccountAdapter(DefaultAccountAdapter):
     def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
         key = self._get_login_attempts_cache_key(request, **credentials)
         if not login_limits.count_client(request, login_limits.ATTEMPT_ACTION):
-            raise self.validation_error("too_many_login_attempts")
+            raise self.validation_error("too_many_sign_ins")
         if login_limits.account_past_limit(request, key):  # before queueing for a turn
             raise self.validation_error("too_many_login_attempts")
         client_failure = login_limits.reserve_client_failure(request)

@@ -115,22 +115,30 @@ def count_client(request: HttpRequest, action: str) -> ClientFailure | ClientFai
         window = int(now // rate.duration)
         base = f"{action}:{rate}:{hashlib.sha256(ip.encode()).hexdigest()}"
         key = f"{base}:{window}"
-        cache.add(key, 0, timeout=int(rate.duration * 2) + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=int(rate.duration * 2) + 1)
-            count = 1
+        count = _increment(key, timeout=int(rate.duration * 2) + 1)
         before = cache.get(f"{base}:{window - 1}", 0)
         weight = 1 - (now - window * rate.duration) / rate.duration
         if count + before * weight > rate.amount:
-            cache.decr(key)
+            with contextlib.suppress(ValueError):
+                cache.decr(key)
             for other in taken:
                 with contextlib.suppress(ValueError):
                     cache.decr(other)
             return None
         taken.append(key)
     return ClientFailures(tuple(taken))
+
+
+def _increment(key: str, *, timeout: int) -> int:
+    """The counter after one more; made with its expiry if it did not exist (or lapsed meanwhile)."""
+    for _ in range(3):
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # expired between the two calls: make it again
+            continue
+    return int(cache.incr(key))
 
 
 @dataclass(frozen=True)

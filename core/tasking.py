@@ -27,13 +27,15 @@ def _task(name: str) -> Any:
 def enqueue_on_commit(task: str, *args: Any) -> None:
     """Send the task named ``task`` once the current transaction commits.
 
-    If the broker cannot be reached the error is logged and swallowed: the database already holds the
-    truth, and the periodic sweeper re-enqueues work that has not advanced.
+    The name is looked up at once, so a name no task has fails here, loudly. If the broker cannot be
+    reached the error is logged and swallowed: the database already holds the truth, and the periodic
+    sweeper re-enqueues work that has not advanced.
     """
+    found = _task(task)
 
     def send() -> None:
         try:
-            _task(task).delay(*args)
+            found.delay(*args)
         except Exception:  # the broker's many failure types; the sweeper recovers
             logger.exception("Could not enqueue %s%r; the sweeper will retry it", task, args)
 
