@@ -75,7 +75,7 @@ class Order(models.Model):
     welcome_mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     # When the customer first opened a key of the order (ESD-7), set with the keys_accessed event. Stored, not
     # derived from the keys on every list: a lookup over all product keys let the planner choose a scan of
-    # the whole key table for a page of 25 orders (85 ms instead of 1 ms, seen in the benchmark).
+    # the whole key table for a page of 25 orders (bench/README.md, "Figures behind the code").
     keys_accessed_at = models.DateTimeField(_("keys first opened at"), null=True, blank=True, editable=False)
     # What the customer did after this order reached their locker (ESD-12, ESD-15): an account is shared by
     # every reseller's orders for its address, so the reseller sees these, never the account's own dates.
