@@ -44,8 +44,8 @@ class LockerPage:
 # ``key_locker_idx`` (owner, allocated_at, product, id, all descending) starts at the cursor, gives the
 # page's rows in order and stops after them, so a page costs the same in a locker of 20 keys or 20,000, and
 # anywhere in it (counting and sorting all of a customer's keys, as "page n of m" needs, costs more with
-# every key; bench/README.md has the figures). Timestamps come as text (Django's timestamptz loader is pure Python), converted for the
-# page's rows only.
+# every key; bench/README.md has the figures). Timestamps come as text (Django's timestamptz loader is
+# pure Python), converted for the page's rows only.
 _LOCKER_PAGE_SQL = """
     SELECT CAST(k.id AS VARCHAR), k.last5, k.status, CAST(k.allocated_at AS VARCHAR),
         CAST(k.revealed_at AS VARCHAR), CAST(k.purged_at AS VARCHAR), k.product_id, p.name, p.installer_url
