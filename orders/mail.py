@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.timezone import override as in_time_zone
 
 from accounts.addresses import mask_address
 from core.claims import claim
@@ -60,12 +61,18 @@ def build_welcome_mail(order: Order, products: list[Any] | None = None) -> Email
         "reset_url": _absolute(reverse("account_reset_password")),
         "locker_url": _absolute(reverse("locker:index")),
     }
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("orders/email/welcome_subject.txt", context).strip()
-        text = render_to_string("orders/email/welcome.txt", context)
-        html = render_to_string("orders/email/welcome.html", context)
+    return _locker_mail("orders/email/welcome", context, to=account.email)
+
+
+def _locker_mail(template: str, context: dict[str, Any], *, to: str) -> EmailMultiAlternatives:
+    """A mail from the locker's domain (ESD-9): ``<template>_subject.txt``, ``.txt`` and ``.html`` rendered
+    in the portal's language and time zone (a worker has no request to take them from)."""
+    with translation.override(settings.LANGUAGE_CODE), in_time_zone(settings.TIME_ZONE):
+        subject = render_to_string(f"{template}_subject.txt", context).strip()
+        text = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.LOCKER_EMAIL_FROM, to=[account.email]
+        subject=subject, body=text, from_email=settings.LOCKER_EMAIL_FROM, to=[to]
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -280,15 +287,7 @@ def build_correction_notice(correction: Any) -> EmailMultiAlternatives:
         or correction.reviewed_at is not None,
         "support_email": settings.PORTAL_SUPPORT_EMAIL,
     }
-    with translation.override(settings.LANGUAGE_CODE), timezone.override(settings.TIME_ZONE):
-        subject = render_to_string("orders/email/correction_notice_subject.txt", context).strip()
-        text = render_to_string("orders/email/correction_notice.txt", context)
-        html = render_to_string("orders/email/correction_notice.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.LOCKER_EMAIL_FROM, to=[correction.from_email]
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return _locker_mail("orders/email/correction_notice", context, to=correction.from_email)
 
 
 def correction_notice_send(*, correction_id: int) -> bool:
