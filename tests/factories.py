@@ -35,6 +35,11 @@ def make_user(
     return user
 
 
+def org_of(user: User) -> Organisation:
+    """The organisation of a test user who belongs to exactly one."""
+    return Membership.objects.select_related("organisation").get(user=user).organisation
+
+
 def make_product(sku: str | None = None, **extra: Any) -> Product:
     n = next(_seq)
     defaults: dict[str, Any] = {
@@ -65,7 +70,7 @@ def place_order(reseller: Any, *lines: tuple[Product, int], email: str = "custom
     from orders.services import LineIn, order_place
 
     return order_place(
-        reseller=reseller.membership.organisation,
+        reseller=org_of(reseller),
         placed_by=reseller,
         end_customer_email=email,
         lines=[LineIn(product_id=p.pk, quantity=q) for p, q in lines],

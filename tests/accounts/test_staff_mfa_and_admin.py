@@ -21,6 +21,7 @@ from tests.factories import (
     make_org,
     make_product,
     make_user,
+    org_of,
     place_order,
     recovery_codes,
     stock,
@@ -409,7 +410,7 @@ def test_esd8_authenticators_in_the_admin_show_no_secret_and_only_superusers_rem
     with the password and is sent to set up a new authenticator."""
     from allauth.mfa.models import Authenticator
 
-    colleague = make_user(staff.membership.organisation, email="agent@distributor.test", is_staff=True)
+    colleague = make_user(org_of(staff), email="agent@distributor.test", is_staff=True)
     secret = give_totp(colleague)
     lost = Authenticator.objects.get(user=colleague, type="totp")
     seed = lost.data.get("secret")

@@ -14,7 +14,7 @@ from locker.models import ProductKey
 from locker.services import key_reveal
 from orders.models import Invoice, Order
 from tests.conftest import run_concurrently
-from tests.factories import make_product, stock
+from tests.factories import make_product, org_of, stock
 
 ORDERS = "/api/v1/orders/"
 
@@ -44,7 +44,7 @@ def test_all1_without_a_valid_token_nothing_answers(client, reseller, token):
     bad = APIClient()
     bad.credentials(HTTP_AUTHORIZATION="Bearer rp_not-a-real-token")
     assert bad.get(ORDERS).status_code == 401
-    api_token_revoke(organisation=reseller.membership.organisation, token_id=ApiToken.objects.get().pk)
+    api_token_revoke(organisation=org_of(reseller), token_id=ApiToken.objects.get().pk)
     revoked = APIClient()
     revoked.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert revoked.get(ORDERS).json()["code"] == "authentication_failed"

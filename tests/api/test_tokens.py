@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from api.models import ApiToken
 from api.services import token_hash
-from tests.factories import make_user
+from tests.factories import make_user, org_of
 
 
 @pytest.mark.django_db
@@ -32,7 +32,7 @@ def test_token_is_shown_once_stored_as_a_hash_and_revocable(client, reseller, ot
 
 @pytest.mark.django_db
 def test_only_reseller_administrators_manage_tokens(client, reseller, end_customer, staff):
-    member = make_user(reseller.membership.organisation, role="member")
+    member = make_user(org_of(reseller), role="member")
     for user in (member, end_customer, staff):
         client.force_login(user)
         assert client.get(reverse("api_tokens:list")).status_code == 403
@@ -78,7 +78,7 @@ def test_all1_a_token_acts_only_while_its_creator_is_a_member_of_its_organisatio
     if departure == "membership_removed":
         Membership.objects.filter(user=reseller).delete()
     elif departure == "moved_to_another_reseller":
-        Membership.objects.filter(user=reseller).update(organisation=other_reseller.membership.organisation)
+        Membership.objects.filter(user=reseller).update(organisation=org_of(other_reseller))
     else:
         type(reseller).objects.filter(pk=reseller.pk).update(is_active=False)
     listed = api.get("/api/v1/orders/")

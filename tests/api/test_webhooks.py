@@ -13,7 +13,7 @@ from locker.models import ProductKey
 from locker.services import key_reveal
 from orders.models import OrderEvent
 from orders.services import LineIn, order_cancel, order_place
-from tests.factories import make_user, stock
+from tests.factories import make_user, org_of, stock
 from tests.webhooks.helpers import Receiver, guard_network
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -51,7 +51,7 @@ def test_webhook_order_fulfilled_is_signed_and_verifies(
 ):
     """order.fulfilled arrives signed; the documented recipe verifies it; the body holds no key (ESD-7)."""
     keys = stock(product, 2)
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     with allow(Receiver()) as receiver:
         endpoint, secret = services.endpoint_create(
             organisation=org,
@@ -87,7 +87,7 @@ def test_webhook_order_fulfilled_is_signed_and_verifies(
 
 @pytest.mark.django_db
 def test_webhook_retries_after_a_500_and_records_each_answer(allow, reseller, product):
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     with allow(Receiver(answers=[500, 503])) as receiver:
         endpoint, _secret = services.endpoint_create(
             organisation=org, user=reseller, url=receiver.url, events=["order.cancelled"]
@@ -119,7 +119,7 @@ def test_webhook_retries_after_a_500_and_records_each_answer(allow, reseller, pr
 
 @pytest.mark.django_db
 def test_webhook_gives_up_after_a_day(allow, reseller, product, settings):
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     with allow(Receiver(answers=[500])) as receiver:
         services.endpoint_create(
             organisation=org, user=reseller, url=receiver.url, events=["order.awaiting_stock"]
@@ -146,7 +146,7 @@ def test_webhook_to_private_or_loopback_addresses_is_refused(reseller, dns):
     # Made-up names stand for the private addresses: nothing is ever resolved or connected beyond loopback.
     dns.answer("intranet.shop.test", ["10.1.2.3"])
     dns.answer("metadata.shop.test", ["169.254.169.254"])
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     for url in (
         "http://127.0.0.1:9/x",
         "http://intranet.shop.test/x",
@@ -162,7 +162,7 @@ def test_webhook_to_private_or_loopback_addresses_is_refused(reseller, dns):
 @pytest.mark.django_db
 def test_webhook_keys_accessed_event_is_recorded_once(reseller, product, django_capture_on_commit_callbacks):
     stock(product, 2)
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     with django_capture_on_commit_callbacks(execute=True):
         order = order_place(
             reseller=org,
@@ -178,7 +178,7 @@ def test_webhook_keys_accessed_event_is_recorded_once(reseller, product, django_
 
 @pytest.mark.django_db
 def test_webhook_portal_pages_list_deliveries_and_redeliver(client, allow, reseller, other_reseller, product):
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     client.force_login(reseller)
     with allow(Receiver(answers=[500])) as receiver:
         response = client.post(
@@ -242,7 +242,7 @@ def _deliver_all_due():
 @pytest.mark.django_db
 def test_webhook_redeliver_on_a_disabled_endpoint_is_refused(allow, reseller, product):
     """ALL-5, webhook: a disabled endpoint gets no redelivery; the refusal says why, nothing is posted."""
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     with allow(Receiver()) as receiver:
         endpoint, _secret = services.endpoint_create(
             organisation=org, user=reseller, url=receiver.url, events=["order.awaiting_stock"]
@@ -266,7 +266,7 @@ def test_webhook_redeliver_on_a_disabled_endpoint_is_refused(allow, reseller, pr
 def test_webhook_portal_redeliver_on_a_disabled_endpoint(client, allow, reseller, other_reseller, product):
     """ALL-1, ALL-5, webhook: the page offers no Redeliver while disabled, a POST is refused with a message,
     nothing is posted; another organisation gets 404 for the redeliver page either way."""
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     with allow(Receiver()) as receiver:
         endpoint, _secret = services.endpoint_create(
             organisation=org, user=reseller, url=receiver.url, events=["order.awaiting_stock"]
@@ -302,7 +302,7 @@ def test_webhook_portal_redeliver_on_a_disabled_endpoint(client, allow, reseller
 def test_webhook_pending_delivery_of_an_endpoint_disabled_meanwhile_is_held(allow, reseller, product):
     """ALL-5, webhook: a pending delivery whose endpoint was disabled posts nothing, makes no attempt row and
     is not handed out by the sweep again and again; re-enabled within the retry window, it goes out."""
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     with allow(Receiver()) as receiver:
         endpoint, _secret = services.endpoint_create(
             organisation=org, user=reseller, url=receiver.url, events=["order.awaiting_stock"]
@@ -330,7 +330,7 @@ def test_webhook_pending_delivery_of_an_endpoint_disabled_meanwhile_is_held(allo
 def test_webhook_held_delivery_fails_when_the_retry_window_ends(allow, reseller, product):
     """ALL-5, webhook: a delivery held by a disabled endpoint past WEBHOOK_RETRY_HOURS is marked failed, with
     the reason, by the sweep (no attempt, nothing posted), and re-enabling does not send it any more."""
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     with allow(Receiver()) as receiver:
         endpoint, _secret = services.endpoint_create(
             organisation=org, user=reseller, url=receiver.url, events=["order.awaiting_stock"]
@@ -352,7 +352,7 @@ def test_webhook_held_delivery_fails_when_the_retry_window_ends(allow, reseller,
 def test_webhook_endpoint_gets_only_events_from_after_it_was_created(allow, reseller, product):
     """ALL-5, webhook: an endpoint created after an order event gets no delivery of it; one created before
     does. A disabled endpoint is not subscribed: events from while it was disabled are not delivered."""
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     with allow(Receiver()) as early, allow(Receiver()) as late:
         before, _secret = services.endpoint_create(
             organisation=org, user=reseller, url=early.url, events=["order.awaiting_stock"]

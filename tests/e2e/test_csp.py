@@ -11,7 +11,7 @@ import pytest
 from accounts.models import Organisation
 from orders.services import LineIn, order_place
 from tests.e2e.helpers import log_in, log_in_staff, log_out
-from tests.factories import DEFAULT_PASSWORD, make_org, make_product, make_user
+from tests.factories import DEFAULT_PASSWORD, make_org, make_product, make_user, org_of
 
 
 def _watch(page: Any) -> list[str]:
@@ -43,7 +43,7 @@ def test_pages_work_under_the_content_security_policy(live_server: Any, page: An
     )
     product = make_product("CSP-1", name="Policy Suite")
     waiting = order_place(
-        reseller=reseller.membership.organisation,
+        reseller=org_of(reseller),
         placed_by=reseller,
         end_customer_email="customer@csp-customer.test",
         lines=[LineIn(product_id=product.pk, quantity=1)],

@@ -11,11 +11,12 @@ from django.db.models import Count, F, Q
 from locker.models import ProductKey
 from orders.models import Allocation, Invoice, Order, OrderEvent, OrderLine
 from orders.services import LineIn, order_place
+from tests.factories import org_of
 
 
 def place(user: Any, email: str, lines: Sequence[tuple[Any, int]]) -> Order:
     return order_place(
-        reseller=user.membership.organisation,
+        reseller=org_of(user),
         placed_by=user,
         end_customer_email=email,
         lines=[LineIn(product_id=product.pk, quantity=qty) for product, qty in lines],

@@ -5,7 +5,7 @@ from locker import crypto
 from locker.models import ProductKey
 from orders.models import Order
 from orders.services import LineIn, order_place
-from tests.factories import login_staff_with_mfa, make_product, stock
+from tests.factories import login_staff_with_mfa, make_product, org_of, stock
 
 
 @pytest.mark.django_db
@@ -17,7 +17,7 @@ def test_esd8_admin_shows_keys_masked_and_never_decrypts(
     keys = stock(product, 3)
     with django_capture_on_commit_callbacks(execute=True):
         order = order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email="c@end.test",
             lines=[LineIn(product_id=product.pk, quantity=2)],

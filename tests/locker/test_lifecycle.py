@@ -19,7 +19,7 @@ from locker import crypto, vault
 from locker.models import KeyEvent, KeyImport, ProductKey, RevealEvent
 from locker.services import key_reveal, keys_allocate, keys_purge_expired
 from tests.conftest import _database_url
-from tests.factories import login_staff_with_mfa, make_product, random_key, stock
+from tests.factories import login_staff_with_mfa, make_product, org_of, random_key, stock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -255,7 +255,7 @@ def test_lock4_all3_admin_order_history_lists_every_event_with_keys_masked(
     keys = stock(product, 1)
     with django_capture_on_commit_callbacks(execute=True):
         order = order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email="audit@end.test",
             lines=[LineIn(product_id=product.pk, quantity=1)],

@@ -17,7 +17,7 @@ from locker.services import key_import_create, key_import_run, key_reveal, keys_
 from orders.models import Order
 from orders.services import LineIn, order_place
 from tests.api.test_webhooks import Receiver, _verify_as_documented
-from tests.factories import make_product, random_key, stock
+from tests.factories import make_product, org_of, random_key, stock
 from webhooks import services as webhook_services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -104,7 +104,7 @@ def test_lock3_report_keeps_an_old_master_key_while_a_webhook_secret_needs_it(se
     with Receiver() as receiver:
         _allow(settings, receiver.url)
         webhook_services.endpoint_create(
-            organisation=reseller.membership.organisation,
+            organisation=org_of(reseller),
             user=reseller,
             url=receiver.url,
             events=["order.fulfilled"],
@@ -123,7 +123,7 @@ def test_lock3_rotate_rewrap_remove_old_key_then_keys_reveal_webhooks_sign_and_i
 ):
     """LOCK-3: new master key first, `locker_rewrap`, old key removed as the command says: every key still
     reveals, every webhook delivers with a valid signature, and an import uploaded before the rotation runs."""
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     product = make_product()
     stocked = stock(product, 5)  # four delivered now, one for an order after the rotation
     from django.db import transaction
@@ -195,14 +195,14 @@ def test_lock3_a_secret_under_a_removed_master_key_fails_the_attempt_not_the_wor
     with Receiver() as receiver:
         _allow(settings, receiver.url)
         _endpoint, secret = webhook_services.endpoint_create(
-            organisation=reseller.membership.organisation,
+            organisation=org_of(reseller),
             user=reseller,
             url=receiver.url,
             events=["order.awaiting_stock"],
         )
         old = settings.LOCKER_MASTER_KEYS
         order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email="wait@end.test",
             lines=[LineIn(product_id=product.pk, quantity=1)],

@@ -6,7 +6,7 @@ from locker.models import ProductKey
 from orders.models import Allocation, Order
 from orders.services import LineIn, order_fulfil, order_place
 from tests.conftest import run_concurrently
-from tests.factories import make_product, stock
+from tests.factories import make_product, org_of, stock
 
 
 @pytest.mark.postgres
@@ -15,7 +15,7 @@ def test_esd4_fifty_orders_racing_for_twenty_keys_never_share_one(reseller):
     """ESD-4: 50 concurrent fulfilments, 20 keys: exactly 20 keys allocated, none to two order lines."""
     product = make_product()
     stock(product, 20)
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     orders = [
         order_place(
             reseller=org,

@@ -23,7 +23,7 @@ from orders.services import (
     orders_sweep,
     welcome_mail_resend,
 )
-from tests.factories import make_org, make_user, stock
+from tests.factories import make_org, make_user, org_of, stock
 
 NEW_PASSWORD = "Amber-Window-Castle-77"
 
@@ -31,7 +31,7 @@ NEW_PASSWORD = "Amber-Window-Castle-77"
 def _place(reseller, product, email, capture):
     with capture(execute=True):
         return order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email=email,
             lines=[LineIn(product_id=product.pk, quantity=1)],
@@ -40,7 +40,7 @@ def _place(reseller, product, email, capture):
 
 def _correct(order, reseller, new_email):
     return order_correct_email(
-        organisation=reseller.membership.organisation, order_id=order.pk, actor=reseller, new_email=new_email
+        organisation=org_of(reseller), order_id=order.pk, actor=reseller, new_email=new_email
     )
 
 
@@ -142,7 +142,7 @@ def test_esd7_canonical_column_follows_every_change_of_address(reseller):
     assert User.objects.get(pk=user.pk).email_canonical == "new.buyer@reseller-one.test"
     with pytest.raises(OrderError) as exc:
         order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email="new.buyer+x@reseller-one.test",
             lines=[],
@@ -156,7 +156,7 @@ def test_esd7_a_declared_mail_domain_is_refused_for_that_resellers_orders_only(
 ):
     """ESD-7: any mailbox at a domain the reseller declared (or a subdomain, in any spelling) is refused for its
     own orders; another reseller's customer there is still served."""
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     mail_domain_declare(organisation=org, actor=reseller, domain="Reseller-Mail.test.")
     assert MailDomain.objects.get().domain == "reseller-mail.test"
     stock(product, 2)
@@ -185,7 +185,7 @@ def test_esd7_reseller_administrators_declare_and_remove_domains_in_the_portal(
     assert page.status_code == 200 and 'value="not a domain"' in html and "Enter a mail domain" in html
     response = client.post(url, {"domain": "buyer@Reseller-One.test"})  # an address: its domain is meant
     assert response.status_code == 302
-    declared = MailDomain.objects.get(organisation=reseller.membership.organisation)
+    declared = MailDomain.objects.get(organisation=org_of(reseller))
     assert declared.domain == "reseller-one.test" and declared.created_by == reseller
     assert "reseller-one.test" in client.get(url).content.decode()
     duplicate = client.post(url, {"domain": "RESELLER-ONE.test"}).content.decode()
@@ -196,9 +196,7 @@ def test_esd7_reseller_administrators_declare_and_remove_domains_in_the_portal(
     assert client.post(reverse("mail_domains:remove", args=[declared.pk])).status_code == 404
     assert MailDomain.objects.filter(pk=declared.pk).exists()
 
-    member = make_user(
-        reseller.membership.organisation, email="clerk@reseller-one.test", role=Membership.Role.MEMBER
-    )
+    member = make_user(org_of(reseller), email="clerk@reseller-one.test", role=Membership.Role.MEMBER)
     client.force_login(member)
     assert client.get(url).status_code == 403
 
@@ -233,9 +231,7 @@ def test_esd7_api_refuses_a_member_address_in_another_spelling(reseller, product
 @pytest.mark.django_db
 def test_esd14_attack_correcting_to_the_resellers_own_mailbox_is_refused(delivered, reseller):
     """ESD-14 + ESD-7: the correction cannot point the keys at the reseller, in any spelling."""
-    mail_domain_declare(
-        organisation=reseller.membership.organisation, actor=reseller, domain="reseller-mail.test"
-    )
+    mail_domain_declare(organisation=org_of(reseller), actor=reseller, domain="reseller-mail.test")
     for target in ("buyer+keys@reseller-one.test", '"buyer"@reseller-one.test', "me@reseller-mail.test"):
         with pytest.raises(OrderError) as exc:
             _correct(delivered, reseller, target)
@@ -255,7 +251,7 @@ def test_esd14_the_old_address_is_told_without_a_link_and_the_new_one_gets_nothi
     stock(product, 1)
     with django_capture_on_commit_callbacks(execute=True):  # the welcome mail is queued, not yet delivered
         order = order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email="typo@customer.test",
             lines=[LineIn(product_id=product.pk, quantity=1)],
@@ -306,9 +302,7 @@ def test_esd14_with_review_the_keys_move_only_on_staff_approval(
     # Nothing else may move the order meanwhile.
     for attempt in (
         lambda: _correct(delivered, reseller, "another@elsewhere.test"),
-        lambda: welcome_mail_resend(
-            organisation=reseller.membership.organisation, order_id=delivered.pk, actor=reseller
-        ),
+        lambda: welcome_mail_resend(organisation=org_of(reseller), order_id=delivered.pk, actor=reseller),
     ):
         with pytest.raises(OrderError) as exc:
             attempt()
@@ -519,7 +513,7 @@ def test_esd14_staff_see_corrections_after_the_welcome_mail_and_approve_them_in_
 
 @pytest.mark.django_db
 def test_esd7_staff_declare_a_resellers_mail_domains_in_the_admin(staff_client, reseller):
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     url = reverse("admin:accounts_organisation_change", args=[org.pk])
     form = {
         "name": org.name,
@@ -557,7 +551,7 @@ def test_esd14_approval_and_a_reveal_racing_end_with_exactly_one_winner(settings
     outcomes = {"reveal": 0, "approval": 0}
     for i in range(10):
         order = order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email=f"race{i}@customer.test",
             lines=[LineIn(product_id=product.pk, quantity=1)],

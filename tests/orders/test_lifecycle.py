@@ -25,7 +25,7 @@ from orders.services import (
     welcome_mail_resend,
 )
 from tests.conftest import run_concurrently
-from tests.factories import make_product, stock
+from tests.factories import make_product, org_of, stock
 
 NEW_PASSWORD = "Amber-Window-Castle-77"
 
@@ -35,7 +35,7 @@ def fulfilled(reseller, product, django_capture_on_commit_callbacks):
     stock(product, 3)
     with django_capture_on_commit_callbacks(execute=True):
         order = order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email="wrong@typo.test",
             lines=[LineIn(product_id=product.pk, quantity=2)],
@@ -48,7 +48,7 @@ def fulfilled(reseller, product, django_capture_on_commit_callbacks):
 
 def _correct(order, reseller, new_email="right@customer.test"):
     return order_correct_email(
-        organisation=reseller.membership.organisation, order_id=order.pk, actor=reseller, new_email=new_email
+        organisation=org_of(reseller), order_id=order.pk, actor=reseller, new_email=new_email
     )
 
 
@@ -120,7 +120,7 @@ def test_esd14_order_not_yet_fulfilled_is_simply_readdressed(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         order = order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email="wrong@typo.test",
             lines=[LineIn(product_id=product.pk, quantity=1)],
@@ -142,7 +142,7 @@ def test_esd14_all1_all2_bad_input_and_other_organisations(fulfilled, reseller, 
         assert exc.value.field == "new_email"
     with pytest.raises(Order.DoesNotExist):
         order_correct_email(
-            organisation=other_reseller.membership.organisation,
+            organisation=org_of(other_reseller),
             order_id=fulfilled.pk,
             actor=other_reseller,
             new_email="x@y.test",
@@ -184,7 +184,7 @@ def test_esd14_reveal_and_correction_racing_end_with_exactly_one_winner(reseller
     stock(product, 40)
     for i in range(20):
         order = order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email=f"race{i}@typo.test",
             lines=[LineIn(product_id=product.pk, quantity=1)],
@@ -242,7 +242,7 @@ def test_esd12_resend_issues_a_fresh_link_and_kills_the_previous(
     settings.WELCOME_MAIL_RESENDS_PER_HOUR = 2
     first_link = set_password_url(fulfilled.end_customer, fulfilled)
     reset_link = set_password_url(fulfilled.end_customer)  # "forgot password": per account, not the order's
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     with django_capture_on_commit_callbacks(execute=True):
         welcome_mail_resend(organisation=org, order_id=fulfilled.pk, actor=reseller)
     assert len(mail.outbox) == 1
@@ -282,7 +282,7 @@ def test_esd12_resend_button_for_the_reseller_only(
 @pytest.mark.django_db
 def test_esd10_fulfilled_order_cannot_be_cancelled(client, fulfilled, reseller):
     with pytest.raises(OrderError) as exc:
-        order_cancel(organisation=reseller.membership.organisation, order_id=fulfilled.pk, actor=reseller)
+        order_cancel(organisation=org_of(reseller), order_id=fulfilled.pk, actor=reseller)
     assert exc.value.code == "not_cancellable"
     client.force_login(reseller)
     html = client.get(reverse("orders:detail", args=[fulfilled.pk])).content.decode()
@@ -299,7 +299,7 @@ def test_esd10_order_awaiting_stock_can_be_cancelled_releasing_nothing(
     kept = stock(other, 2)
     with django_capture_on_commit_callbacks(execute=True):
         order = order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email="c@end.test",
             lines=[LineIn(product_id=other.pk, quantity=1), LineIn(product_id=product.pk, quantity=1)],
@@ -332,7 +332,7 @@ def test_esd6_invoice_exists_if_and_only_if_fulfilled(
     product.save()
     with django_capture_on_commit_callbacks(execute=True):
         waiting = order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email="c@end.test",
             lines=[LineIn(product_id=product.pk, quantity=2)],
@@ -366,7 +366,7 @@ def test_esd6_twenty_concurrent_fulfilments_number_invoices_without_gaps(reselle
     stock(product, 20)
     orders = [
         order_place(
-            reseller=reseller.membership.organisation,
+            reseller=org_of(reseller),
             placed_by=reseller,
             end_customer_email=f"i{i}@end.test",
             lines=[LineIn(product_id=product.pk, quantity=1)],

@@ -9,7 +9,7 @@ from orders.services import LineIn, order_place
 from orders.tasks import backoff
 from orders.vendor import SimulatedVendor, VendorTemporaryError
 from tests.conftest import SmtpCatcher
-from tests.factories import login_staff_with_mfa, stock
+from tests.factories import login_staff_with_mfa, org_of, stock
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +53,7 @@ def refusing_smtp(request, settings):
 
 def _place(reseller, product, email="c@end.test", quantity=1):
     return order_place(
-        reseller=reseller.membership.organisation,
+        reseller=org_of(reseller),
         placed_by=reseller,
         end_customer_email=email,
         lines=[LineIn(product_id=product.pk, quantity=quantity)],

@@ -13,7 +13,7 @@ from locker.services import key_reveal
 from orders.models import Order
 from orders.selectors import order_cursor, order_page
 from orders.views import OrderListView
-from tests.factories import make_org, make_product, make_user, place_order, stock
+from tests.factories import make_org, make_product, make_user, org_of, place_order, stock
 
 
 def _orders(reseller, n, *, same_moment=0, email="c{}@end.test"):
@@ -23,7 +23,7 @@ def _orders(reseller, n, *, same_moment=0, email="c{}@end.test"):
     orders = []
     for i in range(n):
         order = Order.objects.create(
-            reseller=reseller.membership.organisation, placed_by=reseller, end_customer_email=email.format(i)
+            reseller=org_of(reseller), placed_by=reseller, end_customer_email=email.format(i)
         )
         order.lines.create(product=product, quantity=i % 3 + 1)
         at = base if i < same_moment else base + timedelta(minutes=i)
@@ -97,11 +97,11 @@ def test_all1_order_list_and_its_cursors_show_only_the_organisations_orders(clie
     client.force_login(reseller)
     html = client.get(reverse("orders:list")).content.decode()
     assert sorted(_ids(html)) == sorted(mine) and "theirs" not in html
-    their_row = order_page(organisation=other_reseller.membership.organisation).orders[0]
+    their_row = order_page(organisation=org_of(other_reseller)).orders[0]
     for param in ("before", "after"):
         html = client.get(reverse("orders:list"), {param: order_cursor(their_row)}).content.decode()
         assert not set(_ids(html)) & set(theirs) and "theirs" not in html
-    page = order_page(organisation=reseller.membership.organisation, before=order_cursor(their_row))
+    page = order_page(organisation=org_of(reseller), before=order_cursor(their_row))
     assert {o["id"] for o in page.orders} <= set(mine)
 
 

@@ -20,7 +20,7 @@ from locker.services import key_reveal
 from orders.mail import set_password_url
 from orders.models import Order, OrderEvent
 from orders.services import OrderError, order_correct_email, welcome_mail_resend
-from tests.factories import place_order, stock
+from tests.factories import org_of, place_order, stock
 
 EMAIL = "shared@customer.test"
 NEW_PASSWORD = "Amber-Window-Castle-77"
@@ -68,7 +68,7 @@ def _sign_in() -> Client:
 def _resend(order: Order, reseller: Any, capture: Any) -> str:
     mail.outbox.clear()
     with capture(execute=True):
-        welcome_mail_resend(organisation=reseller.membership.organisation, order_id=order.pk, actor=reseller)
+        welcome_mail_resend(organisation=org_of(reseller), order_id=order.pk, actor=reseller)
     [message] = mail.outbox
     return LINK.search(message.body).group(0)
 
@@ -109,7 +109,7 @@ def test_esd14_esd15_a_correction_kills_its_own_order_links_and_the_reset_links_
     reset_link = set_password_url(order_a.end_customer)
     with django_capture_on_commit_callbacks(execute=True):
         order_correct_email(
-            organisation=other_reseller.membership.organisation,
+            organisation=org_of(other_reseller),
             order_id=order_b.pk,
             actor=other_reseller,
             new_email="right@other-customer.test",
@@ -133,7 +133,7 @@ def test_an_order_link_opens_only_its_own_account_and_only_while_the_order_goes_
     assert forged != link and not _link_works(forged)
     with django_capture_on_commit_callbacks(execute=True):
         order_correct_email(
-            organisation=reseller.membership.organisation,
+            organisation=org_of(reseller),
             order_id=order.pk,
             actor=reseller,
             new_email="moved@customer.test",
@@ -194,7 +194,7 @@ def test_esd14_esd15_a_refusal_from_account_facts_says_nothing_of_other_reseller
     order_b, _ = _deliver(other_reseller, product, django_capture_on_commit_callbacks)
     with pytest.raises(OrderError) as refused:
         order_correct_email(
-            organisation=other_reseller.membership.organisation,
+            organisation=org_of(other_reseller),
             order_id=order_b.pk,
             actor=other_reseller,
             new_email="right@other-customer.test",
@@ -221,7 +221,7 @@ def test_esd14_esd15_a_refusal_from_account_facts_says_nothing_of_other_reseller
     assert c.post(reverse("account_login"), {"login": EMAIL, "password": NEW_PASSWORD}).status_code == 302
     with pytest.raises(OrderError) as again:
         order_correct_email(
-            organisation=other_reseller.membership.organisation,
+            organisation=org_of(other_reseller),
             order_id=order_b.pk,
             actor=other_reseller,
             new_email="right@other-customer.test",

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from orders.models import Order
 from orders.services import LineIn, order_place
-from tests.factories import make_product, stock
+from tests.factories import make_product, org_of, stock
 
 
 def _form(**overrides):
@@ -49,7 +49,7 @@ def test_esd2_new_order_in_the_browser_form(
     order = Order.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("orders:detail", args=[order.pk])
     order.refresh_from_db()
-    assert order.status == Order.Status.FULFILLED and order.reseller == reseller.membership.organisation
+    assert order.status == Order.Status.FULFILLED and order.reseller == org_of(reseller)
 
 
 @pytest.mark.django_db
@@ -100,13 +100,13 @@ def test_esd1_all2_form_offers_only_esd_products_and_rejects_others(client, rese
 def test_all1_other_organisations_order_answers_404(client, reseller, other_reseller, product):
     """ALL-1: another organisation's order and a missing one answer the same 404; lists never mix."""
     theirs = order_place(
-        reseller=other_reseller.membership.organisation,
+        reseller=org_of(other_reseller),
         placed_by=other_reseller,
         end_customer_email="theirs@end.test",
         lines=[LineIn(product_id=product.pk, quantity=1)],
     )
     mine = order_place(
-        reseller=reseller.membership.organisation,
+        reseller=org_of(reseller),
         placed_by=reseller,
         end_customer_email="mine@end.test",
         lines=[LineIn(product_id=product.pk, quantity=1)],
@@ -181,7 +181,7 @@ def test_esd7_no_page_or_mail_the_reseller_can_reach_holds_a_key(
 @pytest.mark.django_db
 def test_order_list_query_count_does_not_grow(client, reseller, product, django_assert_max_num_queries):
     """The order list costs the same number of queries for 3 or 30 orders."""
-    org = reseller.membership.organisation
+    org = org_of(reseller)
     client.force_login(reseller)
     for i in range(30):
         order_place(

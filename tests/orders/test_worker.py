@@ -10,7 +10,7 @@ from orders.models import Order
 from orders.services import LineIn, order_place
 from orders.tasks import sweep_orders
 from tests.conftest import wait_until
-from tests.factories import make_product, stock
+from tests.factories import make_product, org_of, stock
 
 
 def _body(message) -> tuple[str, str]:
@@ -31,7 +31,7 @@ def test_esd3_esd9_worker_fulfils_and_sends_the_welcome_mail(celery_worker, smtp
     office = make_product("O2013-HB", name="Office Home and Business 2013")
     keys = stock(win, 2) + stock(office, 1)
     order = order_place(
-        reseller=reseller.membership.organisation,
+        reseller=org_of(reseller),
         placed_by=reseller,
         end_customer_email="journey@end.test",
         lines=[LineIn(product_id=win.pk, quantity=2), LineIn(product_id=office.pk, quantity=1)],
@@ -65,7 +65,7 @@ def test_esd5_all5_waiting_order_completes_when_keys_arrive_and_sweeper_recovers
     """ESD-5, ALL-5: an order short of keys waits, then completes by itself once keys are imported."""
     product = make_product()
     order = order_place(
-        reseller=reseller.membership.organisation,
+        reseller=org_of(reseller),
         placed_by=reseller,
         end_customer_email="waiting@end.test",
         lines=[LineIn(product_id=product.pk, quantity=2)],
@@ -85,7 +85,7 @@ def test_esd5_all5_waiting_order_completes_when_keys_arrive_and_sweeper_recovers
     # A message that never reached the broker: the sweeper task, run by the worker, finds the order.
     stock(product, 1)
     lost = Order.objects.create(
-        reseller=reseller.membership.organisation, placed_by=reseller, end_customer_email="lost@end.test"
+        reseller=org_of(reseller), placed_by=reseller, end_customer_email="lost@end.test"
     )
     lost.lines.create(product=product, quantity=1)
     Order.objects.filter(pk=lost.pk).update(next_attempt_at=lost.created_at.replace(year=2020))

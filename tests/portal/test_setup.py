@@ -14,7 +14,7 @@ from django.core.management import call_command
 from accounts.models import User
 from catalog.models import Product
 from locker.models import ProductKey
-from tests.factories import random_key
+from tests.factories import org_of, random_key
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -185,9 +185,8 @@ def test_seed_demo_is_idempotent_and_prints_no_key():
     )
     assert ProductKey.objects.filter(product__sku="W81").count() == 25
     assert User.objects.get(email="reseller@demo.test").check_password("Demo-Pass-12345")
-    assert (
-        User.objects.get(email="reseller@demo.test").membership.organisation
-        != User.objects.get(email="other@demo.test").membership.organisation
+    assert org_of(User.objects.get(email="reseller@demo.test")) != org_of(
+        User.objects.get(email="other@demo.test")
     )
     assert not re.search(r"[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}", out.getvalue())
 

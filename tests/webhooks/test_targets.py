@@ -18,6 +18,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
+from tests.factories import org_of
 from tests.webhooks.helpers import LocalCA, Receiver
 from webhooks import services, targets
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -27,7 +28,7 @@ ATTACK_URL = "http://127.0.0.1:9911\\@1.1.1.1/"
 
 def _create(reseller, url):
     return services.endpoint_create(
-        organisation=reseller.membership.organisation, user=reseller, url=url, events=["order.fulfilled"]
+        organisation=org_of(reseller), user=reseller, url=url, events=["order.fulfilled"]
     )
 
 
