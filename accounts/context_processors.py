@@ -4,23 +4,19 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .models import Membership
-from .tenancy import uses_locker
+from .tenancy import tenancy_of, uses_locker
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
-    """The navigation's view of the user: organisation, reseller or not, administrator or not.
-
-    Reads ``request.user.membership``, which the authentication backend loaded with the user
-    (accounts.backends): no query of its own.
-    """
-    user = getattr(request, "user", None)
-    membership = getattr(user, "membership", None) if user is not None and user.is_authenticated else None
-    org = membership.organisation if membership is not None else None
-    is_reseller = org is not None and org.is_reseller
+    """The navigation's view of the request: the organisation it acts for, the others the person may
+    switch to (CC-11), reseller or not, administrator or not. From ``accounts.tenancy``: no query of its
+    own beyond the one that reads the memberships for the whole request."""
+    tenancy = tenancy_of(request)
+    is_reseller = tenancy.reseller is not None
     return {
-        "current_organisation": org,
-        "uses_locker": uses_locker(user),
+        "current_organisation": tenancy.organisation,
+        "switchable_organisations": tenancy.organisations if len(tenancy.memberships) > 1 else [],
+        "uses_locker": uses_locker(request),
         "is_reseller": is_reseller,
-        "is_reseller_admin": is_reseller and getattr(membership, "role", None) == Membership.Role.ADMIN,
+        "is_reseller_admin": is_reseller and tenancy.is_admin,
     }

@@ -108,7 +108,9 @@ class Organisation(models.Model):
 
 
 class Membership(models.Model):
-    """A user's place in one organisation. One organisation per user keeps tenancy unambiguous."""
+    """A user's place in one organisation, with a role. A person may belong to several organisations (an
+    accountant or an IT firm serving several customers, CC-11); each request acts for one of them, chosen
+    in the session (``accounts.tenancy``)."""
 
     class Role(models.TextChoices):
         ADMIN = "admin", _("Administrator")
@@ -116,7 +118,7 @@ class Membership(models.Model):
         SUPPORT_AGENT = "support_agent", _("Support agent")
         LICENSING_SPECIALIST = "licensing_specialist", _("Licensing specialist")
 
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=30, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -124,6 +126,13 @@ class Membership(models.Model):
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"],
+                name="membership_once_per_organisation",
+                violation_error_message=_("This person is already a member of this organisation."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organisation} ({self.role})"

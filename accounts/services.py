@@ -43,14 +43,15 @@ def locker_accounts_for_emails(emails: Iterable[str]) -> dict[str, User]:
 # --- whose address is it (ESD-7) --------------------------------------------------------------------
 def address_is_portal_staff_or_partner(email: str) -> bool:
     """Whether an address, however spelt (``accounts.addresses``), reaches a member of a reseller or of the
-    distributor, or a staff account. Members of customer organisations are end customers like any other."""
+    distributor, or a staff account. Members of customer organisations are end customers like any other,
+    unless they also belong to a reseller or the distributor (CC-11): then they never receive keys."""
 
     return (
         User.objects.filter(email_canonical=canonical_address(email))
         .filter(
             Q(is_staff=True)
             | Q(
-                membership__organisation__kind__in=[
+                memberships__organisation__kind__in=[
                     Organisation.Kind.RESELLER,
                     Organisation.Kind.DISTRIBUTOR,
                 ]

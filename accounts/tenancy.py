@@ -1,7 +1,15 @@
-"""Tenancy in one place (ALL-1): which organisation a request acts for, and the views' guard."""
+"""Tenancy in one place (ALL-1, CC-11): which organisation a request acts for, and the views' guards.
+
+A person may belong to several organisations. A page request acts for one of them: the one chosen with
+the header's switcher (kept in the session), else the first by name. ``tenancy_of(request)`` reads the
+user's memberships once per request (one query, organisations included) and every view, the navigation
+and the guards below take the organisation from there. API requests act for their token's organisation
+(``api.base``), never for the session's.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -10,32 +18,118 @@ from django.http import HttpRequest, HttpResponseBase
 
 from .models import Membership, Organisation
 
+# The organisation chosen in the header, by id; a stale choice (the membership ended) is ignored.
+SESSION_KEY = "accounts.organisation"
+_CACHE_ATTR = "_portal_tenancy"
 
-def organisation_of(user: Any) -> Organisation | None:
+
+@dataclass(frozen=True)
+class Tenancy:
+    """The signed-in user's memberships (organisations loaded, by name) and the one this request acts for."""
+
+    memberships: tuple[Membership, ...] = ()
+    active: Membership | None = None
+    is_staff: bool = False
+
+    @property
+    def organisation(self) -> Organisation | None:
+        return self.active.organisation if self.active is not None else None
+
+    @property
+    def reseller(self) -> Organisation | None:
+        """The reseller organisation the request acts for, or None."""
+        organisation = self.organisation
+        return organisation if organisation is not None and organisation.is_reseller else None
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the person administers the organisation the request acts for."""
+        return self.active is not None and self.active.role == Membership.Role.ADMIN
+
+    @property
+    def organisations(self) -> list[Organisation]:
+        return [membership.organisation for membership in self.memberships]
+
+    @property
+    def uses_locker(self) -> bool:
+        """Whether this person is an end customer, who may open a Digital Locker: an account with no
+        membership, or one whose every membership is in a customer organisation (ESD-7). Never staff
+        (ESD-8), nor a member of a reseller or of the distributor, whatever else they belong to."""
+        if self.is_staff:
+            return False
+        return all(m.organisation.kind == Organisation.Kind.CUSTOMER for m in self.memberships)
+
+    def membership_in(self, organisation_id: int) -> Membership | None:
+        return next((m for m in self.memberships if m.organisation_id == organisation_id), None)
+
+
+_ANONYMOUS = Tenancy(is_staff=False)
+
+
+def memberships_of(user: Any) -> tuple[Membership, ...]:
+    """Every membership of a user, with its organisation, in the order the switcher lists them."""
+    return tuple(
+        Membership.objects.filter(user_id=user.pk)
+        .select_related("organisation")
+        .order_by("organisation__name", "organisation_id")
+    )
+
+
+def tenancy_for(user: Any, chosen: Any = None) -> Tenancy:
+    """The tenancy of ``user`` acting for organisation id ``chosen`` if they belong to it, else the first."""
     if not getattr(user, "is_authenticated", False):
+        return _ANONYMOUS
+    memberships = memberships_of(user)
+    active = None
+    if chosen is not None:
+        try:
+            active = next((m for m in memberships if m.organisation_id == int(chosen)), None)
+        except (TypeError, ValueError):
+            active = None
+    if active is None and memberships:
+        active = memberships[0]
+    return Tenancy(memberships, active, is_staff=bool(user.is_staff or user.is_superuser))
+
+
+def tenancy_of(request: HttpRequest) -> Tenancy:
+    """The request's tenancy, resolved on first use and kept on the request (one query per request)."""
+    tenancy = getattr(request, _CACHE_ATTR, None)
+    if tenancy is None:
+        session = getattr(request, "session", None)
+        chosen = session.get(SESSION_KEY) if session is not None else None
+        tenancy = tenancy_for(getattr(request, "user", None), chosen)
+        setattr(request, _CACHE_ATTR, tenancy)
+    return tenancy
+
+
+def organisation_choose(request: HttpRequest, organisation_id: Any) -> Organisation | None:
+    """Make the request's session act for one of the user's organisations; None (nothing changes) if the
+    user is not a member of it, so an id of someone else's organisation opens nothing (ALL-1)."""
+    try:
+        wanted = int(organisation_id)
+    except (TypeError, ValueError):
         return None
-    membership = getattr(user, "membership", None)
-    return membership.organisation if membership is not None else None
+    membership = tenancy_of(request).membership_in(wanted)
+    if membership is None:
+        return None
+    request.session[SESSION_KEY] = membership.organisation_id
+    setattr(request, _CACHE_ATTR, tenancy_for(request.user, membership.organisation_id))
+    return membership.organisation
 
 
-def reseller_of(user: Any) -> Organisation | None:
-    """The reseller organisation this signed-in user acts for, or None."""
-    organisation = organisation_of(user)
-    return organisation if organisation is not None and organisation.is_reseller else None
+def reseller_of(request: HttpRequest) -> Organisation | None:
+    """The reseller organisation this request acts for, or None."""
+    return tenancy_of(request).reseller
 
 
-def uses_locker(user: Any) -> bool:
-    """Whether this signed-in user is an end customer, who may open a Digital Locker: an account with no
-    membership, or a member of a customer organisation (ESD-7). Never staff (ESD-8), nor a member of a
-    reseller or the distributor. No query: the user comes with membership and organisation."""
-    if not getattr(user, "is_authenticated", False) or user.is_staff or user.is_superuser:
-        return False
-    organisation = organisation_of(user)
-    return organisation is None or organisation.kind == Organisation.Kind.CUSTOMER
+def uses_locker(request: HttpRequest) -> bool:
+    """Whether the signed-in person may open a Digital Locker (``Tenancy.uses_locker``)."""
+    user = getattr(request, "user", None)
+    return bool(getattr(user, "is_authenticated", False)) and tenancy_of(request).uses_locker
 
 
 class ResellerRequiredMixin(LoginRequiredMixin):
-    """Resolves ``self.organisation`` once; only members of a reseller organisation get through.
+    """Resolves ``self.organisation`` once; only a request acting for a reseller organisation gets through.
 
     Views scope every queryset with ``Model.objects.for_org(self.organisation)``, so another
     organisation's object and a missing one both answer 404.
@@ -46,7 +140,7 @@ class ResellerRequiredMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        org = reseller_of(request.user)
+        org = reseller_of(request)
         if org is None:
             raise PermissionDenied
         self.organisation = org
@@ -57,7 +151,7 @@ class ResellerAdminRequiredMixin(ResellerRequiredMixin):
     """Organisation settings (API tokens, webhooks) are for the reseller's administrators only."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        membership = getattr(request.user, "membership", None) if request.user.is_authenticated else None
-        if membership is not None and membership.role != Membership.Role.ADMIN:
+        tenancy = tenancy_of(request)
+        if request.user.is_authenticated and tenancy.reseller is not None and not tenancy.is_admin:
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)

@@ -1,19 +1,21 @@
-"""Settings → Mail domains: the domains a reseller declares as its own (ESD-7)."""
+"""Settings → Mail domains: the domains a reseller declares as its own (ESD-7); the organisation switcher."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
+from django.views.decorators.http import require_POST
 
 from .models import MailDomain
 from .services import mail_domain_declare, mail_domain_remove
-from .tenancy import ResellerAdminRequiredMixin
+from .tenancy import ResellerAdminRequiredMixin, organisation_choose
 
 
 class MailDomainForm(forms.Form):
@@ -59,3 +61,17 @@ class MailDomainRemoveView(ResellerAdminRequiredMixin, View):
             raise Http404 from None
         messages.success(request, _("The domain was removed."))
         return redirect("mail_domains:list")
+
+
+@login_required
+@require_POST
+def organisation_switch(request: HttpRequest) -> HttpResponse:
+    """The header's switcher (CC-11): the session acts for another of the person's organisations, and the
+    home page of that organisation opens (a page of the previous one, an order say, is not its page).
+    An organisation the person does not belong to changes nothing (ALL-1)."""
+    organisation = organisation_choose(request, request.POST.get("organisation"))
+    if organisation is None:
+        messages.error(request, _("You are not a member of that organisation."))
+    else:
+        messages.success(request, _("You are now working for %(name)s.") % {"name": organisation.name})
+    return redirect("home")

@@ -42,7 +42,9 @@ class TokenListView(ResellerAdminRequiredMixin, View):
         form = TokenForm(request.POST)
         if form.is_valid():
             try:
-                _record, token = api_token_create(user=request.user, name=form.cleaned_data["name"])
+                _record, token = api_token_create(
+                    organisation=self.organisation, user=request.user, name=form.cleaned_data["name"]
+                )
             except TokenError as exc:
                 add_to_form(form, exc)
             else:

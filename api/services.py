@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -27,10 +28,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def api_token_create(*, user: Any, name: str) -> tuple[ApiToken, str]:
-    """A new token for the user's reseller organisation; the plain token is returned once, never stored."""
-    membership = getattr(user, "membership", None)
-    if membership is None or not membership.organisation.is_reseller:
+def api_token_create(*, organisation: Organisation, user: Any, name: str) -> tuple[ApiToken, str]:
+    """A new token of ``organisation``, made by ``user`` (one of its administrators); the plain token is
+    returned once, never stored. The token acts for that organisation only, whatever else its maker
+    belongs to (CC-11)."""
+    if not organisation.is_reseller:
+        raise TokenError("not_a_reseller", _("Only reseller users can have API tokens."))
+    membership = Membership.objects.filter(user_id=user.pk, organisation=organisation).first()
+    if membership is None:
         raise TokenError("not_a_reseller", _("Only reseller users can have API tokens."))
     if membership.role != Membership.Role.ADMIN:
         raise TokenError("not_an_admin", _("Only the organisation's administrators manage API tokens."))
@@ -38,7 +43,7 @@ def api_token_create(*, user: Any, name: str) -> tuple[ApiToken, str]:
     secret = secrets.token_urlsafe(32)
     token = f"{TOKEN_PREFIX}{secret}"
     record = ApiToken.objects.create(
-        organisation=membership.organisation,
+        organisation=organisation,
         created_by=user,
         name=name,
         prefix=token[: len(TOKEN_PREFIX) + 6],
@@ -60,20 +65,22 @@ def api_token_authenticate(token: str) -> ApiToken | None:
     """The active token behind a bearer string, with its organisation and creator, or None.
 
     A token acts for its creator, so only while the creator is an active member of the token's
-    organisation: removed from it (or moved to another), deactivated, the token opens nothing (ALL-1).
+    organisation: removed from it, deactivated, the token opens nothing (ALL-1); memberships elsewhere
+    neither help nor harm (CC-11). One query.
     """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
+    creator_is_member = Membership.objects.filter(
+        user_id=OuterRef("created_by_id"), organisation_id=OuterRef("organisation_id")
+    )
     record = (
         ApiToken.objects.active()
-        .select_related("organisation", "created_by", "created_by__membership")
+        .select_related("organisation", "created_by")
+        .annotate(creator_is_member=Exists(creator_is_member))
         .filter(token_hash=token_hash(token))
         .first()
     )
-    if record is None or not record.created_by.is_active:
-        return None
-    membership = getattr(record.created_by, "membership", None)
-    if membership is None or membership.organisation_id != record.organisation_id:
+    if record is None or not record.created_by.is_active or not record.creator_is_member:  # type: ignore[attr-defined]
         return None
     now = timezone.now()
     if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 
+from accounts.views import organisation_switch
+
 from . import views
 
 admin.site.site_header = _("Distributor portal administration")
@@ -15,6 +17,7 @@ urlpatterns = [
     # Before allauth's URLs, so that these match first (see views.no_email_management).
     re_path(r"^accounts/(?:email|confirm-email)/", views.no_email_management),
     path("accounts/", include("allauth.urls")),
+    path("organisation/", organisation_switch, name="organisation_switch"),
     path("orders/", include("orders.urls")),
     path("locker/", include("locker.urls")),
     path("api/v1/", include("api.urls")),

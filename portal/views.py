@@ -17,11 +17,11 @@ def home(request: HttpRequest) -> HttpResponse:
     """Send each kind of user to where their work is."""
     if not request.user.is_authenticated:
         return redirect("account_login")
-    if reseller_of(request.user) is not None:
+    if reseller_of(request) is not None:
         return redirect("orders:list")
     if request.user.is_staff:
         return redirect("admin:index")
-    if uses_locker(request.user):
+    if uses_locker(request):
         return redirect("locker:index")
     # A distributor member without staff access (a support agent before their desk exists): their account.
     return redirect("mfa_index")

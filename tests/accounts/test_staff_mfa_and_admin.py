@@ -50,10 +50,10 @@ def _change_form_data(user: User, **overrides: Any) -> dict[str, Any]:
         "email": user.email,
         "full_name": user.full_name,
         "is_active": "on",
-        "membership-TOTAL_FORMS": "0",
-        "membership-INITIAL_FORMS": "0",
-        "membership-MIN_NUM_FORMS": "0",
-        "membership-MAX_NUM_FORMS": "1",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
         "_save": "Save",
     }
     data.update(overrides)
@@ -222,7 +222,7 @@ def test_esd8_end_customer_of_a_placed_order_is_a_locker_account_in_the_admin(st
     url = reverse("admin:accounts_user_change", args=[future.pk])
     page = staff_client.get(url).content.decode()
     assert 'name="email"' not in page and 'name="is_staff"' not in page and 'name="is_superuser"' not in page
-    assert "membership-TOTAL_FORMS" not in page
+    assert "memberships-TOTAL_FORMS" not in page
     staff_client.post(
         url,
         _change_form_data(future, email="staff.mailbox@distributor.test", is_staff="on", is_superuser="on"),

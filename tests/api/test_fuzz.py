@@ -33,7 +33,7 @@ from api.parsers import MAX_DEPTH, DepthLimitedJSONParser
 from api.services import api_token_create
 from locker.forms import KeyImportForm
 from locker.services import _KEY_RE, normalise_key, parse_key_file
-from tests.factories import stock
+from tests.factories import org_of, stock
 
 ORDERS = "/api/v1/orders/"
 PROBLEM = "application/problem+json"
@@ -127,7 +127,9 @@ def fuzz_api(reseller: Any, settings: Any, product: Any) -> APIClient:
     settings.API_THROTTLE_RATE = "1000000/min"
     stock(product, 3)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=reseller, name='fuzz')[1]}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api_token_create(organisation=org_of(reseller), user=reseller, name='fuzz')[1]}"
+    )
     return client
 
 

@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from api.services import api_token_create
+from tests.factories import org_of
 
 CHECKS = ",".join(
     [
@@ -31,7 +32,8 @@ def test_api_schemathesis_finds_no_server_error_and_no_schema_violation(live_ser
     call_command("seed_demo", stdout=StringIO())
     st = Path(sys.executable).with_name("st")
     for email in ("reseller@demo.test", "other@demo.test"):
-        _record, token = api_token_create(user=User.objects.get(email=email), name="schemathesis")
+        user = User.objects.get(email=email)
+        _record, token = api_token_create(organisation=org_of(user), user=user, name="schemathesis")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
         result = subprocess.run(
             [

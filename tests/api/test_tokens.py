@@ -71,7 +71,7 @@ def test_all1_a_token_acts_only_while_its_creator_is_a_member_of_its_organisatio
     from api.services import api_token_create
     from orders.models import Order
 
-    _record, token = api_token_create(user=reseller, name="shop")
+    _record, token = api_token_create(organisation=org_of(reseller), user=reseller, name="shop")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api.get("/api/v1/orders/").status_code == 200

@@ -210,7 +210,7 @@ def test_esd7_api_refuses_a_member_address_in_another_spelling(reseller, product
     """ESD-7: the same rule through the API, as problem+json with the field."""
     from api.services import api_token_create
 
-    _record, token = api_token_create(user=reseller, name="shop")
+    _record, token = api_token_create(organisation=org_of(reseller), user=reseller, name="shop")
     from rest_framework.test import APIClient
 
     api = APIClient()
@@ -379,7 +379,7 @@ def test_esd14_api_answers_202_while_a_correction_waits_for_review(settings, del
     from api.services import api_token_create
 
     settings.ESD_CORRECTION_REVIEW = True
-    _record, token = api_token_create(user=reseller, name="shop")
+    _record, token = api_token_create(organisation=org_of(reseller), user=reseller, name="shop")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     url = f"/api/v1/orders/{delivered.pk}/correct-email/"

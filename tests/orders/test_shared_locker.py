@@ -157,7 +157,9 @@ def test_esd15_the_second_resellers_pages_show_only_what_followed_its_own_delive
 
     order_b, _ = _deliver(other_reseller, product, django_capture_on_commit_callbacks)
     api_b = APIClient()
-    api_b.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=other_reseller, name='b')[1]}")
+    api_b.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api_token_create(organisation=org_of(other_reseller), user=other_reseller, name='b')[1]}"
+    )
     delivery = api_b.get(reverse("api:order-detail", args=[order_b.pk])).json()["delivery"]
     assert delivery["password_set_at"] is None and delivery["signed_in_at"] is None
     client.force_login(other_reseller)
@@ -207,7 +209,9 @@ def test_esd14_esd15_a_refusal_from_account_facts_says_nothing_of_other_reseller
     page = client.get(reverse("orders:detail", args=[order_b.pk])).content.decode()
     assert reason.replace("'", "&#x27;") in page
     api_b = APIClient()
-    api_b.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=other_reseller, name='b')[1]}")
+    api_b.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api_token_create(organisation=org_of(other_reseller), user=other_reseller, name='b')[1]}"
+    )
     answer = api_b.post(
         reverse("api:order-correct-email", args=[order_b.pk]),
         {"new_email": "right@other-customer.test"},

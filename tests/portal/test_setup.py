@@ -219,7 +219,7 @@ def test_pages_and_api_answers_are_private_to_caches_and_reveals_stay_no_store(c
     for url in ("/orders/", "/settings/mail-domains/", "/accounts/login/"):
         response = client.get(url, follow=False)
         assert "private" in response["Cache-Control"], url
-    _record, token = api_token_create(user=reseller, name="shop")
+    _record, token = api_token_create(organisation=org_of(reseller), user=reseller, name="shop")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert "private" in api.get("/api/v1/orders/")["Cache-Control"]

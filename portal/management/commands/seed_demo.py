@@ -117,13 +117,16 @@ class Command(BaseCommand):
             ("support@demo.test", distributor, Membership.Role.SUPPORT_AGENT, True, False),
             ("reseller@demo.test", reseller, Membership.Role.ADMIN, False, False),
             ("other@demo.test", other, Membership.Role.ADMIN, False, False),
+            # CC-11: one person in two organisations, switched between in the header.
+            ("partner@demo.test", reseller, Membership.Role.MEMBER, False, False),
+            ("partner@demo.test", other, Membership.Role.ADMIN, False, False),
         ]
         for email, org, role, is_staff, is_superuser in people:
             user = User.objects.filter(email=email).first() or User(email=email)
             user.is_staff, user.is_superuser, user.is_active = is_staff, is_superuser, True
             user.set_password(password)
             user.save()
-            Membership.objects.update_or_create(user=user, defaults={"organisation": org, "role": role})
+            Membership.objects.update_or_create(user=user, organisation=org, defaults={"role": role})
 
         added = 0
         for product in products.values():
