@@ -9,7 +9,8 @@ from rest_framework import serializers
 
 from catalog.models import Product
 from orders.models import Invoice, InvoiceLine, Order
-from orders.services import MAX_UNITS_PER_LINE, pending_correction
+from orders.selectors import OrderActions, order_actions
+from orders.services import MAX_UNITS_PER_LINE
 
 
 def _absolute(context: dict[str, Any], path: str) -> str:
@@ -122,16 +123,46 @@ class PendingCorrectionSerializer(serializers.Serializer):
     requested_at = serializers.DateTimeField()
 
 
+class ActionSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    code = serializers.CharField(
+        allow_null=True, help_text=_("Why not, for programs: the problem code the action answers now.")
+    )
+    reason = serializers.CharField(allow_null=True, help_text=_("Why not, for people."))
+
+
+class OrderActionsSerializer(serializers.Serializer):
+    """What can be done with the order now, by the rules the action endpoints answer with; the portal's
+    order page shows the same buttons."""
+
+    resend_welcome_mail = ActionSerializer(help_text=_("POST …/resend-welcome-mail/ (ESD-12)."))
+    correct_email = ActionSerializer(help_text=_("POST …/correct-email/ (ESD-14)."))
+    cancel = ActionSerializer(help_text=_("POST …/cancel/ (ESD-10)."))
+    download_invoice = ActionSerializer(help_text=_("The invoice's pdf_url (ESD-6)."))
+
+
 class OrderDetailSerializer(OrderBaseSerializer):
     lines = OrderLineOutSerializer(many=True, source="lines.all")
     delivery = DeliverySerializer(source="*")
     invoice = serializers.SerializerMethodField()
     pending_correction = serializers.SerializerMethodField()
+    actions = serializers.SerializerMethodField()
+
+    def _actions(self, order: Order) -> OrderActions:
+        """The order's actions, found once for both fields that show them."""
+        found: dict[int, OrderActions] = self.context.setdefault("_order_actions", {})
+        if order.pk not in found:
+            found[order.pk] = order_actions(order)
+        return found[order.pk]
 
     @extend_schema_field(PendingCorrectionSerializer(allow_null=True))
     def get_pending_correction(self, order: Order) -> Any:
-        correction = pending_correction(order)
+        correction = self._actions(order).pending_correction
         return PendingCorrectionSerializer(correction).data if correction else None
+
+    @extend_schema_field(OrderActionsSerializer)
+    def get_actions(self, order: Order) -> Any:
+        return OrderActionsSerializer(self._actions(order)).data
 
     @extend_schema_field(InvoiceRefSerializer(allow_null=True))
     def get_invoice(self, order: Order) -> Any:

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.models import Product
-from orders.invoices import invoice_pdf
+from orders.invoice_pdf import invoice_pdf
 from orders.models import Invoice, Order
 from orders.selectors import order_detail, order_list
 from orders.services import LineIn, order_cancel, order_correct_email, order_place, welcome_mail_resend

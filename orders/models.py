@@ -107,6 +107,23 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk}"
 
+    # ``get_status_display()`` translates every choice to find one; a list of 25 orders showed it. These
+    # translate the one they show.
+    @property
+    def status_label(self) -> str:
+        return _label(self.Status, self.status)
+
+    @property
+    def welcome_mail_label(self) -> str:
+        return _label(self.MailStatus, self.welcome_mail_status)
+
+
+def _label(choices: type[models.TextChoices], value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")

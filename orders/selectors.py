@@ -1,10 +1,11 @@
+"""Reads of ESD orders: the list, one order, what can be done with it, its invoice (ALL-1: always scoped)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -20,10 +21,17 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organisation
-from core.dates import epoch_micros, from_epoch_micros, parse_db_timestamp
-from core.db import prepared_cursor
+from core.dates import epoch_micros, from_epoch_micros
 
-from .models import Allocation, Invoice, Order, OrderEvent, OrderLine
+from .errors import OrderError
+from .models import Allocation, EmailCorrection, Invoice, Order, OrderEvent, OrderLine
+from .rules import (
+    cancel_refusal,
+    correct_email_refusal,
+    invoice_refusal,
+    pending_correction,
+    resend_refusal,
+)
 
 
 def order_list(*, organisation: Organisation, status: str | None = None) -> QuerySet[Order]:
@@ -38,8 +46,10 @@ def order_list(*, organisation: Organisation, status: str | None = None) -> Quer
 class OrderPage:
     """One page of the order list; ``newer`` and ``older`` are cursors for the neighbouring pages, or None.
 
-    Each order is a dict: id, created_at, end_customer_email, status, welcome_mail_status, units (ordered)
-    and keys_accessed (whether the customer has opened any of its keys, ESD-7).
+    Each order is a dict of the columns a row shows (``_ROW_FIELDS``) and ``units`` (ordered) and
+    ``keys_accessed`` (whether the customer has opened any of its keys, ESD-7), as
+    ``OrderQuerySet.with_summary`` annotates them: rows, not model instances, which a list of 25 would
+    build for nothing.
     """
 
     orders: list[dict[str, Any]]
@@ -60,22 +70,8 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         return None  # a malformed cursor shows the newest page
 
 
-# The order list is the page resellers load most, so its one query is written out: built by the ORM it
-# cost more than the rest of the page (7 M instructions against 0.4 M). It is ``order_list`` (units and
-# keys_accessed as in ``OrderQuerySet.with_summary``), always scoped to one reseller like ``for_org``
-# (ALL-1), and the timestamp comes as text because Django's timestamptz loader is pure Python.
-_ORDER_PAGE_SQL = """
-    SELECT o.id, CAST(o.created_at AS VARCHAR), o.end_customer_email, o.status, o.welcome_mail_status,
-        (SELECT SUM(l.quantity) FROM orders_orderline l WHERE l.order_id = o.id),
-        o.keys_accessed_at IS NOT NULL
-    FROM orders_order o
-    WHERE o.reseller_id = %s {conditions}
-    ORDER BY o.created_at {direction}, o.id {direction}
-    LIMIT %s
-"""
-# (created_at, id) beyond a cursor, written so the created_at bound can use the index as a range.
-_OLDER = " AND o.created_at <= %s AND (o.created_at < %s OR o.id < %s)"
-_NEWER = " AND o.created_at >= %s AND (o.created_at > %s OR o.id > %s)"
+# The columns a row of the list shows; the rest of the order is not read.
+_ROW_FIELDS = ("id", "created_at", "end_customer_email", "status", "welcome_mail_status")
 
 
 def order_page(
@@ -90,36 +86,21 @@ def order_page(
 
     Keyset pagination: a page reads ``size + 1`` rows from the (reseller, created_at, id) index wherever it
     is in the list, and no COUNT over all of the organisation's orders, so its cost does not grow with them.
-    One query.
+    One query, scoped like every read of orders (``for_org``, ALL-1).
     """
-    conditions = ""
-    params: list[Any] = [organisation.pk]
-    if status and status in Order.Status.values:
-        conditions += " AND o.status = %s"
-        params.append(status)
-    older_than, newer_than = _parse_cursor(before), _parse_cursor(after)
-    position = older_than or newer_than
-    if position is not None:
-        at = connection.ops.adapt_datetimefield_value(position[0])
-        conditions += _OLDER if older_than is not None else _NEWER
-        params += [at, at, position[1]]
-    sql = _ORDER_PAGE_SQL.format(
-        conditions=conditions, direction="ASC" if newer_than is not None and not older_than else "DESC"
+    orders = order_list(organisation=organisation, status=status).values(
+        *_ROW_FIELDS, "units", "keys_accessed"
     )
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [*params, size + 1])
-        rows = [
-            {
-                "id": pk,
-                "created_at": parse_db_timestamp(created_at),
-                "end_customer_email": email,
-                "status": order_status,
-                "welcome_mail_status": mail_status,
-                "units": units or 0,
-                "keys_accessed": bool(accessed),
-            }
-            for pk, created_at, email, order_status, mail_status, units, accessed in cursor.fetchall()
-        ]
+    older_than, newer_than = _parse_cursor(before), _parse_cursor(after)
+    # (created_at, id) beyond a cursor, written so the created_at bound reads the index as a range.
+    if older_than is not None:
+        at, pk = older_than
+        orders = orders.filter(Q(created_at__lt=at) | Q(id__lt=pk), created_at__lte=at)
+    elif newer_than is not None:
+        at, pk = newer_than
+        orders = orders.filter(Q(created_at__gt=at) | Q(id__gt=pk), created_at__gte=at)
+        orders = orders.order_by("created_at", "id")  # the nearest newer ones; shown newest first below
+    rows = list(orders[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     if newer_than is not None and older_than is None:
@@ -156,6 +137,45 @@ def order_detail(*, organisation: Organisation, order_id: int) -> Order:
             Prefetch("events", queryset=OrderEvent.objects.select_related("actor")),
         )
         .get(pk=order_id)
+    )
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a reseller may ask of an order: allowed, or refused with the code and reason the service
+    answers when it is asked anyway."""
+
+    allowed: bool
+    code: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def unless(cls, refusal: OrderError | None) -> Action:
+        return cls(True) if refusal is None else cls(False, refusal.code, refusal.message)
+
+
+@dataclass(frozen=True)
+class OrderActions:
+    """What can be done with an order now, and why not (orders.rules)."""
+
+    resend_welcome_mail: Action  # ESD-12
+    correct_email: Action  # ESD-14
+    cancel: Action  # ESD-10
+    download_invoice: Action  # ESD-6
+    pending_correction: EmailCorrection | None  # waiting for staff: no resend, no other correction (ESD-14)
+
+
+def order_actions(order: Order) -> OrderActions:
+    """What the reseller can do with this order (an order of ``order_detail``), by the same rules the
+    services refuse with: the order page shows these buttons, the API these ``actions``. Two queries (the
+    pending correction, a revealed key)."""
+    pending = pending_correction(order)
+    return OrderActions(
+        resend_welcome_mail=Action.unless(resend_refusal(order, pending=pending)),
+        correct_email=Action.unless(correct_email_refusal(order, pending=pending)),
+        cancel=Action.unless(cancel_refusal(order)),
+        download_invoice=Action.unless(invoice_refusal(order)),
+        pending_correction=pending,
     )
 
 

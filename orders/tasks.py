@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.backoff import backoff
 
-from . import mail, services, vendor_service
+from . import mail, services
 from .alerts import staff_alert_mail
 from .models import EmailCorrection, Order, VendorRequest
 from .vendor import VendorTemporaryError
@@ -93,11 +93,11 @@ def retry_orders_for_products(product_ids: list[int]) -> int:
 @shared_task(bind=True, max_retries=None)
 def request_vendor_keys(self: Any, request_id: int) -> str:
     try:
-        return vendor_service.vendor_request_run(request_id=request_id)
+        return services.vendor_request_run(request_id=request_id)
     except VendorTemporaryError as exc:
         if self.request.retries >= settings.VENDOR_MAX_RETRIES:
             request = VendorRequest.objects.get(pk=request_id)
-            vendor_service.vendor_request_failed(request=request, reason=f"gave up after retries: {exc}")
+            services.vendor_request_failed(request=request, reason=f"gave up after retries: {exc}")
             return request.status
         raise self.retry(exc=exc, countdown=backoff(5.0, self.request.retries)) from None
 

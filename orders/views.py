@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
@@ -17,59 +15,38 @@ from core.dates import DateFormatter
 from core.errors import add_to_form, flash
 
 from .forms import CorrectEmailForm, LineFormSet, OrderForm
-from .invoices import invoice_pdf
+from .invoice_pdf import invoice_pdf
 from .models import Invoice, Order
-from .selectors import invoice_for_order, order_detail, order_page
+from .selectors import invoice_for_order, order_actions, order_detail, order_page
 from .services import (
     LineIn,
     OrderError,
-    correction_refusal,
     order_cancel,
     order_correct_email,
     order_place,
-    pending_correction,
     welcome_mail_resend,
 )
 
-# One row of the order list. The rows are put together here rather than in a template loop: 25 rows of
-# a dozen template variables each cost more than the rest of the page. Every value from the database is
-# escaped (html.escape, as Django's escape does); labels are translated and escaped once per page.
-_ORDER_ROW = (
-    '<tr><td><a href="{prefix}{id}/">#{id}</a></td><td>{placed}</td><td>{email}</td>'
-    '<td class="num">{units}</td><td><span class="badge badge--{status}">{status_label}</span></td>'
-    '<td><span class="badge badge--{mail}">{mail_label}</span></td><td>{opened}</td></tr>\n'
-)
 
-
-def _order_rows(orders: list[dict[str, Any]]) -> SafeString:
-    e = html.escape
-    prefix = e(reverse("orders:list"))
-    status_labels = {value: (e(value), e(str(label))) for value, label in Order.Status.choices}
-    mail_labels = {value: (e(value), e(str(label))) for value, label in Order.MailStatus.choices}
-    opened = {
-        True: f'<span class="badge badge--yes">{e(_("Yes"))}</span>',
-        False: f'<span class="badge">{e(_("Not yet"))}</span>',
-    }
+def _rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What each row of templates/orders/_order_rows.html shows, worked out once per page rather than per
+    row in the template (bench/README.md, "Figures behind the code"): the labels of the statuses, the date
+    as ``|date:"SHORT_DATETIME_FORMAT"`` writes it (``core.dates.DateFormatter``) and the detail address."""
+    status_labels = {value: str(label) for value, label in Order.Status.choices}
+    mail_labels = {value: str(label) for value, label in Order.MailStatus.choices}
     placed = DateFormatter("SHORT_DATETIME_FORMAT")
-    rows = []
-    for order in orders:
-        status, status_label = status_labels[order["status"]]
-        mail, mail_label = mail_labels[order["welcome_mail_status"]]
-        rows.append(
-            _ORDER_ROW.format(
-                prefix=prefix,
-                id=int(order["id"]),
-                placed=e(placed(order["created_at"])),
-                email=e(order["end_customer_email"]),
-                units=int(order["units"] or 0),
-                status=status,
-                status_label=status_label,
-                mail=mail,
-                mail_label=mail_label,
-                opened=opened[bool(order["keys_accessed"])],
-            )
-        )
-    return mark_safe("".join(rows))  # noqa: S308 (every value above is escaped)
+    detail_url = reverse("orders:list")  # an order's page is /orders/<id>/ (orders/urls.py)
+    return [
+        {
+            **order,
+            "url": f"{detail_url}{order['id']}/",
+            "placed": placed(order["created_at"]),
+            "units": order["units"] or 0,
+            "status_label": status_labels.get(order["status"], order["status"]),
+            "mail_label": mail_labels.get(order["welcome_mail_status"], order["welcome_mail_status"]),
+        }
+        for order in orders
+    ]
 
 
 class OrderListView(ResellerRequiredMixin, View):
@@ -87,7 +64,7 @@ class OrderListView(ResellerRequiredMixin, View):
         )
         filter_query = f"status={status}&" if status else ""
         context = {
-            "rows": _order_rows(page.orders),
+            "orders": _rows(page.orders),
             "statuses": Order.Status.choices,
             "current_status": status,
             "list_url": reverse("orders:list"),
@@ -111,13 +88,7 @@ class OrderDetailView(ResellerRequiredMixin, View):
         in_progress = (
             order.status == Order.Status.PLACED or order.welcome_mail_status == Order.MailStatus.QUEUED
         )
-        context = {
-            "order": order,
-            "in_progress": in_progress,
-            "correction_refusal": correction_refusal(order),
-            "pending_correction": pending_correction(order),
-            "invoice": getattr(order, "invoice", None),
-        }
+        context = {"order": order, "in_progress": in_progress, "actions": order_actions(order)}
         return render(request, "orders/order_detail.html", context)
 
 
@@ -204,12 +175,7 @@ class CorrectEmailView(ResellerRequiredMixin, View):
 
     @staticmethod
     def _context(order: Order, form: CorrectEmailForm) -> dict[str, Any]:
-        return {
-            "order": order,
-            "form": form,
-            "refusal": correction_refusal(order),
-            "pending_correction": pending_correction(order),
-        }
+        return {"order": order, "form": form, "actions": order_actions(order)}
 
 
 class InvoicePdfView(ResellerRequiredMixin, View):

@@ -326,3 +326,35 @@ def test_esd7_no_api_response_or_log_line_holds_a_key(
     for secret in known + plain:
         for text in texts:
             assert secret not in text and secret.replace("-", "") not in text
+
+
+# --- what can be done with an order -----------------------------------------------------------------------
+@pytest.mark.django_db
+def test_esd6_esd10_esd12_esd14_the_schema_documents_an_orders_actions(client):
+    """The OpenAPI document describes ``actions`` on every order it returns in full (ESD-6, 10, 12, 14)."""
+    import yaml
+
+    schemas = yaml.safe_load(client.get(reverse("api:schema")).content)["components"]["schemas"]
+    detail = schemas["OrderDetail"]
+    assert "actions" in detail["required"] and "OrderActions" in str(detail["properties"]["actions"])
+    actions = schemas["OrderActions"]["properties"]
+    assert set(actions) == {"resend_welcome_mail", "correct_email", "cancel", "download_invoice"}
+    action = schemas["Action"]
+    assert set(action["properties"]) == {"allowed", "code", "reason"}
+    assert action["properties"]["code"]["nullable"] and action["properties"]["reason"]["nullable"]
+
+
+@pytest.mark.django_db
+def test_esd10_an_orders_actions_follow_it_through_the_api(api, product, django_capture_on_commit_callbacks):
+    """ESD-10: an order waiting for stock offers cancel; once cancelled, the answer offers nothing of it."""
+    with django_capture_on_commit_callbacks(execute=True):
+        placed = _post(api, ORDERS, _order_body()).json()
+    assert placed["actions"]["cancel"]["code"] == "not_cancellable"  # answered before fulfilment ran
+    waiting = api.get(f"{ORDERS}{placed['id']}/").json()
+    assert waiting["status"] == "awaiting_stock"
+    assert waiting["actions"]["cancel"] == {"allowed": True, "code": None, "reason": None}
+    assert waiting["actions"]["resend_welcome_mail"]["code"] == "not_fulfilled"
+    cancelled = _post(api, f"{ORDERS}{waiting['id']}/cancel/").json()
+    assert cancelled["actions"]["cancel"]["allowed"] is False
+    assert cancelled["actions"]["cancel"]["code"] == "not_cancellable"
+    assert cancelled["actions"]["download_invoice"]["code"] == "not_invoiced"

@@ -11,8 +11,9 @@ from django.db import transaction
 from core.errors import DomainError, problem_of
 from core.states import StateMachine
 from core.tasking import _task, enqueue_on_commit
-from orders.models import Order
-from orders.services import ORDER_STATES, OrderError
+from orders.models import Order, OrderEvent
+from orders.services import ORDER_STATES, OrderError, placement
+from tests.conftest import run_concurrently
 from tests.factories import place_order, stock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,3 +73,66 @@ def test_domain_errors_carry_their_status_and_field_into_a_problem():
     assert Refusal("other", "No.").status == 422
     machine = StateMachine({"a": {"b"}, "b": set()}, refuse=lambda obj, to: Refusal("busy", "Busy."))
     assert machine.transitions["a"] == {"b"}
+
+
+# A machine of the test's own over an order's welcome mail field: core.states is generic.
+_LIGHT = StateMachine(
+    {"not_sent": {"queued"}, "queued": {"sent"}, "sent": set(), "failed": set()},
+    refuse=lambda obj, to: DomainError("no", "No."),
+    field="welcome_mail_status",
+)
+
+
+def test_apply_checks_and_sets_a_move_without_saving_it():
+    """ALL-3: ``apply`` is the table's check and the fields' setting, for a caller that saves a batch."""
+    order = Order(welcome_mail_status="not_sent")
+    assert _LIGHT.apply(order, "queued", welcome_mail_error="") == [
+        "welcome_mail_status",
+        "welcome_mail_error",
+    ]
+    assert order.welcome_mail_status == "queued" and order.pk is None
+    with pytest.raises(DomainError):
+        _LIGHT.apply(order, "not_sent")
+    assert _LIGHT.sources("sent") == ["queued"] and _LIGHT.sources("not_sent") == []
+
+
+@pytest.mark.django_db
+def test_a_conditional_move_changes_a_row_only_from_a_state_the_table_allows(reseller, product):
+    """ALL-3: ``move_row`` moves the row by one UPDATE only from a state the table lets go there, and writes
+    the event only then, with the fields of the move."""
+    order = place_order(reseller, (product, 1), email="row@end.test")
+    Order.objects.filter(pk=order.pk).update(welcome_mail_status="queued")
+
+    def event(at):
+        return OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.WELCOME_MAIL_SENT, at=at)
+
+    assert _LIGHT.move_row(Order, order.pk, "sent", event=event, welcome_mail_error="") is True
+    assert _LIGHT.move_row(Order, order.pk, "sent", event=event) is False  # already there: not again
+    assert _LIGHT.move_row(Order, order.pk + 1000, "sent", event=event) is False  # no such row
+    order.refresh_from_db()
+    assert order.welcome_mail_status == "sent"
+    assert order.events.filter(kind="welcome_mail_sent").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_of_callers_racing_for_one_conditional_move_exactly_one_makes_it(reseller, product, monkeypatch):
+    """ALL-3, ALL-5: real transactions on PostgreSQL: eight callers make the same move at the same moment;
+    the database lets one UPDATE match, so the move and its event happen once."""
+    monkeypatch.setattr(placement, "enqueue_on_commit", lambda *args: None)  # no fulfilment task
+    for i in range(5):
+        order = place_order(reseller, (product, 1), email=f"race{i}@end.test")
+        Order.objects.filter(pk=order.pk).update(welcome_mail_status="queued")
+
+        def move(pk=order.pk):
+            return _LIGHT.move_row(
+                Order,
+                pk,
+                "sent",
+                event=lambda at, pk=pk: OrderEvent.objects.create(
+                    order_id=pk, kind="welcome_mail_sent", at=at
+                ),
+            )
+
+        assert sorted(run_concurrently([move] * 8)) == [False] * 7 + [True]
+        assert OrderEvent.objects.filter(order_id=order.pk, kind="welcome_mail_sent").count() == 1

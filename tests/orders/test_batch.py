@@ -91,7 +91,7 @@ def test_esd15_two_orders_for_one_address_in_a_batch_share_one_locker_account(re
 def test_all5_a_failing_batch_falls_back_to_the_requested_order_alone(reseller, product, monkeypatch):
     """ALL-5: a batch that trips over something other than the database is rolled back whole and the
     requested order is fulfilled alone, so one bad order cannot hold the others up."""
-    from orders import invoices, services
+    from orders.services import fulfilment, invoices
 
     stock(product, 3)
     orders = [place(reseller, (product, 1), email=f"f{i}@end.test") for i in range(3)]
@@ -102,7 +102,7 @@ def test_all5_a_failing_batch_falls_back_to_the_requested_order_alone(reseller, 
             raise RuntimeError("boom")
         return real(orders=orders, lines=lines)
 
-    monkeypatch.setattr(services, "invoices_issue", fails_for_batches)
+    monkeypatch.setattr(fulfilment, "invoices_issue", fails_for_batches)  # where fulfilment looks it up
     outcome = orders_fulfil(order_id=orders[1].pk, batch=10, wait=False, enqueue_mail=False)
     assert outcome.to_mail == [orders[1].pk]
     statuses = dict(Order.objects.values_list("pk", "status"))
@@ -158,10 +158,10 @@ def test_esd4_a_task_whose_order_another_transaction_holds_returns_at_once(resel
 
     from django.db import connections, transaction
 
-    from orders import services
+    from orders.services import placement
 
     stock(product, 1)
-    monkeypatch.setattr(services, "enqueue_on_commit", lambda *args: None)  # autocommit: keep it placed
+    monkeypatch.setattr(placement, "enqueue_on_commit", lambda *args: None)  # autocommit: keep it placed
     order = place(reseller, (product, 1), email="held@end.test")
     locked, release = threading.Event(), threading.Event()
 

@@ -188,3 +188,28 @@ def test_only_resellers_reach_the_order_list(client, end_customer):
     client.force_login(member)
     html = client.get(reverse("orders:list")).content.decode()
     assert "API tokens" not in html and "No orders yet." in html
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_order_page_is_one_query_walking_the_recent_orders_index_without_a_sort(reseller, other_reseller):
+    """ESD-7, ALL-1: a page, first, older or newer, is one ORM query scoped to the reseller that PostgreSQL
+    answers by walking the (reseller, created_at, id) index from the cursor: no sort, no COUNT, whatever
+    the page's depth."""
+    _orders(reseller, 30)
+    _orders(other_reseller, 5, email="theirs{}@end.test")
+    org = org_of(reseller)
+    first = order_page(organisation=org, size=5)
+    second = order_page(organisation=org, size=5, before=first.older)
+    for kwargs in ({}, {"before": second.older}, {"after": second.older}):
+        with CaptureQueriesContext(connection) as ctx:
+            page = order_page(organisation=org, size=5, **kwargs)
+        assert len(page.orders) == 5
+        [query] = ctx.captured_queries
+        assert "COUNT(" not in query["sql"].upper() and f'"reseller_id" = {org.pk}' in query["sql"]
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a few test rows would otherwise be scanned
+            cursor.execute("EXPLAIN " + query["sql"])
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        main = plan.split("SubPlan")[0]  # the plan of the page, before the units' subquery
+        assert "order_reseller_recent_idx" in main and "Sort" not in main, plan

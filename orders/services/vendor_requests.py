@@ -13,9 +13,9 @@ from catalog.models import Product
 from core.tasking import enqueue_on_commit
 from locker.services import keys_import
 
-from .alerts import staff_alert_raise
-from .models import Order, OrderEvent, VendorRequest
-from .vendor import VendorError, VendorTemporaryError, gateway
+from ..alerts import staff_alert_raise
+from ..models import Order, OrderEvent, VendorRequest
+from ..vendor import VendorError, VendorTemporaryError, gateway
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,91 @@
+"""Invoices (ESD-6): issued inside the fulfilment transaction, numbered without gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Invoice, InvoiceLine, InvoiceSequence, Order, OrderLine
+
+CENT = Decimal("0.01")
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def invoices_issue(
+    *, orders: Sequence[Order], lines: dict[int, list[OrderLine]] | None = None
+) -> list[Invoice]:
+    """Issue one invoice per order, numbered one after another in the order given.
+
+    Must run inside the transaction that fulfils the orders, so an invoice exists exactly when its order is
+    fulfilled. The year's sequence row is locked until that transaction ends: concurrent fulfilments take
+    numbers one after another, and a rolled-back fulfilment gives its numbers back, so there are no gaps.
+    A batch of orders takes the lock once. ``lines`` (order id → lines with their products) saves a query
+    when the caller has them; each order's ``reseller`` should be loaded already.
+    """
+    assert transaction.get_connection().in_atomic_block, "invoices_issue needs the fulfilment transaction"
+    if not orders:
+        return []
+    if lines is None:
+        lines = {}
+        for line in OrderLine.objects.filter(order__in=orders).select_related("product"):
+            lines.setdefault(line.order_id, []).append(line)
+    now = timezone.now()
+    year = timezone.localtime(now).year
+    InvoiceSequence.objects.bulk_create([InvoiceSequence(year=year)], ignore_conflicts=True)
+    sequence = InvoiceSequence.objects.select_for_update().get(year=year)
+    first = sequence.last_number + 1
+    sequence.last_number += len(orders)
+    sequence.save(update_fields=["last_number"])
+
+    vat_percent = Decimal(settings.INVOICE_VAT_PERCENT)
+    seller = {
+        "name": settings.INVOICE_ISSUER,
+        "address": settings.INVOICE_ISSUER_ADDRESS,
+        "tax_id": settings.INVOICE_ISSUER_TAX_ID,
+    }
+    invoices, rows_of = [], []
+    for number, order in enumerate(orders, start=first):
+        rows = [
+            InvoiceLine(
+                sku=line.product.sku,
+                description=line.product.name,
+                quantity=line.quantity,
+                unit_price=line.product.unit_price,
+                net_amount=_money(line.product.unit_price * line.quantity),
+            )
+            for line in sorted(lines.get(order.pk, []), key=lambda line: line.pk)
+        ]
+        net = sum((r.net_amount for r in rows), Decimal("0"))
+        vat = _money(net * vat_percent / 100)
+        reseller = order.reseller
+        invoices.append(
+            Invoice(
+                order=order,
+                reseller=reseller,
+                year=year,
+                sequence=number,
+                number=f"ESD/{year}/{number:06d}",
+                issued_at=now,
+                currency=settings.INVOICE_CURRENCY,
+                vat_percent=vat_percent,
+                net_total=net,
+                vat_total=vat,
+                gross_total=net + vat,
+                seller=seller,
+                buyer={"name": reseller.name, "tax_id": reseller.tax_id},
+            )
+        )
+        rows_of.append(rows)
+    Invoice.objects.bulk_create(invoices)
+    for invoice, rows in zip(invoices, rows_of, strict=True):
+        for row in rows:
+            row.invoice = invoice
+    InvoiceLine.objects.bulk_create([row for rows in rows_of for row in rows])
+    return invoices
