@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -100,7 +100,12 @@ class ProductKey(models.Model):
 
         if self.allocated_at is None:
             return None
-        return self.allocated_at + timedelta(days=settings.LOCKER_RETENTION_DAYS)
+        return ProductKey.retention_end(self.allocated_at)
+
+    @staticmethod
+    def retention_end(delivered_at: datetime) -> datetime:
+        """ESD-11: when a key delivered at ``delivered_at`` stops being retrievable (its material goes)."""
+        return delivered_at + timedelta(days=settings.LOCKER_RETENTION_DAYS)
 
 
 class RevealEvent(AppendOnlyModel):

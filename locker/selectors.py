@@ -5,11 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
     ExpressionWrapper,
+    F,
+    Field,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -19,18 +21,17 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from core.dates import epoch_micros, from_epoch_micros, parse_db_timestamp
-from core.db import prepared_cursor
+from core.dates import epoch_micros, from_epoch_micros
 
 from .models import ProductKey
 
 
 @dataclass(frozen=True)
 class LockerPage:
-    """One page of a locker: ``keys`` as dicts (id as text, last5, status, allocated_at, revealed_at,
-    purged_at, product_id, product_name, installer_url), ``newer`` and ``older`` cursors for the
-    neighbouring pages (None at either end), and ``cursor``, the query that shows this page again ("" for
-    the first page)."""
+    """One page of a locker: ``keys`` as dicts (id, last5, status, allocated_at, revealed_at, purged_at,
+    product_id, product_name, installer_url: what a card shows, never the sealed key material), ``newer``
+    and ``older`` cursors for the neighbouring pages (None at either end), and ``cursor``, the query that
+    shows this page again ("" for the first page)."""
 
     keys: list[dict[str, Any]]
     newer: str | None
@@ -38,29 +39,31 @@ class LockerPage:
     cursor: str
 
 
-# The locker is every end customer's page, so its one query is written out. It reads the keys of
-# ``ProductKey.objects.for_owner(owner)`` (delivered or destroyed; never the sealed key material), newest
-# delivery first, a delivery's keys grouped by product, in pages found by position rather than by number:
-# ``key_locker_idx`` (owner, allocated_at, product, id, all descending) starts at the cursor, gives the
-# page's rows in order and stops after them, so a page costs the same in a locker of 20 keys or 20,000, and
-# anywhere in it (counting and sorting all of a customer's keys, as "page n of m" needs, costs more with
-# every key; bench/README.md has the figures). Timestamps come as text (Django's timestamptz loader is
-# pure Python), converted for the page's rows only.
-_LOCKER_PAGE_SQL = """
-    SELECT CAST(k.id AS VARCHAR), k.last5, k.status, CAST(k.allocated_at AS VARCHAR),
-        CAST(k.revealed_at AS VARCHAR), CAST(k.purged_at AS VARCHAR), k.product_id, p.name, p.installer_url
-    FROM locker_productkey k
-    JOIN catalog_product p ON p.id = k.product_id
-    WHERE k.owner_id = %s AND k.status IN ({statuses}) AND k.allocated_at IS NOT NULL{position}
-    ORDER BY k.allocated_at {direction}, k.product_id {direction}, k.id {direction}
-    LIMIT %s
-"""
-# Beyond a cursor (allocated_at, product_id, id): one row comparison, which the index scan starts from.
-_OLDER = " AND (k.allocated_at, k.product_id, k.id) < (%s, %s, %s)"
-_NEWER = " AND (k.allocated_at, k.product_id, k.id) > (%s, %s, %s)"
+_Position = tuple[datetime, int, uuid.UUID]  # a key's (allocated_at, product_id, id): its place in the locker
 _BIGINT = 2**63
-_Position = tuple[datetime, int, uuid.UUID]  # a key's (allocated_at, product_id, id)
-_LOCKER_STATUSES = [str(status) for status in (*ProductKey.DELIVERED, ProductKey.Status.PURGED)]
+# What a card shows (templates/locker/_key_cards.html), and nothing else. Rows rather than model instances:
+# a page of 50 keys and their products costs half as much to read, and a template looks a dict's keys up
+# faster than an instance's attributes (bench/README.md, "Figures behind the code").
+_CARD_FIELDS = ("id", "last5", "status", "allocated_at", "revealed_at", "purged_at", "product_id")
+_CARD_PRODUCT = {"product_name": F("product__name"), "installer_url": F("product__installer_url")}
+
+
+class _Row(Func):
+    """A row of values, ``(a, b, c)``: compared with another row, one condition an index scan can start
+    from (PostgreSQL, SQLite 3.15 and later)."""
+
+    template = "(%(expressions)s)"
+    output_field = Field()
+
+
+def _position_of(position: _Position) -> _Row:
+    at, product_id, key_id = position
+    meta = ProductKey._meta
+    return _Row(
+        Value(at, output_field=meta.get_field("allocated_at")),
+        Value(product_id, output_field=IntegerField()),
+        Value(key_id, output_field=meta.get_field("id")),
+    )
 
 
 def _format_cursor(allocated_at: datetime, product_id: int, key_id: uuid.UUID) -> str:
@@ -70,7 +73,7 @@ def _format_cursor(allocated_at: datetime, product_id: int, key_id: uuid.UUID) -
 
 def locker_cursor(key: dict[str, Any]) -> str:
     """The position of a key of a page."""
-    return _format_cursor(key["allocated_at"], key["product_id"], uuid.UUID(key["id"]))
+    return _format_cursor(key["allocated_at"], key["product_id"], key["id"])
 
 
 def _parse_cursor(cursor: str | None) -> _Position | None:
@@ -82,54 +85,30 @@ def _parse_cursor(cursor: str | None) -> _Position | None:
     return position if 0 < position[1] < _BIGINT else None
 
 
-def _locker_rows(
-    owner_id: Any, size: int, older_than: _Position | None, newer_than: _Position | None
-) -> list[dict[str, Any]]:
-    params: list[Any] = [owner_id, *_LOCKER_STATUSES]
-    position = ""
-    cursor = older_than or newer_than
-    if cursor is not None:
-        at = connection.ops.adapt_datetimefield_value(cursor[0])
-        key_id = ProductKey._meta.pk.get_db_prep_value(cursor[2], connection)  # type: ignore[union-attr]
-        position = _OLDER if older_than is not None else _NEWER
-        params += [at, cursor[1], key_id]
-    backwards = newer_than is not None and older_than is None
-    sql = _LOCKER_PAGE_SQL.format(
-        statuses=", ".join(["%s"] * len(_LOCKER_STATUSES)),
-        position=position,
-        direction="ASC" if backwards else "DESC",
-    )
-    with prepared_cursor() as db:
-        db.execute(sql, [*params, size])
-        rows = db.fetchall()
-    keys = [
-        {
-            # The key's id as text, as it shows on the page (SQLite keeps it as 32 hex digits).
-            "id": key_id if len(key_id) == 36 else str(uuid.UUID(key_id)),
-            "last5": last5,
-            "status": status,
-            "allocated_at": parse_db_timestamp(allocated_at),
-            "revealed_at": parse_db_timestamp(revealed_at),
-            "purged_at": parse_db_timestamp(purged_at),
-            "product_id": product_id,
-            "product_name": name,
-            "installer_url": installer_url,
-        }
-        for (
-            key_id,
-            last5,
-            status,
-            allocated_at,
-            revealed_at,
-            purged_at,
-            product_id,
-            name,
-            installer_url,
-        ) in rows
-    ]
-    if backwards:
-        keys.reverse()
-    return keys
+def locker_keys(
+    *, owner: Any, older_than: _Position | None = None, newer_than: _Position | None = None
+) -> QuerySet[ProductKey, dict[str, Any]]:
+    """The owner's keys in locker order from a position on, as rows of what a card shows:
+    ``ProductKey.objects.for_owner(owner)`` (delivered or destroyed), newest delivery first and a delivery's
+    keys grouped by product (all three sort columns descending), older than ``older_than`` or, ascending,
+    newer than ``newer_than``.
+
+    Pages are found by position, not by number: ``key_locker_idx`` (owner, allocated_at, product, id, all
+    descending) starts at the position (one row comparison, so also deep inside one delivery, whose keys
+    share their moment), gives the rows in order and stops after the page, so a page costs the same in a
+    locker of 20 keys or 20,000, and anywhere in it (bench/README.md, "Figures behind the code").
+    """
+    keys = ProductKey.objects.for_owner(owner).filter(allocated_at__isnull=False)
+    order = ("-allocated_at", "-product_id", "-id")
+    if older_than is not None or newer_than is not None:
+        keys = keys.alias(position=_Row(F("allocated_at"), F("product_id"), F("id")))
+        if older_than is not None:
+            keys = keys.filter(position__lt=_position_of(older_than))
+        else:
+            assert newer_than is not None
+            keys = keys.filter(position__gt=_position_of(newer_than))
+            order = ("allocated_at", "product_id", "id")
+    return keys.order_by(*order).values(*_CARD_FIELDS, **_CARD_PRODUCT)
 
 
 def locker_page(*, owner: Any, before: str | None = None, after: str | None = None, size: int) -> LockerPage:
@@ -137,13 +116,15 @@ def locker_page(*, owner: Any, before: str | None = None, after: str | None = No
     the ``after`` one (neither, or a malformed one: the first page). One query; two when the cursor points
     past the end (keys destroyed or moved since), which shows the first page instead."""
     older_than, newer_than = _parse_cursor(before), _parse_cursor(after)
-    keys = _locker_rows(owner.pk, size + 1, older_than, newer_than)
+    if older_than is not None:
+        newer_than = None
+    keys = list(locker_keys(owner=owner, older_than=older_than, newer_than=newer_than)[: size + 1])
     more = len(keys) > size
-    if newer_than is not None and older_than is None:
-        keys = keys[-size:] if more else keys
+    keys = keys[:size]
+    if newer_than is not None:
+        keys.reverse()
         has_newer, has_older = more, True
     else:
-        keys = keys[:size]
         has_newer, has_older = older_than is not None, more
     if not keys and (older_than or newer_than):
         return locker_page(owner=owner, size=size)

@@ -1,21 +1,17 @@
 from __future__ import annotations
 
-import html
+import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.client_ip import client_ip
@@ -24,107 +20,79 @@ from core.dates import DateFormatter
 
 from .models import MASK, ProductKey
 from .selectors import locker_page
-from .services import key_reveal
+from .services import Revealed, key_reveal
 
 PAGE_SIZE = 50  # a locker of thousands of keys stays fast: pages found by position, not one huge page
 
 
 def locker_account_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """The locker is for end customers: accounts with no membership, and members of customer
-    organisations (ESD-7: they receive orders, their locker is the same account). Staff (ESD-8: staff never
-    see keys, whatever they own) and members of reseller and distributor organisations get 403.
-
-    No query: the signed-in user comes with membership and organisation (accounts.backends)."""
+    organisations only (ESD-7: they receive orders, their locker is the same account). Staff (ESD-8: staff
+    never see keys, whatever they own) and members of reseller and distributor organisations get 403.
+    Whom the request acts for is resolved once per request (``accounts.tenancy``)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
+        if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not uses_locker(user):
+        if not uses_locker(request):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
     return wrapper
 
 
-# The cards are put together here rather than in a template loop: 50 cards of a dozen template variables
-# and conditions each cost several times the rest of the page. Every value from the database is escaped
-# (html.escape, as Django's escape does); labels are translated and escaped once per page, and each
-# product and each date once.
-def _key_cards(keys: list[dict[str, Any]], page_suffix: str, revealed: dict[str, str]) -> SafeString:
-    e = html.escape
-    # Each card's button posts the page's one reveal form (locker.html, with the CSRF token) to its key.
-    reveal_before_id = f'<button type="submit" form="reveal" formaction="{e(reverse("locker:index"))}keys/'
-    reveal_after_id = f'/reveal/{e(page_suffix)}" class="btn btn--small">{e(_("Reveal key"))}</button>'
-    delivered_label, opened_label = e(_("Delivered")), e(_("First opened"))
-    until_label, installer_label = e(_("Available until")), e(_("Download installer"))
-    destroyed = _("The retention period ended; this key was destroyed on %(when)s.")
-    day_text, moment_text = DateFormatter("DATE_FORMAT"), DateFormatter("DATETIME_FORMAT")
-    day_html: dict[Any, str] = {}
+_ANY_KEY = uuid.UUID(int=0)
 
-    def day(value: Any) -> str:
-        text = day_html.get(value)
-        if text is None:
-            text = day_html[value] = e(day_text(value))
-        return text
 
-    retention = timedelta(days=settings.LOCKER_RETENTION_DAYS)
-    purged = str(ProductKey.Status.PURGED)
-    products: dict[tuple[str, str], tuple[str, str]] = {}
+@sensitive_variables()  # the revealed key: never in an error report's frame variables
+def _cards(keys: list[dict[str, Any]], revealed: Revealed | None, page_query: str) -> list[dict[str, Any]]:
+    """What each card of templates/locker/_key_cards.html shows: the page's rows with the key masked, the
+    plaintext of the key just revealed (in the reveal response, and only there), the address its reveal
+    button posts to (back to this page), and the dates as the ``|date`` filter writes them.
+
+    Worked out here once per page rather than per card in the template (bench/README.md, "Figures behind
+    the code"): each distinct date formatted once (``core.dates.DateFormatter``; 150 ``|date`` filters
+    cost as much as the rest of the page) and one ``reverse()`` for every card's reveal address.
+    """
+    day, moment = DateFormatter("DATE_FORMAT"), DateFormatter("DATETIME_FORMAT")
+    reveal_url = reverse("locker:reveal", args=[_ANY_KEY])
+    shown = revealed.key.pk if revealed is not None else None
     cards = []
     for key in keys:
-        key_id = key["id"]
-        product = (key["product_name"], key["installer_url"])
-        if product not in products:
-            name, url = product
-            products[product] = (
-                e(name),
-                f'<a href="{e(url)}" rel="noopener">{installer_label}</a>' if url else "",
-            )
-        name_html, installer_html = products[product]
-        allocated_at, revealed_at = key["allocated_at"], key["revealed_at"]
-        masked = f'<span class="key key--masked">{e(MASK + key["last5"])}</span>'
-        if key["status"] == purged:
-            when = e(destroyed % {"when": day_text(key["purged_at"])})
-            shown = f'{masked}<p class="muted">{when}</p>'
-            actions = installer_html
-        else:
-            plaintext = revealed.get(key_id)
-            if plaintext:
-                shown = f'<span class="key key--revealed" data-revealed="1">{e(plaintext)}</span>'
-            else:
-                shown = masked
-            actions = f"{reveal_before_id}{key_id}{reveal_after_id}{installer_html}"
-        if revealed_at:
-            actions += f'<span class="muted">{opened_label} {e(moment_text(revealed_at))}</span>'
-        if key["status"] != purged and allocated_at:
-            actions += (
-                f'<span class="muted available-until">{until_label} {day(allocated_at + retention)}</span>'
-            )
+        key_id = str(key["id"])
+        destroyed = key["status"] == ProductKey.Status.PURGED
         cards.append(
-            f'<article class="card key-card" data-key-id="{key_id}">\n'
-            f'<div class="key-card__head"><h2 class="key-card__title">{name_html}</h2>'
-            f'<span class="muted">{delivered_label} {day(allocated_at)}</span></div>\n'
-            f"<div>{shown}</div>\n"
-            f'<div class="key-card__actions">{actions}</div>\n'
-            "</article>\n"
+            {
+                **key,
+                "id": key_id,
+                "masked": MASK + key["last5"],
+                "plaintext": revealed.plaintext if revealed is not None and key["id"] == shown else "",
+                "destroyed": destroyed,
+                "reveal_url": reveal_url.replace(str(_ANY_KEY), key_id) + page_query,
+                "delivered_on": day(key["allocated_at"]),
+                "destroyed_on": day(key["purged_at"]) if destroyed else "",
+                "available_until": "" if destroyed else day(ProductKey.retention_end(key["allocated_at"])),
+                "opened_at": moment(key["revealed_at"]),
+            }
         )
-    return mark_safe("".join(cards))  # noqa: S308 (every value above is escaped)
+    return cards
 
 
-def _render_locker(request: HttpRequest, revealed: dict[str, str] | None = None) -> HttpResponse:
+@sensitive_variables()
+def _render_locker(request: HttpRequest, revealed: Revealed | None = None) -> HttpResponse:
+    """The locker page; with ``revealed``, the reveal response, which alone shows that key (never cached)."""
     page = locker_page(
         owner=request.user, before=request.GET.get("before"), after=request.GET.get("after"), size=PAGE_SIZE
     )
     context: dict[str, Any] = {
+        # A reveal returns to the page it was made on.
+        "cards": _cards(page.keys, revealed, f"?{page.cursor}" if page.cursor else ""),
         "newer_url": f"?after={page.newer}" if page.newer else "",
         "older_url": f"?before={page.older}" if page.older else "",
-        # A reveal returns to the page it was made on.
-        "cards": _key_cards(page.keys, f"?{page.cursor}" if page.cursor else "", revealed or {}),
     }
     response = render(request, "locker/locker.html", context)
-    if revealed:
+    if revealed is not None:
         add_never_cache_headers(response)
         response["Cache-Control"] = "no-store, private"
     return response
@@ -156,4 +124,4 @@ def reveal(request: HttpRequest, key_id: str) -> HttpResponse:
         add_never_cache_headers(response)
         response["Cache-Control"] = "no-store, private"
         return response
-    return _render_locker(request, revealed={str(result.key.pk): result.plaintext})
+    return _render_locker(request, revealed=result)

@@ -96,13 +96,22 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------------------
+# Django's own PostgreSQL backend (the URL's scheme chooses it), with two settings changed from its defaults.
+# gunicorn's sync workers serve one request at a time and Celery's prefork workers run one task at a time,
+# so each process needs exactly one connection: it keeps it for CONN_MAX_AGE seconds between requests and
+# tasks (portal.celery does for tasks what Django does around requests). Before a request's or task's first
+# query Django checks a kept connection (CONN_HEALTH_CHECKS, one SELECT 1), so one the server has closed (a
+# restart, an idle timeout) is replaced instead of failing the request. Not used, and why (the measurements
+# are in bench/README.md, "Figures behind the code"): the "pool" option (it needs CONN_MAX_AGE 0 and keeps
+# a pool in every process, with its threads and a check-out per request, for one connection used at a time;
+# across processes PgBouncer is the pool), and "server_side_binding" with psycopg's "prepare_threshold"
+# (they save a fraction of a millisecond of planning per query, but some ORM queries cannot be bound on the
+# server, and a migration that changes a column's type breaks the statements kept prepared on every open
+# connection). So parameters are bound on the client and nothing is prepared, and a PgBouncer in
+# transaction mode needs no settings.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend, but the health check of a kept connection needs no round trip to the server
-    # (core/db/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "core.db.postgresql"
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several threads (the live test server, the in-process worker) write to one file: wait, don't fail.
@@ -127,11 +136,11 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 # --- Auth ------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-# Django's and allauth's backends, each reading the signed-in user with membership and organisation in one
-# query (accounts.backends). Sessions made under the stock backends' paths need one new login.
+# Django's own backend (``force_login``, the admin) and allauth's e-mail login. The organisation a request
+# acts for is resolved apart, once per request (accounts.tenancy).
 AUTHENTICATION_BACKENDS = [
-    "accounts.backends.ModelBackend",
-    "accounts.backends.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 # Argon2 first: a login is the costliest request the portal serves, and Argon2 is both stronger and
 # cheaper here than PBKDF2. PBKDF2 stays listed so older hashes still verify (and get upgraded).

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from locker import crypto, vault
 from locker.models import KeyEvent, KeyImport, ProductKey, RevealEvent
-from locker.services import key_reveal, keys_allocate, keys_purge_expired
+from locker.services import key_import_create, key_reveal, keys_allocate, keys_purge_expired
 from tests.conftest import _database_url
 from tests.factories import login_staff_with_mfa, make_product, org_of, random_key, stock
 
@@ -206,21 +206,28 @@ def test_lock5_admin_upload_errors_keep_the_form(client, staff):
 
 
 @pytest.mark.django_db
-def test_lock5_large_import_is_chunked_with_progress(settings, staff, django_capture_on_commit_callbacks):
+def test_lock5_large_import_is_chunked_with_progress(
+    settings, staff, monkeypatch, django_capture_on_commit_callbacks
+):
     """LOCK-5: a large file goes through in chunks, each committed with its progress."""
-    from locker import services
+    from locker.services import imports
 
     product = make_product()
     keys = [random_key() for _ in range(2500)]
-    services_chunk = services.IMPORT_CHUNK
-    services.IMPORT_CHUNK = 1000
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            job = services.key_import_create(
-                product=product, uploaded_by=staff, filename="big.txt", content="\n".join(keys)
-            )
-    finally:
-        services.IMPORT_CHUNK = services_chunk
+    monkeypatch.setattr(imports, "IMPORT_CHUNK", 1000)  # where key_import_run looks it up
+    chunks = []
+    real_import = imports.keys_import_numbered
+
+    def counted(**kwargs):
+        chunks.append(len(kwargs["numbered"]))
+        return real_import(**kwargs)
+
+    monkeypatch.setattr(imports, "keys_import_numbered", counted)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = key_import_create(
+            product=product, uploaded_by=staff, filename="big.txt", content="\n".join(keys)
+        )
+    assert chunks == [1000, 1000, 500]
     job.refresh_from_db()
     assert job.total_lines == job.processed_lines == 2500 and job.imported == 2500 and job.percent == 100
 

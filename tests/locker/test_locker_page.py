@@ -33,8 +33,8 @@ def _link(html, label):
 
 
 @pytest.mark.django_db
-def test_locker_pages_of_50_cover_every_key_once(client, end_customer):
-    """120 keys: pages of 50, 50 and 20 through "Older", newest delivery first, each key once; "Newer"
+def test_esd8_locker_pages_of_50_cover_every_key_once(client, end_customer):
+    """ESD-8: 120 keys: pages of 50, 50 and 20 through "Older", newest delivery first, each key once; "Newer"
     leads back through the same pages."""
     _deliver(end_customer, 60)
     _deliver(end_customer, 60)
@@ -56,29 +56,43 @@ def test_locker_pages_of_50_cover_every_key_once(client, end_customer):
 
 
 @pytest.mark.django_db
-def test_locker_order_is_the_orms_for_owner_order(end_customer):
-    """The written-out query shows ``ProductKey.objects.for_owner`` ordered by delivery (newest first),
-    product and id (each newest first): keys delivered at one moment are grouped by product."""
+def test_esd15_locker_order_is_for_owner_by_delivery_then_product(end_customer, django_assert_num_queries):
+    """ESD-15: the page shows ``ProductKey.objects.for_owner`` ordered by delivery (newest first), product
+    and id (each newest first), so keys delivered at one moment are grouped by product; in one query,
+    which loads what a card shows and never the sealed key material (LOCK-1)."""
     from locker.selectors import locker_page
 
     for name in ("Zeta", "Alpha", "Mid"):
         _deliver(end_customer, 3, name=name)
     ProductKey.objects.filter(owner=end_customer).update(allocated_at=timezone.now())
     _deliver(end_customer, 2, name="Newest")
-    expected = [
-        str(pk)
-        for pk in ProductKey.objects.for_owner(end_customer)
+    expected = list(
+        ProductKey.objects.for_owner(end_customer)
         .order_by("-allocated_at", "-product_id", "-id")
         .values_list("id", flat=True)
-    ]
-    page = locker_page(owner=end_customer, size=50)
-    assert [str(k["id"]) for k in page.keys] == expected and (page.newer, page.older) == (None, None)
+    )
+    with django_assert_num_queries(1) as captured:
+        page = locker_page(owner=end_customer, size=50)
+    assert [k["id"] for k in page.keys] == expected and (page.newer, page.older) == (None, None)
     names = [k["product_name"] for k in page.keys]
     assert names == ["Newest"] * 2 + ["Mid"] * 3 + ["Alpha"] * 3 + ["Zeta"] * 3
+    sql = captured.captured_queries[0]["sql"]
+    assert "ciphertext" not in sql and "wrapped_key" not in sql and "fingerprint" not in sql
+    assert set(page.keys[0]) == {
+        "id",
+        "last5",
+        "status",
+        "allocated_at",
+        "revealed_at",
+        "purged_at",
+        "product_id",
+        "product_name",
+        "installer_url",
+    }
 
 
 @pytest.mark.django_db
-def test_locker_cursor_malformed_or_past_the_end(client, end_customer):
+def test_all2_locker_cursor_malformed_or_past_the_end(client, end_customer):
     """ALL-2: a malformed cursor, or one past the last key, shows the first page; never an error."""
     _deliver(end_customer, 60)
     client.force_login(end_customer)
@@ -99,10 +113,10 @@ def test_locker_cursor_malformed_or_past_the_end(client, end_customer):
 
 
 @pytest.mark.django_db
-def test_locker_page_cost_does_not_grow_with_the_locker(end_customer):
-    """A page reads only its own rows, in order, through key_locker_idx, wherever it is in a large locker,
+def test_esd15_locker_page_cost_does_not_grow_with_the_locker(end_customer):
+    """ESD-15: a page reads only its own rows, in order, through key_locker_idx, wherever it is in a large locker,
     even deep inside one delivery (whose keys share their delivery time): no count, no sort, and no rows
-    read and thrown away before the cursor (PostgreSQL's plan for the page's query)."""
+    read and thrown away before the cursor (PostgreSQL's plan for the page's query, as the ORM writes it)."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's plan")
     from locker import selectors
@@ -111,22 +125,15 @@ def test_locker_page_cost_does_not_grow_with_the_locker(end_customer):
     _deliver(end_customer, 20)  # one delivery of 40 keys, one moment
     ProductKey.objects.filter(owner=end_customer).update(allocated_at=timezone.now())
     keys = selectors.locker_page(owner=end_customer, size=50).keys
-    at, product_id, key_id = selectors._parse_cursor(selectors.locker_cursor(keys[30]))
+    position = selectors._parse_cursor(selectors.locker_cursor(keys[30]))
+    page = selectors.locker_keys(owner=end_customer, older_than=position)[:51]
     with connection.cursor() as cursor:
         # A tiny test table would be scanned whole and sorted; what is checked is that the index can give
         # the page's rows in order from the cursor on, so that PostgreSQL needs neither once it is large.
         for method in ("seqscan", "bitmapscan", "sort"):
             cursor.execute(f"SET LOCAL enable_{method} = off")
-        sql = selectors._LOCKER_PAGE_SQL.format(
-            statuses=", ".join(["%s"] * len(selectors._LOCKER_STATUSES)),
-            position=selectors._OLDER,
-            direction="DESC",
-        )
-        params = [end_customer.pk, *selectors._LOCKER_STATUSES, at, product_id, key_id, 51]
-        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-        cursor.execute(sql, params)
-        assert [row[0] for row in cursor.fetchall()] == [k["id"] for k in keys[31:]]
+        plan = page.explain(analyze=True, costs=False)
+        assert [k["id"] for k in page] == [k["id"] for k in keys[31:]]
     assert "key_locker_idx" in plan and "Sort" not in plan and "WindowAgg" not in plan, plan
     assert "Rows Removed by Filter" not in plan, plan
 
@@ -158,6 +165,14 @@ def test_lock4_esd8_revealed_key_shows_in_the_reveal_response_only(client, end_c
     assert response["Cache-Control"] == "no-store, private"
     shown = [k for k in keys if k in response.content.decode()]
     assert len(shown) == 1
+    # In the card of the key revealed, and there only.
+    card = re.search(
+        r'data-key-id="([0-9a-f-]+)">(?:(?!</article>).)*data-revealed="1">([^<]+)<',
+        response.content.decode(),
+        re.S,
+    )
+    assert card.groups() == (key_id, shown[0])
+    assert response.content.decode().count('data-revealed="1"') == 1
     page = client.get(reverse("locker:index"))
     html = page.content.decode()
     assert shown[0] not in html and "no-store" not in page.get("Cache-Control", "")
@@ -166,7 +181,7 @@ def test_lock4_esd8_revealed_key_shows_in_the_reveal_response_only(client, end_c
 
 
 @pytest.mark.django_db
-def test_reveal_buttons_post_the_pages_form_with_a_working_csrf_token(end_customer):
+def test_esd8_reveal_buttons_post_the_pages_form_with_a_working_csrf_token(end_customer):
     """ESD-8: each card's "Reveal key" button posts the page's one reveal form, which carries the page's
     CSRF token (the same as the header's forms), to that card's key; a POST without the token fails."""
     _deliver(end_customer, 3)
@@ -217,17 +232,24 @@ def test_esd15_locker_shows_only_the_owners_keys(client, end_customer):
 
 
 @pytest.mark.django_db
-def test_locker_queries_do_not_grow_with_keys(client, end_customer):
-    """The same few queries for 2 keys or 130, on the first page or the last (count included)."""
+def test_esd8_locker_queries_do_not_grow_with_keys(client, end_customer, django_assert_max_num_queries):
+    """ESD-8: the locker page costs the same few queries for 2 keys or 130, on the first page or further
+    on (a page is found by position, never by counting)."""
+    url = reverse("locker:index")
     client.force_login(end_customer)
-    client.get(reverse("locker:index"))  # the session is in the cache from here on
-
-    def queries(page):
-        with CaptureQueriesContext(connection) as ctx:
-            assert client.get(reverse("locker:index"), {"page": page}).status_code == 200
-        return len(ctx)
-
+    client.get(url)  # the session is in the cache from here on
     _deliver(end_customer, 2)
-    small = queries(1)
+    with CaptureQueriesContext(connection) as few:
+        assert len(_cards(client.get(url).content.decode())) == 2
+    assert len(few) <= 3
+
     _deliver(end_customer, 128)
-    assert small == queries(1) == queries(3) <= 3
+    html, query, pages = "", {}, []
+    for link in ("Older", "Older", "Newer"):
+        with django_assert_max_num_queries(len(few)):
+            html = client.get(url, query).content.decode()
+        pages.append(len(_cards(html)))
+        query = _link(html, link)
+    with django_assert_max_num_queries(len(few)):
+        pages.append(len(_cards(client.get(url, query).content.decode())))
+    assert pages == [50, 50, 30, 50]

@@ -87,8 +87,10 @@ def test_esd8_json_reveal_answers_the_owner_only(client, end_customer, delivered
 
 
 @pytest.mark.django_db
-def test_locker_page_query_count_does_not_grow_with_keys(client, end_customer, django_assert_max_num_queries):
-    """The locker page costs the same few queries for 2 keys or 60."""
+def test_esd8_locker_page_query_count_does_not_grow_with_keys(
+    client, end_customer, django_assert_max_num_queries
+):
+    """ESD-8: the locker page costs the same few queries for 2 keys or 60."""
     for _ in range(3):
         product = make_product()
         stock(product, 20)

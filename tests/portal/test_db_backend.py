@@ -1,15 +1,30 @@
-"""Kept database connections: checked before each request without a round trip, and replaced when the
-server has closed them (a restart, a terminated backend), so a request or task after an outage is served
-on a new connection instead of failing (ALL-5)."""
+"""Database connections (portal/settings.py): Django's own PostgreSQL backend, one connection per process
+kept between requests and tasks for CONN_MAX_AGE, checked before reuse (CONN_HEALTH_CHECKS) and replaced
+when the server has closed it (a restart, a terminated backend), so a request or task after an outage is
+served on a new connection instead of failing (ALL-5). Parameters are bound on the client and nothing is
+prepared, so a PgBouncer in transaction mode needs no settings and a migration cannot break a statement
+kept prepared on an open connection."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
-from django.db import close_old_connections, connection
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections, connection, connections
+from django.db.utils import OperationalError
+
+from accounts.models import User
+from portal.tasks import noop
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -46,49 +61,66 @@ def _terminate(pid: int) -> None:
 
 
 def _start_request() -> None:
-    """What Django does when a request (or, in portal.celery, a task) starts."""
+    """What Django does when a request starts (and portal.celery before each task)."""
     close_old_connections()
 
 
-def test_a_healthy_kept_connection_is_checked_without_a_query_all_5() -> None:
+def _pid() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 'before the check'")
-    pid = connection.connection.info.backend_pid
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def test_all5_the_connection_is_djangos_own_kept_checked_and_prepares_nothing() -> None:
+    """The stock backend, no pool, a kept connection with health checks; queries bound on the client and
+    never prepared, however often they run on one connection."""
+    assert type(connections["default"]).__module__ == "django.db.backends.postgresql.base"
+    settings = connection.settings_dict
+    assert settings["CONN_HEALTH_CHECKS"] is True and settings["CONN_MAX_AGE"] > 0
+    assert not {"pool", "server_side_binding", "prepare_threshold"} & set(settings["OPTIONS"])
+    user = User.objects.create_user(email="kept@example.test", password="x" * 12)
+    for _ in range(8):  # psycopg would prepare a query from its 5th run on a connection if allowed to
+        assert User.objects.filter(pk=user.pk).exists()
+    assert connection.connection.prepare_threshold is None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] == 0
+
+
+def test_all5_a_healthy_kept_connection_serves_the_next_request_after_a_check() -> None:
+    pid = _pid()
     kept = connection.connection
 
     _start_request()
     connection.close_if_health_check_failed()  # what the request's first query does first
-    assert connection.health_check_done
-    # The connection was kept, and the check sent nothing: the server's last query on it is still the
-    # one before the check (Django's own check would show SELECT 1 here).
-    assert connection.connection is kept
-    assert _backend_query(pid) == "SELECT 'before the check'"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        assert cursor.fetchone()[0] == pid
+    assert connection.health_check_done and connection.connection is kept
+    assert _backend_query(pid) == "SELECT 1"  # Django's check reached the server
+    assert _pid() == pid
 
 
-def test_a_connection_the_server_closed_is_replaced_before_the_next_request_all_5() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    old_pid = connection.connection.info.backend_pid
+def test_all5_a_connection_the_server_closed_is_replaced_before_the_next_request() -> None:
+    old_pid = _pid()
 
     _terminate(old_pid)  # as a PostgreSQL restart or an idle-session timeout would
     _start_request()
-    with connection.cursor() as cursor:  # would raise OperationalError on the dead connection
-        cursor.execute("SELECT pg_backend_pid()")
-        new_pid = cursor.fetchone()[0]
-
-    assert new_pid != old_pid
+    assert _pid() != old_pid  # would raise OperationalError on the dead connection
 
 
-def test_a_kept_connection_without_health_checks_fails_once_the_server_closed_it_all_5() -> None:
+def test_all5_a_connection_the_server_closed_is_replaced_before_the_next_task() -> None:
+    """portal.celery treats a task like a request: before it starts, a dead connection is noticed and
+    replaced, and a healthy one is kept."""
+    old_pid = _pid()
+    task_postrun.send(sender=noop)
+    assert _pid() == old_pid
+
+    _terminate(old_pid)
+    task_prerun.send(sender=noop)
+    assert _pid() != old_pid
+
+
+def test_all5_a_kept_connection_without_health_checks_fails_once_the_server_closed_it() -> None:
     """The check is what saves the request: without it the first query after the goodbye fails."""
-    from django.db.utils import OperationalError
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    _terminate(connection.connection.info.backend_pid)
+    _terminate(_pid())
     connection.health_check_enabled = False
     try:
         _start_request()
@@ -99,69 +131,39 @@ def test_a_kept_connection_without_health_checks_fails_once_the_server_closed_it
         connection.health_check_enabled = True
 
 
-def _prepared_statements() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        return [row[0] for row in cursor.fetchall()]
+def test_a_connection_older_than_conn_max_age_is_replaced_at_the_next_request() -> None:
+    old_pid = _pid()
+    _start_request()
+    assert _pid() == old_pid
+    connection.close_at = time.monotonic() - 1  # as CONN_MAX_AGE seconds after it was opened
+    _start_request()
+    assert connection.connection is None and _pid() != old_pid
 
 
-def test_the_pages_hot_queries_are_prepared_once_per_connection_and_the_orms_are_not() -> None:
-    """The signed-in user's query (every page) is planned once per connection, not on every request; the
-    ORM's queries bind on the client and are never prepared (Django's default, kept for them)."""
-    from accounts.backends import ModelBackend
-    from accounts.models import User
-
-    user = User.objects.create_user(email="prepared@example.test", password="x" * 12)
-    backend = ModelBackend()
-    for _ in range(6):  # psycopg prepares a query on its 5th run on a connection
-        loaded = backend.get_user(user.pk)
-        assert loaded is not None and loaded.email == "prepared@example.test"
-        assert User.objects.filter(pk=user.pk).exists()
-
-    statements = _prepared_statements()
-    assert len([s for s in statements if "FROM accounts_user u LEFT JOIN" in s]) == 1
-    assert not [s for s in statements if "EXISTS" in s.upper() or "LIMIT 1" in s]
-
-    # A prepared query still reads what is there now, not what was there when it was prepared.
-    User.objects.filter(pk=user.pk).update(email="renamed@example.test")
-    reloaded = backend.get_user(user.pk)
-    assert reloaded is not None and reloaded.email == "renamed@example.test"
+def _databases_setting(**env: str) -> dict[str, object]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DATABASE_URL", "CONN_"))}
+    clean.update(env)
+    code = "import json; from django.conf import settings; print(json.dumps(settings.DATABASES['default']))"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def test_prepared_queries_show_in_the_query_log_with_their_parameters() -> None:
-    """Query counting (the pages' constant-query tests) and DEBUG's log see prepared queries too."""
-    from django.test.utils import CaptureQueriesContext
-
-    from accounts.backends import ModelBackend
-    from accounts.models import User
-
-    user = User.objects.create_user(email="logged@example.test", password="x" * 12)
-    with CaptureQueriesContext(connection) as ctx:
-        for _ in range(7):
-            ModelBackend().get_user(user.pk)
-    assert len(ctx.captured_queries) == 7
-    assert all(f'WHERE u."id" = {user.pk}' in q["sql"] for q in ctx.captured_queries)
-
-
-def test_a_prepared_query_survives_a_migration_that_changes_a_column_it_reads() -> None:
-    """A deploy's migration, run by another process, changes the type of a column the signed-in user's
-    prepared query reads: the next page still loads the user instead of failing on every request."""
-    from accounts.backends import ModelBackend
-    from accounts.models import User
-
-    user = User.objects.create_user(email="migrated@example.test", password="x" * 12)
-    backend = ModelBackend()
-    for _ in range(6):
-        backend.get_user(user.pk)
-    assert any("accounts_user u" in s for s in _prepared_statements())
-    other = connection.copy()
-    try:
-        with other.cursor() as cursor:
-            cursor.execute("ALTER TABLE accounts_user ALTER COLUMN full_name TYPE varchar(201)")
-        for _ in range(3):
-            loaded = backend.get_user(user.pk)
-            assert loaded is not None and loaded.email == "migrated@example.test"
-    finally:
-        with other.cursor() as cursor:
-            cursor.execute("ALTER TABLE accounts_user ALTER COLUMN full_name TYPE varchar(200)")
-        other.close()
+def test_conn_max_age_comes_from_the_environment() -> None:
+    """CONN_MAX_AGE (README, Configuration) sets how long a PostgreSQL connection is kept; the stock
+    engine is used as the URL names it; SQLite never keeps one (threads share its file)."""
+    default = _databases_setting(DATABASE_URL="postgres://portal@db.example.test:5432/portal")
+    assert default["ENGINE"] == "django.db.backends.postgresql"
+    assert default["CONN_MAX_AGE"] == 60 and default["CONN_HEALTH_CHECKS"] is True
+    assert (
+        _databases_setting(DATABASE_URL="postgres://portal@db/portal", CONN_MAX_AGE="7")["CONN_MAX_AGE"] == 7
+    )
+    sqlite = _databases_setting(DATABASE_URL="sqlite:////tmp/portal-conn.sqlite3", CONN_MAX_AGE="7")
+    assert sqlite["CONN_MAX_AGE"] == 0

@@ -1,0 +1,44 @@
+"""Destroying key material after the retention period (ESD-11); the record of who had what stays."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import KeyEvent, ProductKey
+from ._batches import BATCH
+
+
+def keys_purge_expired(*, now: datetime | None = None, batch_size: int = BATCH) -> int:
+    """Destroy the key material of keys delivered more than LOCKER_RETENTION_DAYS ago.
+
+    The record stays: product, owner, delivery and reveal history; only the sealed bytes go. Batched, each
+    batch in its own transaction, rows taken with SKIP LOCKED so a reveal in progress is never blocked.
+    """
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.LOCKER_RETENTION_DAYS)
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                ProductKey.objects.filter(status__in=ProductKey.DELIVERED, allocated_at__lt=cutoff)
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)[:batch_size]
+            )
+            if not ids:
+                return total
+            ProductKey.objects.filter(id__in=ids).update(
+                status=ProductKey.Status.PURGED,
+                purged_at=now,
+                ciphertext=b"",
+                wrapped_key=b"",
+                master_key_id="",
+            )
+            KeyEvent.objects.bulk_create(
+                [KeyEvent(key_id=k, kind=KeyEvent.Kind.PURGED, at=now) for k in ids], batch_size=BATCH
+            )
+        total += len(ids)
