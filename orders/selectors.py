@@ -21,7 +21,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organisation
-from core.dates import epoch_micros, from_epoch_micros
+from core.paging import format_cursor, keyset_page
 
 from .errors import OrderError
 from .models import Allocation, EmailCorrection, Invoice, Order, OrderEvent, OrderLine
@@ -57,21 +57,16 @@ class OrderPage:
     older: str | None
 
 
-def order_cursor(order: dict[str, Any]) -> str:
-    """A position in the list, "<microseconds since 1970>.<id>": the sort key, exact, URL-safe."""
-    return f"{epoch_micros(order['created_at'])}.{order['id']}"
-
-
-def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    try:
-        micros, pk = (int(part) for part in (cursor or "").split("."))
-        return from_epoch_micros(micros), pk
-    except (ValueError, OverflowError):
-        return None  # a malformed cursor shows the newest page
-
-
+# The list's order: newest first (``order_reseller_recent_idx``: reseller, created_at, id, descending).
+_ORDER = ("created_at", "id")
+_KINDS = (datetime, int)
 # The columns a row of the list shows; the rest of the order is not read.
 _ROW_FIELDS = ("id", "created_at", "end_customer_email", "status", "welcome_mail_status")
+
+
+def order_cursor(order: dict[str, Any]) -> str:
+    """A position in the list, "<microseconds since 1970>.<id>" (``core.paging``): exact, URL-safe."""
+    return format_cursor([order[name] for name in _ORDER])
 
 
 def order_page(
@@ -84,35 +79,15 @@ def order_page(
 ) -> OrderPage:
     """``size`` of the reseller's orders, newest first, older than ``before`` or newer than ``after``.
 
-    Keyset pagination: a page reads ``size + 1`` rows from the (reseller, created_at, id) index wherever it
-    is in the list, and no COUNT over all of the organisation's orders, so its cost does not grow with them.
-    One query, scoped like every read of orders (``for_org``, ALL-1).
+    Keyset pagination (``core.paging``): a page reads ``size + 1`` rows from the (reseller, created_at, id)
+    index wherever it is in the list, and no COUNT over all of the organisation's orders, so its cost does
+    not grow with them. One query, scoped like every read of orders (``for_org``, ALL-1).
     """
     orders = order_list(organisation=organisation, status=status).values(
         *_ROW_FIELDS, "units", "keys_accessed"
     )
-    older_than, newer_than = _parse_cursor(before), _parse_cursor(after)
-    # (created_at, id) beyond a cursor, written so the created_at bound reads the index as a range.
-    if older_than is not None:
-        at, pk = older_than
-        orders = orders.filter(Q(created_at__lt=at) | Q(id__lt=pk), created_at__lte=at)
-    elif newer_than is not None:
-        at, pk = newer_than
-        orders = orders.filter(Q(created_at__gt=at) | Q(id__gt=pk), created_at__gte=at)
-        orders = orders.order_by("created_at", "id")  # the nearest newer ones; shown newest first below
-    rows = list(orders[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    if newer_than is not None and older_than is None:
-        rows.reverse()
-        has_newer, has_older = more, True
-    else:
-        has_newer, has_older = older_than is not None, more
-    return OrderPage(
-        orders=rows,
-        newer=order_cursor(rows[0]) if has_newer and rows else None,
-        older=order_cursor(rows[-1]) if has_older and rows else None,
-    )
+    page = keyset_page(orders, fields=_ORDER, kinds=_KINDS, before=before, after=after, size=size)
+    return OrderPage(orders=page.rows, newer=page.newer, older=page.older)
 
 
 def order_detail(*, organisation: Organisation, order_id: int) -> Order:

@@ -119,14 +119,17 @@ def test_esd15_locker_page_cost_does_not_grow_with_the_locker(end_customer):
     read and thrown away before the cursor (PostgreSQL's plan for the page's query, as the ORM writes it)."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's plan")
+    from core.paging import keyset_queryset, parse_cursor
     from locker import selectors
 
     _deliver(end_customer, 20)
     _deliver(end_customer, 20)  # one delivery of 40 keys, one moment
     ProductKey.objects.filter(owner=end_customer).update(allocated_at=timezone.now())
     keys = selectors.locker_page(owner=end_customer, size=50).keys
-    position = selectors._parse_cursor(selectors.locker_cursor(keys[30]))
-    page = selectors.locker_keys(owner=end_customer, older_than=position)[:51]
+    position = parse_cursor(selectors.locker_cursor(keys[30]), selectors._KINDS)
+    page = keyset_queryset(
+        selectors.locker_keys(owner=end_customer), fields=selectors._ORDER, older_than=position
+    )[:51]
     with connection.cursor() as cursor:
         # A tiny test table would be scanned whole and sorted; what is checked is that the index can give
         # the page's rows in order from the cursor on, so that PostgreSQL needs neither once it is large.
