@@ -73,19 +73,6 @@ class DateFormatter:
         return text
 
 
-def parse_db_timestamp(text: str | None) -> datetime | None:
-    """A timestamp the database printed (``CAST(column AS VARCHAR)``), as an aware datetime.
-
-    PostgreSQL prints ISO 8601 with an offset (psycopg reads timestamps only with DateStyle ISO anyway);
-    SQLite stores Django's naive UTC text. ``fromisoformat`` reads either in a fiftieth of the time
-    Django's timestamptz loader takes, which is written in Python.
-    """
-    if text is None:
-        return None
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 

@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from core.dates import DateFormatter, parse_db_timestamp
+from core.dates import DateFormatter
 from tests.factories import make_org, make_user
 
 # Around the 2026 changes of summer time in Europe/Warsaw (29 March, 25 October), midnight and noon.
@@ -42,15 +42,6 @@ def test_date_formatter_with_seconds_in_the_format_tells_them_apart(settings):
         formatter = DateFormatter("DATETIME_FORMAT")
         first, second = MOMENTS[-1], MOMENTS[-1] + timedelta(seconds=1)
         assert formatter(first) == "2027-01-01 00:00:00" and formatter(second) == "2027-01-01 00:00:01"
-
-
-def test_parse_db_timestamp_reads_postgresql_and_sqlite_text():
-    assert parse_db_timestamp("2026-11-23 14:20:00.558571+00") == datetime(
-        2026, 11, 23, 14, 20, 0, 558571, UTC
-    )
-    assert parse_db_timestamp("2026-11-23 15:20:00+01") == datetime(2026, 11, 23, 14, 20, tzinfo=UTC)
-    assert parse_db_timestamp("2026-11-23 14:20:00.5") == datetime(2026, 11, 23, 14, 20, 0, 500000, UTC)
-    assert parse_db_timestamp(None) is None
 
 
 @pytest.mark.django_db
