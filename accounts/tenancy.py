@@ -109,11 +109,12 @@ def organisation_choose(request: HttpRequest, organisation_id: Any) -> Organisat
         wanted = int(organisation_id)
     except (TypeError, ValueError):
         return None
-    membership = tenancy_of(request).membership_in(wanted)
+    tenancy = tenancy_of(request)
+    membership = tenancy.membership_in(wanted)
     if membership is None:
         return None
     request.session[SESSION_KEY] = membership.organisation_id
-    setattr(request, _CACHE_ATTR, tenancy_for(request.user, membership.organisation_id))
+    setattr(request, _CACHE_ATTR, Tenancy(tenancy.memberships, membership, is_staff=tenancy.is_staff))
     return membership.organisation
 
 
