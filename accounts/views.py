@@ -1,7 +1,11 @@
-"""Settings → Mail domains: the domains a reseller declares as its own (ESD-7); the organisation switcher."""
+"""Settings → Mail domains: the domains a reseller declares as its own (ESD-7); the organisation switcher;
+the set-password pages behind the welcome mail's link (ESD-9, ESD-13)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from allauth.account.views import PasswordResetFromKeyDoneView, PasswordResetFromKeyView
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +19,10 @@ from django.views.decorators.http import require_POST
 
 from .models import MailDomain
 from .services import mail_domain_declare, mail_domain_remove
-from .tenancy import ResellerAdminRequiredMixin, organisation_choose
+from .tenancy import ResellerAdminRequiredMixin, organisation_choose, tenancy_for
+
+# The session's note, for the page after a password was set through a link, that the account opens a locker.
+OPENS_LOCKER_SESSION_KEY = "accounts.password_set_opens_locker"
 
 
 class MailDomainForm(forms.Form):
@@ -75,3 +82,25 @@ def organisation_switch(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, _("You are now working for %(name)s.") % {"name": organisation.name})
     return redirect("home")
+
+
+class PasswordSetView(PasswordResetFromKeyView):
+    """allauth's form behind a set-password link (the welcome mail's, ESD-9, or "Forgot password"'s, ESD-13),
+    unchanged but for one note: whether the account is an end customer's, so that the next page offers the
+    way straight to the Digital Locker. The person is not signed in by it (``ACCOUNT_LOGIN_ON_PASSWORD_RESET``
+    is off: they log in with the new password)."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        self.request.session[OPENS_LOCKER_SESSION_KEY] = tenancy_for(self.reset_user).uses_locker
+        return response
+
+
+class PasswordSetDoneView(PasswordResetFromKeyDoneView):
+    """The page after a password was set: "Open my Digital Locker" (the login, then the locker) for an end
+    customer, "Log in" for everybody else."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["opens_locker"] = bool(self.request.session.get(OPENS_LOCKER_SESSION_KEY))
+        return context

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # ESD-8: no admin page for staff without a second factor (after auth, messages and allauth's context).
     "accounts.middleware.StaffSecondFactorMiddleware",
+    "portal.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"

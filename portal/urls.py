@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 
-from accounts.views import organisation_switch
+from accounts.views import PasswordSetDoneView, PasswordSetView, organisation_switch
 
 from . import views
 
@@ -16,6 +16,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Before allauth's URLs, so that these match first (see views.no_email_management).
     re_path(r"^accounts/(?:email|confirm-email)/", views.no_email_management),
+    # allauth's set-password-from-link pages with the way on to the locker (accounts.views); same addresses.
+    path("accounts/password/reset/key/done/", PasswordSetDoneView.as_view()),
+    re_path(
+        r"^accounts/password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$", PasswordSetView.as_view()
+    ),
     path("accounts/", include("allauth.urls")),
     path("organisation/", organisation_switch, name="organisation_switch"),
     path("orders/", include("orders.urls")),
@@ -27,5 +32,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+if settings.DEBUG:
+    # Every component of the design system on one page (templates/README.md describes them).
+    urlpatterns.append(path("styleguide/", views.styleguide, name="styleguide"))
 if settings.BENCH_VIEWS:
     urlpatterns.append(path("bench/minimal/", views.bench_minimal, name="bench_minimal"))

@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from accounts.models import Organisation
@@ -70,3 +74,69 @@ def no_email_management(request: HttpRequest, *args: Any, **kwargs: Any) -> Http
     only by the reseller's correction (ESD-14). ``accounts.adapter`` and ``accounts.forms`` refuse the
     same behind these URLs."""
     raise Http404
+
+
+class _SampleForm(forms.Form):
+    """The style guide's form: one field of each kind the portal uses, bound so that its errors show."""
+
+    email = forms.EmailField(
+        label=gettext_lazy("End customer's e-mail"),
+        help_text=gettext_lazy("The keys go to this address's Digital Locker."),
+    )
+    url = forms.URLField(label=gettext_lazy("Endpoint URL"), assume_scheme="https", required=False)
+    product = forms.ChoiceField(
+        label=gettext_lazy("Product"),
+        choices=[
+            ("w", "Windows 8.1 Pro (FQC-06949, 32/64-bit, all languages)"),
+            ("o", "Office Home and Business"),
+        ],
+    )
+    quantity = forms.IntegerField(label=gettext_lazy("Quantity"), min_value=1, initial=1)
+    events = forms.MultipleChoiceField(
+        label=gettext_lazy("Events"),
+        choices=[("a", "order.fulfilled"), ("b", "order.awaiting_stock")],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    agree = forms.BooleanField(label=gettext_lazy("I understand that keys cannot be returned"))
+
+
+def styleguide(request: HttpRequest) -> HttpResponse:
+    """Every component of the design system on one page (served only with DEBUG: portal.urls)."""
+    form = _SampleForm(data={"email": "not-an-address", "product": "w", "quantity": "0", "events": ["a"]})
+    form.is_valid()
+    messages.info(request, _("An information toast."))
+    messages.success(request, _("A success toast: the order was placed."))
+    messages.warning(request, _("A warning toast."))
+    messages.error(request, _("An error toast: the mail server refused the message."))
+    rows = [
+        {
+            "id": 1042,
+            "email": "anna.very-long-address.nowak@customer-with-a-long-domain.example",
+            "status": "awaiting_stock",
+        },
+        {"id": 1041, "email": "jan.kowalski@customer.test", "status": "fulfilled"},
+    ]
+    context = {
+        "form": form,
+        "rows": rows,
+        "key": "VK7JG-NPHTM-C97JM-9MPGT-3V66T",
+        "product_name": "Windows 8.1 Pro",
+        "badges": [
+            "placed",
+            "awaiting_stock",
+            "fulfilled",
+            "cancelled",
+            "queued",
+            "sent",
+            "failed",
+            "not_sent",
+        ],
+        "tones": ["info", "ok", "warn", "bad", "neutral"],
+        "newer_url": "?before=1",
+        "older_url": "?after=1",
+    }
+    return render(request, "portal/styleguide.html", context)

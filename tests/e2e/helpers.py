@@ -15,7 +15,7 @@ def log_in(page: Any, base: str, email: str, password: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", password)
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
+    page.get_by_role("button", name=re.compile("log in", re.I)).click()
     page.wait_for_load_state()
 
 
@@ -29,7 +29,7 @@ def log_in_staff(page: Any, base: str, staff: Any) -> None:
     page.goto(f"{base}/admin/login/")
     page.fill("input[name=login]", staff.email)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
+    page.get_by_role("button", name=re.compile("log in", re.I)).click()
     page.fill("input[name=code]", fresh_totp_code(secret, margin=10))
     page.get_by_role("button", name=re.compile("sign in", re.I)).click()
     expect(page).to_have_url(f"{base}/admin/")
