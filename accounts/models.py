@@ -91,6 +91,11 @@ class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, db_index=True)
     tax_id = models.CharField(_("tax number"), max_length=40, blank=True)
+    # The postal (billing) address, printed for the buyer on invoices (orders.services.invoices).
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -100,6 +105,12 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def postal_address(self) -> str:
+        """The address on one line, "street, postcode city, country", leaving out what is empty."""
+        town = f"{self.postcode} {self.city}".strip()
+        return ", ".join(part for part in (self.street.strip(), town, self.country.strip()) if part)
 
     @property
     def is_reseller(self) -> bool:

@@ -10,7 +10,12 @@ from rest_framework import serializers
 from catalog.models import Product
 from orders.models import Invoice, InvoiceLine, Order
 from orders.selectors import OrderActions, order_actions
-from orders.services import MAX_UNITS_PER_LINE
+from orders.services import MAX_UNITS_PER_LINE, RESELLER_REFERENCE_MAX, OrderError, reseller_reference_clean
+
+RESELLER_REFERENCE_HELP = _(
+    "Your own reference for the order, e.g. your purchase order number: optional, at most 64 characters, "
+    "surrounding spaces removed. Shown on the order page and on the invoice."
+)
 
 
 def _absolute(context: dict[str, Any], path: str) -> str:
@@ -41,7 +46,21 @@ class LineInSerializer(serializers.Serializer):
 
 class OrderCreateSerializer(serializers.Serializer):
     end_customer_email = serializers.EmailField(max_length=254)
+    reseller_reference = serializers.CharField(
+        max_length=RESELLER_REFERENCE_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=RESELLER_REFERENCE_HELP,
+    )
     lines = LineInSerializer(many=True, allow_empty=False, max_length=50)
+
+    def validate_reseller_reference(self, value: str) -> str:
+        """The service's own check (``reseller_reference_clean``), so that the problem names the field."""
+        try:
+            return reseller_reference_clean(value)
+        except OrderError as exc:
+            raise serializers.ValidationError(str(exc.message), code=exc.code) from None
 
 
 class CorrectEmailSerializer(serializers.Serializer):
@@ -52,6 +71,11 @@ class OrderLineOutSerializer(serializers.Serializer):
     sku = serializers.CharField(source="product.sku")
     name = serializers.CharField(source="product.name")
     quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        help_text=_("The net unit price kept when the order was placed; the invoice uses it."),
+    )
     delivered = serializers.IntegerField(
         required=False, help_text=_("Keys delivered to the customer's locker.")
     )
@@ -101,6 +125,7 @@ class OrderBaseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Order.Status.choices)
     end_customer_email = serializers.EmailField()
+    reseller_reference = serializers.CharField(help_text=RESELLER_REFERENCE_HELP)
     created_at = serializers.DateTimeField()
     fulfilled_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
@@ -178,6 +203,9 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
 
 class InvoiceSerializer(serializers.ModelSerializer):
     order = serializers.IntegerField(source="order_id")
+    reseller_reference = serializers.CharField(
+        source="order.reseller_reference", help_text=_("The order's reference (your PO number).")
+    )
     lines = InvoiceLineSerializer(many=True)
     pdf_url = serializers.SerializerMethodField()
 
@@ -187,6 +215,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "id",
             "number",
             "order",
+            "reseller_reference",
             "issued_at",
             "currency",
             "vat_percent",

@@ -155,6 +155,7 @@ class OrderListView(OrderDetailMixin, ResellerAPIView):
             reseller=self.organisation,
             placed_by=request.user,
             end_customer_email=body.validated_data["end_customer_email"],
+            reseller_reference=body.validated_data["reseller_reference"],
             lines=[LineIn(product_id=products[line["sku"]], quantity=line["quantity"]) for line in lines_in],
         )
         return self._detail(request, order.pk, status.HTTP_201_CREATED)
@@ -250,7 +251,7 @@ class OrderResendWelcomeView(OrderActionView):
 
 class InvoiceListView(ResellerAPIView):
     def _queryset(self) -> QuerySet[Invoice]:
-        return Invoice.objects.for_org(self.organisation).prefetch_related("lines")
+        return Invoice.objects.for_org(self.organisation).select_related("order").prefetch_related("lines")
 
     @extend_schema(
         operation_id="invoices_list",

@@ -555,7 +555,8 @@ def bulk_orders(org: Any, user: Any, prod: Any, n: int) -> None:
         batch_size=2000,
     )
     OrderLine.objects.bulk_create(
-        [OrderLine(order=o, product=prod, quantity=1) for o in orders], batch_size=2000
+        [OrderLine(order=o, product=prod, quantity=1, unit_price=prod.unit_price) for o in orders],
+        batch_size=2000,
     )
 
 

@@ -15,6 +15,8 @@ class OrderError(DomainError):
         "product_not_orderable": 422,
         "invalid_quantity": 422,
         "no_lines": 422,
+        "invalid_reference": 422,
+        "price_changed": 409,
         "same_email": 422,
         "not_a_reseller": 403,
         "not_cancellable": 409,

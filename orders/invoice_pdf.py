@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -37,7 +38,9 @@ def _font() -> tuple[str, str]:
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    """The invoice as a PDF document (reportlab). Lists products and quantities, never a key."""
+    """The invoice as a PDF document (reportlab). Lists products and quantities, never a key.
+
+    Reads ``invoice.order`` for the reseller's reference (select it with the invoice)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -65,15 +68,19 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
     with translation.override(settings.LANGUAGE_CODE):
         seller, buyer = invoice.seller, invoice.buyer
+        reference = invoice.order.reseller_reference
         story = [
             Paragraph(f"{_('Invoice')} {invoice.number}", title),
             Paragraph(
                 f"{_('Issued')}: {date_format(timezone.localtime(invoice.issued_at), 'DATE_FORMAT')}"
-                f" · {_('Order')} #{invoice.order_id}",
+                f" · {_('Order')} #{invoice.order_id}"
+                + (f" · {_('Your reference')}: {escape(reference)}" if reference else ""),
                 body,
             ),
             Spacer(1, 6 * mm),
         ]
+        buyer_lines = [escape(buyer.get("name", "")), escape(buyer.get("address") or "")]
+        buyer_lines.append(f"{_('Tax number')}: {escape(buyer.get('tax_id') or '—')}")
         parties = Table(
             [
                 [Paragraph(f"<b>{_('Seller')}</b>", body), Paragraph(f"<b>{_('Buyer')}</b>", body)],
@@ -83,9 +90,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
                         f"{_('Tax number')}: {seller.get('tax_id', '')}",
                         body,
                     ),
-                    Paragraph(
-                        f"{buyer.get('name', '')}<br/>{_('Tax number')}: {buyer.get('tax_id') or '—'}", body
-                    ),
+                    Paragraph("<br/>".join(line for line in buyer_lines if line), body),
                 ],
             ],
             colWidths=[87 * mm, 87 * mm],
@@ -97,7 +102,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         for line in invoice.lines.all():
             data.append(
                 [
-                    Paragraph(line.description, body),
+                    Paragraph(escape(line.description), body),
                     line.sku,
                     str(line.quantity),
                     amount(line.unit_price),

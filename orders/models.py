@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +14,32 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Event
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> Decimal:
+    """An amount rounded to the cent, half up: the one rounding of every price, line and total."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Net, VAT and gross of some lines, computed as the invoice computes them (ESD-6): each line's net
+    amount rounded, summed, and the VAT of that sum rounded. The confirmation step, the order page and the
+    invoice all use this, so the total a reseller confirms is the total invoiced."""
+
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+    vat_percent: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, net_amounts: Iterable[Decimal], *, vat_percent: Decimal, currency: str) -> Totals:
+        net = sum((money(amount) for amount in net_amounts), Decimal("0.00"))
+        vat = money(net * vat_percent / 100)
+        return cls(net=net, vat=vat, gross=net + vat, vat_percent=vat_percent, currency=currency)
 
 
 class OrderQuerySet(models.QuerySet["Order"]):
@@ -52,6 +81,9 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("placed by")
     )
     end_customer_email = models.EmailField(_("end customer's e-mail"))
+    # The reseller's own reference for the order (its purchase order number): shown on the order, the invoice
+    # and in the API; free text, stripped, may be empty.
+    reseller_reference = models.CharField(_("reseller reference"), max_length=64, blank=True, default="")
     end_customer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -102,6 +134,7 @@ class Order(models.Model):
             models.Index(fields=["reseller", "status"], name="order_reseller_status_idx"),
             models.Index(fields=["next_attempt_at"], name="order_next_attempt_idx"),
             models.Index(fields=["end_customer_email"], name="order_email_idx"),
+            models.Index(fields=["reseller", "reseller_reference"], name="order_reseller_ref_idx"),
         ]
 
     def __str__(self) -> str:
@@ -129,6 +162,9 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField(_("quantity"))
+    # The product's net price when the order was placed, as the reseller confirmed it: the invoice uses it,
+    # whatever the price list says by the time the order is fulfilled (orders.services.placement).
+    unit_price = models.DecimalField(_("unit price (net)"), max_digits=10, decimal_places=2)
 
     class Meta:
         verbose_name = _("order line")
@@ -141,6 +177,10 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product_id}"
+
+    @property
+    def net_amount(self) -> Decimal:
+        return money(self.unit_price * self.quantity)
 
 
 class Allocation(models.Model):
@@ -195,6 +235,39 @@ class OrderEvent(Event):
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
 
+    @property
+    def next_step(self) -> str:
+        """What happens next after an event that stops or holds up the order, for the reseller reading the
+        history; empty for the others. (Vendor failures are recorded only once the portal has given up
+        retrying: ``orders.services.vendor_requests``.)"""
+        step = _NEXT_STEPS.get(self.kind)
+        return str(step) if step else ""
+
+
+_NEXT_STEPS: dict[str, Any] = {
+    OrderEvent.Kind.AWAITING_STOCK: _(
+        "The order completes by itself as soon as the missing keys arrive; it is never delivered in part. "
+        "You can cancel it until then."
+    ),
+    OrderEvent.Kind.VENDOR_REQUESTED: _(
+        "The portal asks the vendor for the missing keys and retries by itself if the vendor does not answer."
+    ),
+    OrderEvent.Kind.VENDOR_FAILED: _(
+        "The vendor did not supply the keys, even after repeated attempts. The distributor's staff have been "
+        "alerted and will add the keys; the order then completes by itself. You can cancel it meanwhile."
+    ),
+    OrderEvent.Kind.WELCOME_MAIL_FAILED: _(
+        "The welcome mail could not be delivered. Check the address: correct it if it is wrong, or send the "
+        "mail again. The customer can also use “Forgot password” with this address."
+    ),
+    OrderEvent.Kind.CORRECTION_REQUESTED: _(
+        "The keys move to the new address once the distributor approves the correction."
+    ),
+    OrderEvent.Kind.CORRECTION_REFUSED: _(
+        "The distributor kept the previous address. If it is wrong, contact the distributor's support."
+    ),
+}
+
 
 class InvoiceSequence(models.Model):
     """The last invoice number given in a year. Its row lock makes numbering gapless (ESD-6)."""
@@ -238,7 +311,8 @@ class Invoice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["year", "sequence"], name="invoice_year_sequence_unique")
         ]
-        indexes = [models.Index(fields=["reseller", "-issued_at"], name="invoice_reseller_idx")]
+        # The invoice list's order (orders.selectors.invoice_page): newest first, by issue and id.
+        indexes = [models.Index(fields=["reseller", "-issued_at", "-id"], name="invoice_reseller_recent_idx")]
 
     def __str__(self) -> str:
         return self.number

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     Count,
     Exists,
@@ -21,10 +23,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organisation
+from catalog.models import Product
 from core.paging import format_cursor, keyset_page
+from locker.selectors import stock_annotations
 
 from .errors import OrderError
-from .models import Allocation, EmailCorrection, Invoice, Order, OrderEvent, OrderLine
+from .models import Allocation, EmailCorrection, Invoice, Order, OrderEvent, OrderLine, Totals
 from .rules import (
     cancel_refusal,
     correct_email_refusal,
@@ -169,3 +173,86 @@ def keys_awaited_annotation() -> Coalesce:
         .values("n")
     )
     return Coalesce(Subquery(awaited, output_field=IntegerField()), Value(0))
+
+
+@dataclass(frozen=True)
+class ProductChoice:
+    """A product the new-order form offers: what a reseller may see of it. How many keys the pool holds
+    stays here (``_available``): the form says only whether a quantity is in stock (issue #13)."""
+
+    pk: int
+    name: str
+    sku: str
+    unit_price: Decimal
+    _available: int = field(repr=False)
+
+    def in_stock(self, quantity: int) -> bool:
+        """Whether the pool holds ``quantity`` keys now (else the order waits for stock, ESD-5)."""
+        return self._available >= max(quantity, 1)
+
+
+def orderable_products() -> list[ProductChoice]:
+    """What a reseller may order as ESD (ESD-1), in catalogue order, with prices and stock: one query
+    however many products (``locker.selectors.stock_annotations``)."""
+    rows = (
+        Product.objects.esd_orderable()
+        .annotate(available=stock_annotations()["keys_available"])
+        .order_by("vendor", "name", "pk")
+        .values_list("pk", "name", "sku", "unit_price", "available")
+    )
+    return [ProductChoice(*row) for row in rows]
+
+
+def order_totals(order: Order) -> Totals:
+    """Net, VAT and gross of an order of ``order_detail`` (its lines prefetched: no query). The invoice's
+    figures once it is issued; before, the kept line prices with today's VAT rate."""
+    invoice = getattr(order, "invoice", None)
+    if invoice is not None:
+        return Totals(
+            net=invoice.net_total,
+            vat=invoice.vat_total,
+            gross=invoice.gross_total,
+            vat_percent=invoice.vat_percent,
+            currency=invoice.currency,
+        )
+    return Totals.of(
+        (line.net_amount for line in order.lines.all()),
+        vat_percent=Decimal(settings.INVOICE_VAT_PERCENT),
+        currency=settings.INVOICE_CURRENCY,
+    )
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    """One page of the invoice list: each invoice a dict of ``_INVOICE_FIELDS``; cursors as ``OrderPage``."""
+
+    invoices: list[dict[str, Any]]
+    newer: str | None
+    older: str | None
+
+
+# The invoice list's order: newest first (``invoice_reseller_recent_idx``: reseller, issued_at, id).
+_INVOICE_ORDER = ("issued_at", "id")
+_INVOICE_FIELDS = (
+    "id",
+    "number",
+    "issued_at",
+    "order_id",
+    "order__reseller_reference",
+    "currency",
+    "net_total",
+    "vat_total",
+    "gross_total",
+)
+
+
+def invoice_page(
+    *, organisation: Organisation, before: str | None = None, after: str | None = None, size: int = 25
+) -> InvoicePage:
+    """``size`` of the reseller's invoices, newest first (keyset pages, ``core.paging``). One query, scoped
+    to the organisation (ALL-1), whatever the number of invoices."""
+    invoices = Invoice.objects.for_org(organisation).values(*_INVOICE_FIELDS)
+    page = keyset_page(
+        invoices, fields=_INVOICE_ORDER, kinds=(datetime, int), before=before, after=after, size=size
+    )
+    return InvoicePage(invoices=page.rows, newer=page.newer, older=page.older)

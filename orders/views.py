@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
@@ -14,16 +16,32 @@ from accounts.tenancy import ResellerRequiredMixin
 from core.dates import DateFormatter
 from core.errors import add_to_form, flash
 
-from .forms import CorrectEmailForm, LineFormSet, OrderForm
+from .forms import (
+    BaseLineFormSet,
+    CorrectEmailForm,
+    OrderForm,
+    confirmation_fields,
+    line_formset,
+    order_form_again,
+)
 from .invoice_pdf import invoice_pdf
 from .models import Invoice, Order
-from .selectors import invoice_for_order, order_actions, order_detail, order_page
+from .selectors import (
+    ProductChoice,
+    invoice_for_order,
+    invoice_page,
+    order_actions,
+    order_detail,
+    order_page,
+    order_totals,
+    orderable_products,
+)
 from .services import (
-    LineIn,
     OrderError,
     order_cancel,
     order_correct_email,
     order_place,
+    order_quote,
     welcome_mail_resend,
 )
 
@@ -88,7 +106,12 @@ class OrderDetailView(ResellerRequiredMixin, View):
         in_progress = (
             order.status == Order.Status.PLACED or order.welcome_mail_status == Order.MailStatus.QUEUED
         )
-        context = {"order": order, "in_progress": in_progress, "actions": order_actions(order)}
+        context = {
+            "order": order,
+            "in_progress": in_progress,
+            "actions": order_actions(order),
+            "totals": order_totals(order),
+        }
         return render(request, "orders/order_detail.html", context)
 
 
@@ -192,32 +215,94 @@ class InvoicePdfView(ResellerRequiredMixin, View):
 
 
 class OrderCreateView(ResellerRequiredMixin, View):
+    """A new order in two steps, because ESD products cannot be returned (ESD-10): the form posts to a
+    review of what placing would record (``order_quote``: prices, totals, stock); "Place order" there sends
+    it all back with ``confirmed``, and it is checked again and placed at the prices shown, or shown for
+    review again if a price changed meanwhile. "Change" and "Add another product" (without the script)
+    show the form again with everything typed."""
+
     template = "orders/order_form.html"
+    confirm_template = "orders/order_confirm.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, self.template, {"form": OrderForm(), "formset": LineFormSet(prefix="lines")})
+        products = orderable_products()
+        return self._form(request, OrderForm(), line_formset(products=products), products)
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        products = orderable_products()
+        if "add_line" in request.POST or "change" in request.POST:
+            adding = "add_line" in request.POST
+            form, formset = order_form_again(request.POST, products=products, add_line=adding)
+            return self._form(request, form, formset, products)
         form = OrderForm(request.POST)
-        formset = LineFormSet(request.POST, prefix="lines")
-        if form.is_valid() and formset.is_valid():
-            lines = [
-                LineIn(product_id=f.cleaned_data["product"].pk, quantity=f.cleaned_data["quantity"])
-                for f in formset.forms
-                if f.has_changed() and f.cleaned_data.get("product")
-            ]
-            try:
-                order = order_place(
-                    reseller=self.organisation,
-                    placed_by=request.user,
-                    end_customer_email=form.cleaned_data["end_customer_email"],
-                    lines=lines,
-                )
-            except OrderError as exc:
-                add_to_form(form, exc)
+        formset = line_formset(request.POST, products=products)
+        if not (form.is_valid() and formset.is_valid()):
+            return self._form(request, form, formset, products)
+        lines = formset.lines()
+        order_in = {
+            "reseller": self.organisation,
+            "end_customer_email": form.cleaned_data["end_customer_email"],
+            "reseller_reference": form.cleaned_data["reseller_reference"],
+            "lines": lines,
+        }
+        notice = ""
+        if "place" in request.POST and request.POST.get("confirmed") == "1":
+            if all(line.unit_price is not None for line in lines):
+                try:
+                    order = order_place(placed_by=request.user, **order_in)
+                except OrderError as exc:
+                    if exc.code != "price_changed":
+                        add_to_form(form, exc)
+                        return self._form(request, form, formset, products)
+                    notice = exc.message
+                else:
+                    messages.success(
+                        request, _("Order #%(id)s placed. Keys are delivered in minutes.") % {"id": order.pk}
+                    )
+                    return redirect("orders:detail", pk=order.pk)
             else:
-                messages.success(
-                    request, _("Order #%(id)s placed. Keys are delivered in minutes.") % {"id": order.pk}
-                )
-                return redirect("orders:detail", pk=order.pk)
-        return render(request, self.template, {"form": form, "formset": formset}, status=200)
+                notice = _("Check the order and confirm it again.")
+        try:
+            quote = order_quote(**order_in)
+        except OrderError as exc:
+            add_to_form(form, exc)
+            return self._form(request, form, formset, products)
+        context = {
+            "quote": quote,
+            "notice": notice,
+            "hidden_fields": confirmation_fields(quote, request.POST),
+        }
+        return render(request, self.confirm_template, context)
+
+    def _form(
+        self, request: HttpRequest, form: OrderForm, formset: BaseLineFormSet, products: list[ProductChoice]
+    ) -> HttpResponse:
+        context = {
+            "form": form,
+            "formset": formset,
+            # For the running total in the browser (static/js/portal.js): prices, never stock.
+            "prices": {str(product.pk): str(product.unit_price) for product in products},
+            "vat_percent": str(settings.INVOICE_VAT_PERCENT),
+            "currency": settings.INVOICE_CURRENCY,
+            "decimal_separator": get_format("DECIMAL_SEPARATOR"),
+            "thousand_separator": get_format("THOUSAND_SEPARATOR"),
+        }
+        return render(request, self.template, context)
+
+
+class InvoiceListView(ResellerRequiredMixin, View):
+    """The organisation's invoices, 25 a page, newest first; "Newer" and "Older" page through (ALL-1)."""
+
+    paginate_by = 25
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        before, after = request.GET.get("before"), request.GET.get("after")
+        page = invoice_page(organisation=self.organisation, before=before, after=after, size=self.paginate_by)
+        context = {
+            "invoices": page.invoices,
+            "list_url": reverse("orders:invoices"),
+            "newer_url": f"?after={page.newer}" if page.newer else "",
+            "older_url": f"?before={page.older}" if page.older else "",
+            "paged": bool(before or after),
+        }
+        return render(request, "orders/invoice_list.html", context)

@@ -1,7 +1,7 @@
 """Writes on ESD orders, by topic (ARCHITECTURE: services).
 
 - ``states``: the order's, the welcome mail's and the corrections' state machines and transitions
-- ``placement``: placing an order (ESD-2, ESD-7) and cancelling one (ESD-10)
+- ``placement``: placing an order (ESD-2, ESD-7), the quote its confirmation shows, cancelling (ESD-10)
 - ``fulfilment``: keys into the customer's locker, whole or not at all (ESD-3..5)
 - ``invoices``: the invoice issued with the fulfilment (ESD-6)
 - ``vendor_requests``: keys asked of the vendor when the pool is short (ESD-4, ESD-5)
@@ -18,7 +18,17 @@ from ..errors import OrderError
 from .correction import correction_approve, correction_notice_failed, correction_refuse, order_correct_email
 from .fulfilment import FulfilOutcome, order_fulfil, orders_fulfil, orders_retry_for_products
 from .invoices import invoices_issue
-from .placement import MAX_UNITS_PER_LINE, LineIn, order_cancel, order_place
+from .placement import (
+    MAX_UNITS_PER_LINE,
+    RESELLER_REFERENCE_MAX,
+    LineIn,
+    OrderQuote,
+    QuoteLine,
+    order_cancel,
+    order_place,
+    order_quote,
+    reseller_reference_clean,
+)
 from .states import (
     CORRECTION_STATES,
     MAIL_STATES,
@@ -40,9 +50,12 @@ __all__ = [
     "MAIL_STATES",
     "MAX_UNITS_PER_LINE",
     "ORDER_STATES",
+    "RESELLER_REFERENCE_MAX",
     "FulfilOutcome",
     "LineIn",
     "OrderError",
+    "OrderQuote",
+    "QuoteLine",
     "correction_approve",
     "correction_notice_failed",
     "correction_notices_sweep",
@@ -55,11 +68,13 @@ __all__ = [
     "order_fulfil",
     "order_keys_accessed",
     "order_place",
+    "order_quote",
     "order_transition",
     "orders_fulfil",
     "orders_retry_for_products",
     "orders_sweep",
     "orders_transition",
+    "reseller_reference_clean",
     "vendor_request_failed",
     "vendor_request_run",
     "vendor_requests_open",

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Invoice, InvoiceLine, InvoiceSequence, Order, OrderLine
-
-CENT = Decimal("0.01")
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+from ..models import Invoice, InvoiceLine, InvoiceSequence, Order, OrderLine, Totals
 
 
 def invoices_issue(
@@ -28,6 +22,10 @@ def invoices_issue(
     numbers one after another, and a rolled-back fulfilment gives its numbers back, so there are no gaps.
     A batch of orders takes the lock once. ``lines`` (order id → lines with their products) saves a query
     when the caller has them; each order's ``reseller`` should be loaded already.
+
+    Each line is invoiced at the price it kept when the order was placed (``OrderLine.unit_price``, what
+    the reseller confirmed), never the price list of the day of fulfilment. The buyer is the reseller with
+    its name, tax number and postal address as they stand today.
     """
     assert transaction.get_connection().in_atomic_block, "invoices_issue needs the fulfilment transaction"
     if not orders:
@@ -57,13 +55,14 @@ def invoices_issue(
                 sku=line.product.sku,
                 description=line.product.name,
                 quantity=line.quantity,
-                unit_price=line.product.unit_price,
-                net_amount=_money(line.product.unit_price * line.quantity),
+                unit_price=line.unit_price,
+                net_amount=line.net_amount,
             )
             for line in sorted(lines.get(order.pk, []), key=lambda line: line.pk)
         ]
-        net = sum((r.net_amount for r in rows), Decimal("0"))
-        vat = _money(net * vat_percent / 100)
+        totals = Totals.of(
+            (r.net_amount for r in rows), vat_percent=vat_percent, currency=settings.INVOICE_CURRENCY
+        )
         reseller = order.reseller
         invoices.append(
             Invoice(
@@ -73,13 +72,13 @@ def invoices_issue(
                 sequence=number,
                 number=f"ESD/{year}/{number:06d}",
                 issued_at=now,
-                currency=settings.INVOICE_CURRENCY,
+                currency=totals.currency,
                 vat_percent=vat_percent,
-                net_total=net,
-                vat_total=vat,
-                gross_total=net + vat,
+                net_total=totals.net,
+                vat_total=totals.vat,
+                gross_total=totals.gross,
                 seller=seller,
-                buyer={"name": reseller.name, "tax_id": reseller.tax_id},
+                buyer={"name": reseller.name, "tax_id": reseller.tax_id, "address": reseller.postal_address},
             )
         )
         rows_of.append(rows)

@@ -1,12 +1,20 @@
-"""Placing an order for one end customer (ESD-2, ESD-7); cancelling one still waiting for stock (ESD-10)."""
+"""Placing an order for one end customer (ESD-2, ESD-7); cancelling one still waiting for stock (ESD-10).
+
+``order_quote`` is the placement's checks without the write: the confirmation step shows what
+``order_place`` would record (prices, totals, whether the keys are in stock), and refuses what it would
+refuse, before the reseller commits to an order that can never be returned (ESD-10).
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -17,19 +25,54 @@ from accounts.models import Organisation, normalise_email
 from accounts.services import address_is_portal_staff_or_partner, declared_domain_of
 from catalog.models import Product
 from core.tasking import enqueue_on_commit
+from locker.selectors import stock_annotations
 
 from ..errors import OrderError
-from ..models import Order, OrderEvent, OrderLine
+from ..models import Order, OrderEvent, OrderLine, Totals, money
 from ..rules import cancel_refusal
 from .states import S, locked_order, next_attempt, order_transition
 
 MAX_UNITS_PER_LINE = 10_000
+RESELLER_REFERENCE_MAX = 64
 
 
 @dataclass(frozen=True)
 class LineIn:
     product_id: int
     quantity: int
+    # The net unit price the reseller was shown when confirming. When given, ``order_place`` refuses
+    # (``price_changed``) if the product's price is no longer this, rather than keep a price nobody saw.
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    """One line as the order would record it: the product's price now, and whether the pool holds every
+    key the line needs now (never how many keys it holds)."""
+
+    product: Product
+    quantity: int
+    unit_price: Decimal
+    in_stock: bool
+
+    @property
+    def net_amount(self) -> Decimal:
+        return money(self.unit_price * self.quantity)
+
+
+@dataclass(frozen=True)
+class OrderQuote:
+    """What placing the order would record: the address and reference as they would be stored, the lines
+    (one per product, quantities of repeated products added up) and the totals the invoice would show."""
+
+    end_customer_email: str
+    reseller_reference: str
+    lines: list[QuoteLine]
+    totals: Totals
+
+    @property
+    def all_in_stock(self) -> bool:
+        return all(line.in_stock for line in self.lines)
 
 
 def end_customer_address(raw: str, field: str, reseller: Organisation) -> str:
@@ -78,13 +121,32 @@ def end_customer_address(raw: str, field: str, reseller: Organisation) -> str:
     return email
 
 
-def order_place(
-    *, reseller: Organisation, placed_by: Any, end_customer_email: str, lines: Sequence[LineIn]
-) -> Order:
-    """Record an order for one end customer (ESD-2) and hand it to the fulfilment worker (ESD-3)."""
+def reseller_reference_clean(raw: str | None) -> str:
+    """The reseller's reference as stored: stripped, at most 64 characters, no control characters (it is
+    printed on the invoice)."""
+    reference = (raw or "").strip()
+    if len(reference) > RESELLER_REFERENCE_MAX:
+        raise OrderError(
+            "invalid_reference",
+            _("Your reference can have at most %(max)d characters.") % {"max": RESELLER_REFERENCE_MAX},
+            "reseller_reference",
+        )
+    if any(unicodedata.category(char) == "Cc" for char in reference):
+        raise OrderError(
+            "invalid_reference", _("Your reference cannot contain control characters."), "reseller_reference"
+        )
+    return reference
+
+
+def _checked(
+    reseller: Organisation, end_customer_email: str, lines: Sequence[LineIn], reseller_reference: str | None
+) -> tuple[str, str, OrderedDict[int, int]]:
+    """The checks of ``order_place``: the address (ESD-2, ESD-7), the reference and the quantities, with
+    the lines merged per product."""
     if not reseller.is_reseller:
         raise OrderError("not_a_reseller", _("Only resellers can order."))
     email = end_customer_address(end_customer_email, "end_customer_email", reseller)
+    reference = reseller_reference_clean(reseller_reference)
 
     merged: OrderedDict[int, int] = OrderedDict()
     for line in lines:
@@ -103,10 +165,86 @@ def order_place(
             _("Each quantity must be between 1 and %(max)d.") % {"max": MAX_UNITS_PER_LINE},
             "lines",
         )
+    return email, reference, merged
+
+
+def _not_orderable() -> OrderError:
+    return OrderError(
+        "product_not_orderable", _("Only ESD-eligible products can be ordered as ESD."), "lines"
+    )
+
+
+def order_quote(
+    *,
+    reseller: Organisation,
+    end_customer_email: str,
+    lines: Sequence[LineIn],
+    reseller_reference: str | None = "",
+) -> OrderQuote:
+    """What ``order_place`` would record for this input now, or the ``OrderError`` it would raise.
+
+    Writes nothing. One query for the products, their prices and whether the pool holds each line's
+    quantity (``locker.selectors.stock_annotations``), however many lines.
+    """
+    email, reference, merged = _checked(reseller, end_customer_email, lines, reseller_reference)
+    products = (
+        Product.objects.esd_orderable()
+        .annotate(keys_available=stock_annotations()["keys_available"])
+        .in_bulk(list(merged))
+    )
+    if len(products) != len(merged):
+        raise _not_orderable()
+    quoted = [
+        QuoteLine(
+            product=products[pid],
+            quantity=qty,
+            unit_price=products[pid].unit_price,
+            in_stock=products[pid].keys_available >= qty,  # type: ignore[attr-defined]
+        )
+        for pid, qty in merged.items()
+    ]
+    totals = Totals.of(
+        (line.net_amount for line in quoted),
+        vat_percent=Decimal(settings.INVOICE_VAT_PERCENT),
+        currency=settings.INVOICE_CURRENCY,
+    )
+    return OrderQuote(end_customer_email=email, reseller_reference=reference, lines=quoted, totals=totals)
+
+
+def order_place(
+    *,
+    reseller: Organisation,
+    placed_by: Any,
+    end_customer_email: str,
+    lines: Sequence[LineIn],
+    reseller_reference: str | None = "",
+) -> Order:
+    """Record an order for one end customer (ESD-2) and hand it to the fulfilment worker (ESD-3).
+
+    Each line keeps the product's net price of this moment (``OrderLine.unit_price``), which the invoice
+    uses. A line that says which price the reseller confirmed (``LineIn.unit_price``) is refused with
+    ``price_changed`` if the price list no longer has it: the price kept is always the price read here.
+    """
+    email, reference, merged = _checked(reseller, end_customer_email, lines, reseller_reference)
     products = Product.objects.esd_orderable().in_bulk(list(merged))
     if len(products) != len(merged):
+        raise _not_orderable()
+    changed = sorted(
+        {
+            products[line.product_id].name
+            for line in lines
+            if line.unit_price is not None and line.unit_price != products[line.product_id].unit_price
+        }
+    )
+    if changed:
         raise OrderError(
-            "product_not_orderable", _("Only ESD-eligible products can be ordered as ESD."), "lines"
+            "price_changed",
+            _(
+                "The price of %(products)s has changed since you reviewed the order. Check the new prices "
+                "and confirm again."
+            )
+            % {"products": ", ".join(changed)},
+            "lines",
         )
 
     with transaction.atomic():
@@ -115,19 +253,29 @@ def order_place(
             reseller=reseller,
             placed_by=placed_by,
             end_customer_email=email,
+            reseller_reference=reference,
             created_at=now,
             updated_at=now,
             next_attempt_at=next_attempt(S.PLACED, now),
         )
         OrderLine.objects.bulk_create(
-            [OrderLine(order=order, product_id=pid, quantity=qty) for pid, qty in merged.items()]
+            [
+                OrderLine(order=order, product_id=pid, quantity=qty, unit_price=products[pid].unit_price)
+                for pid, qty in merged.items()
+            ]
         )
         OrderEvent.objects.create(
             order=order,
             kind=OrderEvent.Kind.PLACED,
             actor=placed_by,
             at=now,
-            data={"lines": [{"sku": products[pid].sku, "quantity": qty} for pid, qty in merged.items()]},
+            data={
+                "lines": [
+                    {"sku": products[pid].sku, "quantity": qty, "unit_price": str(products[pid].unit_price)}
+                    for pid, qty in merged.items()
+                ],
+                **({"reseller_reference": reference} if reference else {}),
+            },
         )
         enqueue_on_commit("orders.tasks.fulfil_order", order.pk)
     return order

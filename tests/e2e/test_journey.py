@@ -34,11 +34,13 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
     assert page.locator("#id_lines-0-product option", has_text="Windows Server").count() == 0
     page.fill("#id_end_customer_email", CUSTOMER)
     page.fill("#id_end_customer_email_confirmation", CUSTOMER)
-    page.select_option("#id_lines-0-product", label="Windows 8.1 Pro (W81-PRO)")
+    page.select_option("#id_lines-0-product", value=str(win.pk))  # options also show price and stock (#13)
     page.fill("#id_lines-0-quantity", "2")
-    page.select_option("#id_lines-1-product", label="Office Home and Business 2013 (O2013-HB)")
+    page.get_by_role("button", name="Add another product").click()  # the form starts with one line (#13)
+    page.select_option("#id_lines-1-product", value=str(office.pk))
     page.fill("#id_lines-1-quantity", "1")
     page.screenshot(path=str(ARTIFACTS / "1-new-order.png"), full_page=True)
+    page.get_by_role("button", name="Review order").click()  # the confirmation step (#13)
     page.get_by_role("button", name="Place order").click()
 
     # Fulfilled within seconds; the page refreshes itself until the welcome mail is out.
@@ -66,7 +68,7 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
     page.fill("input[name=email]", CUSTOMER)
     page.fill("input[name=password1]", NEW_PASSWORD)
     page.fill("input[name=password2]", NEW_PASSWORD)
-    page.get_by_role("button", name=re.compile("change password", re.I)).click()
+    page.get_by_role("button", name=re.compile("set password", re.I)).click()
     page.wait_for_load_state()
 
     log_in(page, base, CUSTOMER, NEW_PASSWORD)

@@ -25,7 +25,7 @@ def _orders(reseller, n, *, same_moment=0, email="c{}@end.test"):
         order = Order.objects.create(
             reseller=org_of(reseller), placed_by=reseller, end_customer_email=email.format(i)
         )
-        order.lines.create(product=product, quantity=i % 3 + 1)
+        order.lines.create(product=product, quantity=i % 3 + 1, unit_price=product.unit_price)
         at = base if i < same_moment else base + timedelta(minutes=i)
         Order.objects.filter(pk=order.pk).update(created_at=at)
         orders.append(order.pk)

@@ -43,6 +43,11 @@ def test_esd2_new_order_in_the_browser_form(
                     "lines-0-quantity": "2",
                     "lines-1-product": product2.pk,
                     "lines-1-quantity": "1",
+                    # Issue #13: placed from the confirmation step, at the prices it showed.
+                    "lines-0-unit_price": str(product.unit_price),
+                    "lines-1-unit_price": str(product2.unit_price),
+                    "confirmed": "1",
+                    "place": "1",
                 }
             ),
         )
@@ -69,7 +74,7 @@ def test_esd2_all2_mismatched_addresses_keep_everything_typed(client, reseller, 
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'id="id_end_customer_email_confirmation_errors"' in html
+    assert 'id="id_end_customer_email_confirmation_error"' in html
     assert 'value="typed@end.test"' in html and 'value="typo@end.test"' in html
     assert 'value="7"' in html
     assert f'<option value="{product.pk}" selected>' in html
@@ -145,6 +150,11 @@ def test_esd7_no_page_or_mail_the_reseller_can_reach_holds_a_key(
                     "lines-0-quantity": "2",
                     "lines-1-product": product2.pk,
                     "lines-1-quantity": "1",
+                    # Issue #13: placed from the confirmation step, at the prices it showed.
+                    "lines-0-unit_price": str(product.unit_price),
+                    "lines-1-unit_price": str(product2.unit_price),
+                    "confirmed": "1",
+                    "place": "1",
                 }
             ),
         )

@@ -87,7 +87,7 @@ def test_esd5_all5_waiting_order_completes_when_keys_arrive_and_sweeper_recovers
     lost = Order.objects.create(
         reseller=org_of(reseller), placed_by=reseller, end_customer_email="lost@end.test"
     )
-    lost.lines.create(product=product, quantity=1)
+    lost.lines.create(product=product, quantity=1, unit_price=product.unit_price)
     Order.objects.filter(pk=lost.pk).update(next_attempt_at=lost.created_at.replace(year=2020))
     sweep_orders.delay()
     wait_until(

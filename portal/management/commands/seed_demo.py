@@ -1,22 +1,43 @@
-"""Idempotent demo data: the catalogue, the demo organisations and users, and keys in stock."""
+"""Idempotent demo data: the catalogue with prices, the demo organisations (with billing addresses) and
+users, keys in stock, and a few orders in every state a reseller meets (issue #13).
+
+Run twice, it changes nothing the second time: each demo order is known by its reseller and reference
+(``DEMO_ORDERS``) and made only when missing; stock is topped up to ``--stock`` available keys per product.
+"""
 
 from __future__ import annotations
 
 import secrets
 import string
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Membership, Organisation, User
 from catalog.models import Product
 from locker.models import ProductKey
-from locker.services import keys_import
+from locker.services import key_reveal, keys_import
+from orders.mail import welcome_mail_failed, welcome_mails_send
+from orders.models import Order, VendorRequest
+from orders.services import (
+    LineIn,
+    customer_password_set,
+    order_cancel,
+    order_fulfil,
+    order_keys_accessed,
+    order_place,
+    vendor_request_failed,
+)
 
 DEMO_PRODUCTS: list[dict[str, Any]] = [
     {
         "sku": "W81",
+        "unit_price": Decimal("89.00"),
         "name": "Windows 8.1",
         "vendor": "Microsoft",
         "family": "Windows",
@@ -27,6 +48,7 @@ DEMO_PRODUCTS: list[dict[str, Any]] = [
     },
     {
         "sku": "W81-PRO",
+        "unit_price": Decimal("129.00"),
         "name": "Windows 8.1 Pro",
         "vendor": "Microsoft",
         "family": "Windows",
@@ -37,6 +59,7 @@ DEMO_PRODUCTS: list[dict[str, Any]] = [
     },
     {
         "sku": "O2013-HB",
+        "unit_price": Decimal("219.00"),
         "name": "Office Home and Business 2013",
         "vendor": "Microsoft",
         "family": "Office",
@@ -47,6 +70,7 @@ DEMO_PRODUCTS: list[dict[str, Any]] = [
     },
     {
         "sku": "O365-BUS",
+        "unit_price": Decimal("99.00"),
         "name": "Office 365 Business",
         "vendor": "Microsoft",
         "family": "Office 365",
@@ -58,6 +82,7 @@ DEMO_PRODUCTS: list[dict[str, Any]] = [
     },
     {
         "sku": "O2011-MAC",
+        "unit_price": Decimal("149.00"),
         "name": "Office 2011 for Mac",
         "vendor": "Microsoft",
         "family": "Office",
@@ -68,6 +93,7 @@ DEMO_PRODUCTS: list[dict[str, Any]] = [
     },
     {
         "sku": "WS2012-STD",
+        "unit_price": Decimal("749.00"),
         "name": "Windows Server 2012 Standard",
         "vendor": "Microsoft",
         "family": "Windows Server",
@@ -81,6 +107,77 @@ DEMO_PRODUCTS: list[dict[str, Any]] = [
 
 DEMO_STOCK = 25  # keys per ESD product kept in stock by the command
 
+# Billing addresses: the buyer on the demo invoices.
+DEMO_ORGANISATIONS: list[dict[str, Any]] = [
+    {
+        "name": "Demo Distribution",
+        "kind": Organisation.Kind.DISTRIBUTOR,
+        "tax_id": "PL5260001246",
+        "street": "ul. Przykładowa 1",
+        "postcode": "00-001",
+        "city": "Warszawa",
+        "country": "Poland",
+    },
+    {
+        "name": "Demo Reseller",
+        "kind": Organisation.Kind.RESELLER,
+        "tax_id": "PL7792433421",
+        "street": "ul. Półwiejska 32",
+        "postcode": "61-888",
+        "city": "Poznań",
+        "country": "Poland",
+    },
+    {
+        "name": "Other Reseller",
+        "kind": Organisation.Kind.RESELLER,
+        "tax_id": "DE811569869",
+        "street": "Friedrichstraße 68",
+        "postcode": "10117",
+        "city": "Berlin",
+        "country": "Germany",
+    },
+]
+
+# The demo end customer who has set a password and opened a key: signs in to the Digital Locker.
+DEMO_CUSTOMER = "ewa.zielinska@customer.test"
+
+
+@dataclass(frozen=True)
+class DemoOrder:
+    """One demo order and the state it is brought to. ``short`` lines ask for more keys than the stock
+    holds (``--stock`` + 15), so the order waits for stock."""
+
+    reseller: str
+    reference: str
+    email: str
+    lines: tuple[tuple[str, int], ...]
+    outcome: str  # opened | sent | mail_failed | awaiting | cancelled
+    short: bool = False
+
+
+DEMO_ORDERS = [
+    DemoOrder("Demo Reseller", "PO-2026-0141", DEMO_CUSTOMER, (("W81-PRO", 2), ("O2013-HB", 1)), "opened"),
+    DemoOrder("Demo Reseller", "PO-2026-0142", "biuro@zielona-apteka.test", (("O365-BUS", 3),), "sent"),
+    DemoOrder(
+        "Demo Reseller", "PO-2026-0143", "biuro@kancelaria-nowak.tset", (("W81-PRO", 1),), "mail_failed"
+    ),
+    DemoOrder(
+        "Demo Reseller", "PO-2026-0144", "studio@pixel-forge.test", (("O2011-MAC", 0),), "awaiting", True
+    ),
+    DemoOrder(
+        "Demo Reseller", "PO-2026-0145", "marek.wojcik@customer.test", (("O365-BUS", 0),), "cancelled", True
+    ),
+    DemoOrder("Other Reseller", "BG-4471", "office@bergmann-gmbh.test", (("O2013-HB", 2),), "sent"),
+]
+
+OUTCOMES = {
+    "opened": "fulfilled, welcome mail sent, the customer opened a key",
+    "sent": "fulfilled, welcome mail sent, keys not opened yet",
+    "mail_failed": "fulfilled, welcome mail failed (mistyped address)",
+    "awaiting": "awaiting stock, the vendor request failed",
+    "cancelled": "cancelled while it waited for stock",
+}
+
 
 def random_key() -> str:
     alphabet = string.ascii_uppercase + string.digits
@@ -88,7 +185,7 @@ def random_key() -> str:
 
 
 class Command(BaseCommand):
-    help = "Create (or bring up to date) the demo catalogue, organisations, users and key stock."
+    help = "Create (or bring up to date) the demo catalogue, organisations, users, key stock and orders."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--password", default="demo-pass-2026", help="password for every demo user")
@@ -103,15 +200,14 @@ class Command(BaseCommand):
             product, _ = Product.objects.update_or_create(sku=spec["sku"], defaults=spec)
             products[product.sku] = product
 
-        distributor, _ = Organisation.objects.get_or_create(
-            name="Demo Distribution", defaults={"kind": Organisation.Kind.DISTRIBUTOR}
-        )
-        reseller, _ = Organisation.objects.get_or_create(
-            name="Demo Reseller", defaults={"kind": Organisation.Kind.RESELLER}
-        )
-        other, _ = Organisation.objects.get_or_create(
-            name="Other Reseller", defaults={"kind": Organisation.Kind.RESELLER}
-        )
+        organisations = {}
+        for org_spec in DEMO_ORGANISATIONS:
+            values = dict(org_spec)
+            name = values.pop("name")
+            organisations[name], _ = Organisation.objects.update_or_create(name=name, defaults=values)
+        distributor = organisations["Demo Distribution"]
+        reseller = organisations["Demo Reseller"]
+        other = organisations["Other Reseller"]
         people = [
             ("admin@demo.test", distributor, Membership.Role.ADMIN, True, True),
             ("support@demo.test", distributor, Membership.Role.SUPPORT_AGENT, True, False),
@@ -128,22 +224,100 @@ class Command(BaseCommand):
             user.save()
             Membership.objects.update_or_create(user=user, organisation=org, defaults={"role": role})
 
-        added = 0
-        for product in products.values():
-            if not product.esd_eligible:
-                continue
-            missing = stock - ProductKey.objects.available().filter(product=product).count()
-            if missing > 0:
-                added += keys_import(product=product, lines=[random_key() for _ in range(missing)]).imported
+        added = self._top_up(products, stock)
+        orders = [self._demo_order(demo, products, organisations, stock) for demo in DEMO_ORDERS]
+        added += self._top_up(products, stock)  # what the demo orders took
+        customer = User.objects.filter(email=DEMO_CUSTOMER).first()
+        if customer is not None:
+            customer.set_password(password)
+            customer.save(update_fields=["password"])
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  products: {', '.join(products)} (WS2012-STD is a server product, not ESD)")
         self.stdout.write(f"  keys added to stock: {added} (at least {stock} available per ESD product)")
         self.stdout.write("  logins (password: the --password given, default demo-pass-2026):")
         for email, org, role, _staff, _su in people:
-            self.stdout.write(f"    {email:<22} {org.name} ({role})")
+            self.stdout.write(f"    {email:<28} {org.name} ({role})")
+        self.stdout.write(
+            f"    {DEMO_CUSTOMER:<28} an end customer: the Digital Locker of demo order PO-2026-0141"
+        )
+        self.stdout.write("  demo orders (reference: state):")
+        for demo, order in zip(DEMO_ORDERS, orders, strict=True):
+            self.stdout.write(f"    {demo.reseller} {demo.reference} #{order.pk}: {OUTCOMES[demo.outcome]}")
         # ESD-8: the admin opens only with a second factor. Authenticators are never made or reset here, so
         # a second run keeps the one a demo user set up.
         self.stdout.write(
             "  staff (admin@, support@) set up an authenticator app (TOTP) at their first visit to /admin/"
         )
+
+    @staticmethod
+    def _top_up(products: dict[str, Product], stock: int) -> int:
+        """Import keys until each ESD product has ``stock`` available; the number imported."""
+        added = 0
+        for product in products.values():
+            if product.esd_eligible:
+                added += _ensure_available(product, stock)
+        return added
+
+    @staticmethod
+    def _demo_order(
+        spec: DemoOrder, products: dict[str, Product], organisations: dict[str, Organisation], stock: int
+    ) -> Order:
+        """The demo order ``spec``, made and brought to its state through the services, once."""
+        reseller = organisations[spec.reseller]
+        existing = Order.objects.for_org(reseller).filter(reseller_reference=spec.reference).first()
+        if existing is not None:
+            return existing
+        placed_by = Membership.objects.filter(organisation=reseller).order_by("pk").first()
+        assert placed_by is not None, "the demo reseller has a member"
+        lines = [(products[sku], stock + 15 if spec.short else quantity) for sku, quantity in spec.lines]
+        if not spec.short:
+            for product, quantity in lines:
+                _ensure_available(product, quantity)
+        order = order_place(
+            reseller=reseller,
+            placed_by=placed_by.user,
+            end_customer_email=spec.email,
+            reseller_reference=spec.reference,
+            lines=[LineIn(product_id=product.pk, quantity=quantity) for product, quantity in lines],
+        )
+        order = order_fulfil(order_id=order.pk, enqueue_mail=False)
+        if spec.outcome in ("opened", "sent"):
+            welcome_mails_send(order_ids=[order.pk])
+        elif spec.outcome == "mail_failed":
+            welcome_mail_failed(
+                order_id=order.pk,
+                reason=f"SMTPRecipientsRefused: 550 5.1.2 <{spec.email}>: domain not found",
+            )
+        elif spec.outcome == "awaiting":
+            for request in VendorRequest.objects.filter(order=order, status=VendorRequest.Status.PENDING):
+                request.attempts = settings.VENDOR_MAX_RETRIES + 1
+                vendor_request_failed(request=request, reason="The vendor's gateway did not answer in time.")
+        elif spec.outcome == "cancelled":
+            order_cancel(organisation=reseller, order_id=order.pk, actor=placed_by.user)
+        if spec.outcome == "opened" and order.end_customer is not None:
+            _open_a_key(order)
+        return Order.objects.get(pk=order.pk)
+
+
+def _ensure_available(product: Product, wanted: int) -> int:
+    """Import keys until ``product`` has ``wanted`` available; the number imported."""
+    missing = wanted - ProductKey.objects.available().filter(product=product).count()
+    if missing <= 0:
+        return 0
+    return keys_import(product=product, lines=[random_key() for _ in range(missing)]).imported
+
+
+def _open_a_key(order: Order) -> None:
+    """The customer chose a password and revealed one key of ``order`` (recorded as the pages record it)."""
+    customer = order.end_customer
+    assert customer is not None
+    now = timezone.now()
+    if customer.password_set_at is None:  # the password itself is the demo password, set by the command
+        customer.password_set_at = now
+        customer.save(update_fields=["password_set_at"])
+    customer_password_set(account=customer, at=now)
+    key = ProductKey.objects.filter(allocation__line__order=order).order_by("pk").first()
+    if key is not None:
+        key_reveal(key_id=key.pk, user=customer, ip=None, user_agent="seed_demo")  # the key is not kept
+        order_keys_accessed(key_id=key.pk, at=timezone.now())
