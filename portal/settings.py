@@ -294,6 +294,8 @@ LOCKER_RETENTION_DAYS = env.int("LOCKER_RETENTION_DAYS", default=730)
 ESD_CORRECTION_REVIEW = env.bool("ESD_CORRECTION_REVIEW", default=not DEBUG)
 # Whom an end customer contacts about an order (named in the notice a corrected address's old owner gets).
 PORTAL_SUPPORT_EMAIL = env.str("PORTAL_SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL)
+# The reseller's home page counts a delivery as needing attention once it has stayed unopened this long.
+DASHBOARD_UNOPENED_DAYS = env.int("DASHBOARD_UNOPENED_DAYS", default=7)
 # ESD-12: how often a reseller may resend one order's welcome mail per hour.
 WELCOME_MAIL_RESENDS_PER_HOUR = env.int("WELCOME_MAIL_RESENDS_PER_HOUR", default=3)
 # SMTP errors are retried with exponential backoff (base × 2^attempt seconds, at most 1 hour apart).
