@@ -269,7 +269,7 @@ def order_export_rows(*, organisation: Organisation, find: OrderFilter) -> Itera
             order.created_at,
             order.end_customer_email,
             products,
-            order.units or 0,
+            getattr(order, "units", None) or 0,  # annotated by with_summary
             order.status_label,
             order.welcome_mail_label,
             order.keys_accessed_at,
@@ -320,7 +320,7 @@ def staff_overview() -> StaffOverview:
     low = (
         Product.objects.filter(esd_eligible=True, active=True)
         .annotate(**stock_annotations(), keys_awaited=keys_awaited_annotation())
-        .filter(low_stock=True)
+        .filter(Q(low_stock=True))  # annotated by stock_annotations
         .order_by("vendor", "name")
     )
     return StaffOverview(
