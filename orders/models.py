@@ -210,7 +210,7 @@ class OrderEvent(Event):
         indexes = [models.Index(fields=["order", "at"], name="orderevent_order_idx")]
 
     def __str__(self) -> str:
-        return f"{self.order_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.order_id} {self.kind} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
 
 
 class InvoiceSequence(models.Model):

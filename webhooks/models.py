@@ -151,4 +151,4 @@ class WebhookAttempt(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.delivery_id} at {self.at:%H:%M:%S}: {self.status_code or self.error}"
+        return f"{self.delivery_id} at {timezone.localtime(self.at):%H:%M:%S}: {self.status_code or self.error}"

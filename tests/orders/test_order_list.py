@@ -150,7 +150,8 @@ def test_esd7_row_shows_units_status_mail_and_whether_keys_were_opened(
     assert opened.get_welcome_mail_status_display() in row[opened.pk]
     assert "Not yet" in row[waiting.pk] and "o&#x27;brien&amp;co@end.test" in row[waiting.pk]
     placed = timezone.localtime(waiting.created_at)
-    assert f"{placed:%m/%d/%Y}" in row[waiting.pk]
+    # Day, month, year and a 24-hour clock (issue #13: "12/01/2026 7:59 p.m." was American).
+    assert f"{placed.day} {placed:%b %Y}, {placed:%H:%M}" in row[waiting.pk]
     for k in keys:
         assert k not in html and k[-5:] not in html
 
