@@ -115,7 +115,6 @@ class OrderAdmin(ReadOnlyAdmin):
         )
 
 
-
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
     list_display = ["number", "issued_at", "reseller", "order", "net_total", "gross_total", "currency"]
@@ -123,7 +122,6 @@ class InvoiceAdmin(ReadOnlyAdmin):
     search_fields = ["=number", "reseller__name"]
     list_select_related = ["reseller", "order"]
     readonly_fields = [f.name for f in Invoice._meta.fields]
-
 
 
 @admin.register(StaffAlert)
