@@ -6,14 +6,16 @@ PORT ?= 8000
 # Parallel test processes (pytest-xdist); 0 runs in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: install run test lint typecheck format worker beat clean compose-env bench
+.PHONY: install run test lint typecheck format worker beat clean compose-env bench screenshots
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml package-lock.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	@# axe-core, injected into pages by the browser tests (tests/e2e/test_layout.py); skipped without npm.
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; fi
 	@touch $@
 
 # Links in mails (the welcome mail's set-password link) follow the port served, unless PORTAL_BASE_URL is set.
@@ -25,6 +27,10 @@ run: install
 
 test: install
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# Every page at 1280 and 390 px into test-artifacts/ for review (needs the services of README's Tests).
+screenshots: install
+	SCREENSHOTS=1 $(PY) -m pytest -p no:cacheprovider -q tests/e2e/test_layout.py
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -45,7 +51,7 @@ beat: install
 	$(VENV)/bin/celery -A portal beat -l INFO
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache staticfiles test-artifacts
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache staticfiles test-artifacts node_modules
 
 # Writes .env with fresh secrets for docker compose (never commit it).
 compose-env:

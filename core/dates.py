@@ -9,7 +9,7 @@ format such as DATE_FORMAT gives the same text for every moment of one day.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -85,3 +85,15 @@ def epoch_micros(value: datetime) -> int:
 def from_epoch_micros(micros: int) -> datetime:
     """The moment ``epoch_micros`` gave; OverflowError far outside the calendar."""
     return _EPOCH + timedelta(microseconds=micros)
+
+
+def parse_day(text: str) -> date | None:
+    """A day as a person types it: ISO 8601 (``2026-12-01``) or any date input format of the active
+    language (``01.12.2026``, ``1/12/2026``, …), or None."""
+    text = text.strip()
+    for pattern in ("%Y-%m-%d", *get_format("DATE_INPUT_FORMATS")):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except (ValueError, TypeError):
+            continue
+    return None

@@ -38,7 +38,8 @@ class KeyEventInline(ReadOnlyInline):
 
 @admin.register(ProductKey)
 class ProductKeyAdmin(ReadOnlyAdmin):
-    list_display = ["masked_key", "product", "status", "owner", "imported_at", "allocated_at", "revealed_at"]
+    # What fits a 1280-pixel screen beside the filters; the import time is on each key's page.
+    list_display = ["short_key", "product_sku", "status", "owner", "allocated_at", "revealed_at"]
     list_filter = ["status", "product", "master_key_id"]
     search_fields = ["=last5", "=owner__email", "=product__sku"]
     list_select_related = ["product", "owner"]
@@ -71,6 +72,15 @@ class ProductKeyAdmin(ReadOnlyAdmin):
     def masked_key(self, obj: ProductKey) -> str:
         return obj.masked
 
+    @admin.display(description=_("key"), ordering="last5")
+    def short_key(self, obj: ProductKey) -> str:
+        """The list's column: the last five characters (ESD-8), without the mask's width."""
+        return f"…{obj.last5}"
+
+    @admin.display(description=_("product"), ordering="product__sku")
+    def product_sku(self, obj: ProductKey) -> str:
+        return obj.product.sku
+
     @admin.display(description=_("order"))
     def order_link(self, obj: ProductKey) -> str:
         allocation = getattr(obj, "allocation", None)
@@ -88,6 +98,17 @@ class RevealEventAdmin(ReadOnlyAdmin):
     list_select_related = ["key", "user"]
     search_fields = ["=user__email", "=key__last5"]
     date_hierarchy = "at"
+
+
+def _line_numbers(numbers: Any, shown: int = 50) -> str:
+    """Line numbers as people read them ("3, 7, 12 and 40 more"), not as a Python list; the whole list is in
+    the import's CSV report."""
+    numbers = list(numbers or [])
+    if not numbers:
+        return "—"
+    text = ", ".join(str(n) for n in numbers[:shown])
+    rest = len(numbers) - shown
+    return text if rest <= 0 else _("%(lines)s and %(rest)d more") % {"lines": text, "rest": rest}
 
 
 @admin.register(KeyImport)
@@ -116,8 +137,8 @@ class KeyImportAdmin(admin.ModelAdmin):
         "imported",
         "duplicates",
         "malformed",
-        "duplicate_lines",
-        "malformed_lines",
+        "duplicate_line_numbers",
+        "malformed_line_numbers",
         "error",
         "report",
     )
@@ -135,6 +156,14 @@ class KeyImportAdmin(admin.ModelAdmin):
             obj.total_lines,
             obj.percent,
         )
+
+    @admin.display(description=_("duplicate lines"))
+    def duplicate_line_numbers(self, obj: KeyImport) -> str:
+        return _line_numbers(obj.duplicate_lines)
+
+    @admin.display(description=_("malformed lines"))
+    def malformed_line_numbers(self, obj: KeyImport) -> str:
+        return _line_numbers(obj.malformed_lines)
 
     @admin.display(description=_("report"))
     def report(self, obj: KeyImport) -> str:

@@ -123,7 +123,7 @@ class RevealEvent(AppendOnlyModel):
         ordering = ["-at"]
 
     def __str__(self) -> str:
-        return f"{self.key_id} revealed by {self.user_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.key_id} revealed by {self.user_id} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
 
 
 class KeyEvent(Event):
@@ -143,7 +143,7 @@ class KeyEvent(Event):
         indexes = [models.Index(fields=["key", "at"], name="keyevent_key_idx")]
 
     def __str__(self) -> str:
-        return f"{self.key_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.key_id} {self.kind} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
 
 
 class KeyImport(models.Model):

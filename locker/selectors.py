@@ -27,7 +27,8 @@ from .models import ProductKey
 @dataclass(frozen=True)
 class LockerPage:
     """One page of a locker: ``keys`` as dicts (id, last5, status, allocated_at, revealed_at, purged_at,
-    product_id, product_name, installer_url: what a card shows, never the sealed key material), ``newer``
+    product_id, product_name, installer_url, order_id, seller: what a card shows, never the sealed key
+    material), ``newer``
     and ``older`` cursors for the neighbouring pages (None at either end), and ``cursor``, the query that
     shows this page again ("" for the first page)."""
 
@@ -45,6 +46,13 @@ _KINDS = (datetime, int, uuid.UUID)
 # faster than an instance's attributes (bench/README.md, "Figures behind the code").
 _CARD_FIELDS = ("id", "last5", "status", "allocated_at", "revealed_at", "purged_at", "product_id")
 _CARD_PRODUCT = {"product_name": F("product__name"), "installer_url": F("product__installer_url")}
+# Which delivery a key came with, so that keys of two orders of the same product are told apart on the page.
+# Read through the reverse relation the orders app declares (``Allocation.key``), by name: the locker
+# imports nothing of orders, and a key imported but never delivered has none (both None).
+_CARD_DELIVERY = {
+    "order_id": F("allocation__line__order_id"),
+    "seller": F("allocation__line__order__reseller__name"),
+}
 
 
 def locker_cursor(key: dict[str, Any]) -> str:
@@ -56,7 +64,7 @@ def locker_keys(*, owner: Any) -> QuerySet[ProductKey, dict[str, Any]]:
     """The owner's keys, as rows of what a card shows: ``ProductKey.objects.for_owner(owner)`` (delivered
     or destroyed)."""
     keys = ProductKey.objects.for_owner(owner).filter(allocated_at__isnull=False)
-    return keys.values(*_CARD_FIELDS, **_CARD_PRODUCT)
+    return keys.values(*_CARD_FIELDS, **_CARD_PRODUCT, **_CARD_DELIVERY)
 
 
 def locker_page(*, owner: Any, before: str | None = None, after: str | None = None, size: int) -> LockerPage:

@@ -8,11 +8,11 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.client_ip import client_ip
 from accounts.tenancy import uses_locker
@@ -74,6 +74,7 @@ def _cards(keys: list[dict[str, Any]], revealed: Revealed | None, page_query: st
                 "destroyed_on": day(key["purged_at"]) if destroyed else "",
                 "available_until": "" if destroyed else day(ProductKey.retention_end(key["allocated_at"])),
                 "opened_at": moment(key["revealed_at"]),
+                "order_id": key["order_id"] or "",
             }
         )
     return cards
@@ -107,9 +108,17 @@ def locker(request: HttpRequest) -> HttpResponse:
 
 @sensitive_post_parameters()
 @locker_account_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def reveal(request: HttpRequest, key_id: str) -> HttpResponse:
-    """Reveal one key to its owner (ESD-8): POST only, never cached, recorded (LOCK-4)."""
+    """Reveal one key to its owner (ESD-8): by POST only, never cached, recorded (LOCK-4).
+
+    The page's script posts here and shows the answer in the card, so the address bar keeps the locker's
+    address. Without the script the POST answers with the locker page showing the key; a GET of this
+    address (that page reloaded by hand, or its address opened again) goes back to the locker, where the
+    key is masked again, rather than answering 405.
+    """
+    if request.method == "GET":
+        return redirect(reverse("locker:index") + (f"?{request.GET.urlencode()}" if request.GET else ""))
     try:
         result = key_reveal(
             key_id=key_id,

@@ -12,12 +12,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product
-from core.admin import ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from locker.models import KeyEvent, ProductKey, RevealEvent
 from locker.selectors import stock_annotations
 
 from .alerts import staff_alert_acknowledge
-from .models import EmailCorrection, Invoice, Order, OrderEvent, OrderLine, StaffAlert, VendorRequest
+from .models import EmailCorrection, Invoice, Order, OrderLine, StaffAlert, VendorRequest
 from .selectors import keys_awaited_annotation
 from .services import OrderError, correction_approve, correction_refuse
 
@@ -38,23 +38,16 @@ class OrderLineInline(ReadOnlyInline):
         )
 
 
-class OrderEventInline(ReadOnlyInline):
-    model = OrderEvent
-    fields = readonly_fields = (
-        "at",
-        "kind",
-        "actor",
-        "data",
-    )
-
-
 class VendorRequestInline(ReadOnlyInline):
     model = VendorRequest
     fields = readonly_fields = ("product", "quantity", "status", "attempts", "last_error", "updated_at")
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin):
+    """Orders are viewed, never edited here: every change goes through its service (and its event). Its
+    page shows one history, ``full_history`` (the order's events, the reveals and the keys' events)."""
+
     list_display = [
         "id",
         "reseller",
@@ -69,7 +62,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["reseller"]
     date_hierarchy = "created_at"
     readonly_fields = [*(f.name for f in Order._meta.fields), "invoice_link", "full_history"]
-    inlines = [OrderLineInline, VendorRequestInline, OrderEventInline]
+    inlines = [OrderLineInline, VendorRequestInline]
 
     @admin.display(description=_("invoice"))
     def invoice_link(self, obj: Order) -> str:
@@ -121,32 +114,14 @@ class OrderAdmin(admin.ModelAdmin):
             ),
         )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(ReadOnlyAdmin):
     list_display = ["number", "issued_at", "reseller", "order", "net_total", "gross_total", "currency"]
     list_filter = ["year", "reseller"]
     search_fields = ["=number", "reseller__name"]
     list_select_related = ["reseller", "order"]
     readonly_fields = [f.name for f in Invoice._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(StaffAlert)

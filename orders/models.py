@@ -134,7 +134,29 @@ class Order(models.Model):
             models.Index(fields=["reseller", "status"], name="order_reseller_status_idx"),
             models.Index(fields=["next_attempt_at"], name="order_next_attempt_idx"),
             models.Index(fields=["end_customer_email"], name="order_email_idx"),
-            models.Index(fields=["reseller", "reseller_reference"], name="order_reseller_ref_idx"),
+            # Found by its start in the list's search (``LIKE 'PO-1%'``; the operator class as below).
+            models.Index(
+                fields=["reseller", "reseller_reference"],
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+                name="order_reseller_ref_idx",
+            ),
+            # The list's search by the start of an address (``LIKE 'abc%'``; the operator class is
+            # PostgreSQL's, ignored elsewhere), and the home page's two counts of what needs attention.
+            models.Index(
+                fields=["reseller", "end_customer_email"],
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+                name="order_email_prefix_idx",
+            ),
+            models.Index(
+                fields=["reseller"],
+                condition=models.Q(welcome_mail_status="failed"),
+                name="order_mail_failed_idx",
+            ),
+            models.Index(
+                fields=["reseller", "fulfilled_at"],
+                condition=models.Q(status="fulfilled", keys_accessed_at__isnull=True),
+                name="order_unopened_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -233,7 +255,7 @@ class OrderEvent(Event):
         indexes = [models.Index(fields=["order", "at"], name="orderevent_order_idx")]
 
     def __str__(self) -> str:
-        return f"{self.order_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.order_id} {self.kind} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
 
     @property
     def next_step(self) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import (
@@ -21,14 +23,16 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import Organisation
 from catalog.models import Product
+from core.dates import parse_day
 from core.paging import format_cursor, keyset_page
 from locker.selectors import stock_annotations
 
 from .errors import OrderError
-from .models import Allocation, EmailCorrection, Invoice, Order, OrderEvent, OrderLine, Totals
+from .models import Allocation, EmailCorrection, Invoice, Order, OrderEvent, OrderLine, StaffAlert, Totals
 from .rules import (
     cancel_refusal,
     correct_email_refusal,
@@ -37,13 +41,83 @@ from .rules import (
     resend_refusal,
 )
 
+# What a search box and the dashboard's links may ask the list for, besides a status.
+ATTENTION_MAIL_FAILED = "mail_failed"  # the welcome mail could not be delivered (the order is not cancelled)
+ATTENTION_UNOPENED = "unopened"  # delivered at least ``UNOPENED_DAYS`` ago and no key opened yet
+ATTENTION = (ATTENTION_MAIL_FAILED, ATTENTION_UNOPENED)
 
-def order_list(*, organisation: Organisation, status: str | None = None) -> QuerySet[Order]:
-    """The reseller's orders, newest first, with units and access flags (constant queries per page)."""
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """What the reseller asked the list for: a status, something that needs attention, and a search.
+
+    ``search`` finds an order by its number (``123`` or ``#123``), the day it was placed (``2026-12-01``
+    or the date as the language writes it), the start of the reseller's reference or the start of the end
+    customer's address. ``unopened_days``
+    is how long a delivery may stay unopened before it counts as needing attention.
+    """
+
+    status: str = ""
+    attention: str = ""
+    search: str = ""
+    unopened_days: int = 7
+
+    @property
+    def query(self) -> str:
+        """The filter as a URL query ("" for none), to keep it on the list's other links."""
+        parts = {"status": self.status, "attention": self.attention, "q": self.search}
+        return urlencode({name: value for name, value in parts.items() if value})
+
+
+def _search(text: str) -> Q | None:
+    """The condition a search box's text stands for (see ``OrderFilter``), or None for an empty box.
+
+    Each alternative is served by an index starting with the reseller: its primary key for a number, its
+    placing moment for a day (``order_reseller_recent_idx``), the address's and the reference's prefixes
+    (``order_email_prefix_idx``, ``order_reseller_ref_idx``)."""
+    text = text.strip()
+    if not text:
+        return None
+    number = text.removeprefix("#").strip()
+    # References are matched as typed and in capitals ("po-12" finds "PO-12"), each a prefix on its index.
+    found = Q(end_customer_email__startswith=text.lower()) | Q(reseller_reference__startswith=text)
+    if text.upper() != text:
+        found |= Q(reseller_reference__startswith=text.upper())
+    if number.isdigit() and len(number) <= 18:
+        found |= Q(pk=int(number))
+    day = parse_day(text)
+    if day is not None:
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        found |= Q(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+    return found
+
+
+def order_list(
+    *, organisation: Organisation, status: str | None = None, find: OrderFilter | None = None
+) -> QuerySet[Order]:
+    """The reseller's orders, newest first, with units and access flags (constant queries per page),
+    narrowed to a status and to what ``find`` asks for."""
     qs = Order.objects.for_org(organisation).with_summary()
-    if status and status in Order.Status.values:
-        qs = qs.filter(status=status)
+    find = find or OrderFilter(status=status or "")
+    if find.status and find.status in Order.Status.values:
+        qs = qs.filter(status=find.status)
+    if find.attention == ATTENTION_MAIL_FAILED:
+        qs = qs.filter(welcome_mail_status=Order.MailStatus.FAILED).exclude(status=Order.Status.CANCELLED)
+    elif find.attention == ATTENTION_UNOPENED:
+        qs = qs.filter(unopened_since(find.unopened_days))
+    searched = _search(find.search)
+    if searched is not None:
+        qs = qs.filter(searched)
     return qs.order_by("-created_at", "-id")
+
+
+def unopened_since(days: int) -> Q:
+    """Delivered at least ``days`` ago and none of its keys opened by the customer yet (ESD-7)."""
+    return Q(
+        status=Order.Status.FULFILLED,
+        keys_accessed_at__isnull=True,
+        fulfilled_at__lte=timezone.now() - timedelta(days=days),
+    )
 
 
 @dataclass(frozen=True)
@@ -65,7 +139,24 @@ class OrderPage:
 _ORDER = ("created_at", "id")
 _KINDS = (datetime, int)
 # The columns a row of the list shows; the rest of the order is not read.
-_ROW_FIELDS = ("id", "created_at", "end_customer_email", "status", "welcome_mail_status")
+_ROW_FIELDS = (
+    "id",
+    "created_at",
+    "end_customer_email",
+    "reseller_reference",
+    "status",
+    "welcome_mail_status",
+)
+
+
+def _products() -> dict[str, Any]:
+    """A row's products: the first line's product name and how many lines the order has, for a column
+    that reads "Office 2024 (+1)" (subqueries on the lines' order index, so a page stays one query)."""
+    lines = OrderLine.objects.filter(order=OuterRef("pk")).order_by()
+    return {
+        "first_product": Subquery(lines.order_by("pk").values("product__name")[:1]),
+        "line_count": Subquery(lines.values("order").annotate(n=Count("pk")).values("n")),
+    }
 
 
 def order_cursor(order: dict[str, Any]) -> str:
@@ -77,6 +168,7 @@ def order_page(
     *,
     organisation: Organisation,
     status: str | None = None,
+    find: OrderFilter | None = None,
     before: str | None = None,
     after: str | None = None,
     size: int = 25,
@@ -87,8 +179,8 @@ def order_page(
     index wherever it is in the list, and no COUNT over all of the organisation's orders, so its cost does
     not grow with them. One query, scoped like every read of orders (``for_org``, ALL-1).
     """
-    orders = order_list(organisation=organisation, status=status).values(
-        *_ROW_FIELDS, "units", "keys_accessed"
+    orders = order_list(organisation=organisation, status=status, find=find).values(
+        *_ROW_FIELDS, "units", "keys_accessed", **_products()
     )
     page = keyset_page(orders, fields=_ORDER, kinds=_KINDS, before=before, after=after, size=size)
     return OrderPage(orders=page.rows, newer=page.newer, older=page.older)
@@ -222,6 +314,55 @@ def order_totals(order: Order) -> Totals:
     )
 
 
+def order_export_rows(*, organisation: Organisation, find: OrderFilter) -> Iterator[tuple[Any, ...]]:
+    """Every order the list shows for ``find``, newest first, as the rows of its CSV export: number, placed,
+    end customer, products ("SKU × quantity" per line), units, status, welcome mail, keys first opened.
+
+    Read in chunks with their lines (two queries per 2,000 orders), so an export of any size holds one
+    chunk in memory. Never a key: an order's export is about the order (ESD-8)."""
+    lines = Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("pk"))
+    orders = order_list(organisation=organisation, find=find).prefetch_related(lines)
+    for order in orders.iterator(chunk_size=2000):
+        products = ", ".join(f"{line.product.sku} × {line.quantity}" for line in order.lines.all())
+        yield (
+            order.pk,
+            order.created_at,
+            order.end_customer_email,
+            products,
+            getattr(order, "units", None) or 0,  # annotated by with_summary
+            order.status_label,
+            order.welcome_mail_label,
+            order.keys_accessed_at,
+        )
+
+
+@dataclass(frozen=True)
+class ResellerOverview:
+    """What the reseller's home page shows: what needs attention, and the last orders."""
+
+    awaiting_stock: int
+    mail_failed: int
+    unopened: int
+    unopened_days: int
+    recent: list[dict[str, Any]]
+
+
+def reseller_overview(*, organisation: Organisation, unopened_days: int, recent: int = 5) -> ResellerOverview:
+    """Counts of the reseller's orders awaiting stock, with a failed welcome mail, and delivered
+    ``unopened_days`` ago or more without a key opened; and the ``recent`` newest orders as list rows.
+    Four queries whatever the number of orders, each on an index of its own (ALL-1: scoped)."""
+    mine = Order.objects.for_org(organisation)
+    return ResellerOverview(
+        awaiting_stock=mine.filter(status=Order.Status.AWAITING_STOCK).count(),
+        mail_failed=order_list(
+            organisation=organisation, find=OrderFilter(attention=ATTENTION_MAIL_FAILED)
+        ).count(),
+        unopened=mine.filter(unopened_since(unopened_days)).count(),
+        unopened_days=unopened_days,
+        recent=order_page(organisation=organisation, size=recent).orders,
+    )
+
+
 @dataclass(frozen=True)
 class InvoicePage:
     """One page of the invoice list: each invoice a dict of ``_INVOICE_FIELDS``; cursors as ``OrderPage``."""
@@ -256,3 +397,30 @@ def invoice_page(
         invoices, fields=_INVOICE_ORDER, kinds=(datetime, int), before=before, after=after, size=size
     )
     return InvoicePage(invoices=page.rows, newer=page.newer, older=page.older)
+
+
+@dataclass(frozen=True)
+class StaffOverview:
+    """What a member of staff sees on the home page before going to the admin."""
+
+    alerts_today: int
+    alerts_open: int
+    low_stock: list[Any]
+
+
+def staff_overview() -> StaffOverview:
+    """Today's staff alerts, the ones still open, and the ESD products whose pool is below their warning
+    threshold (ESD-5), with the keys available and awaited. Three queries."""
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    open_alerts = StaffAlert.objects.filter(acknowledged_at__isnull=True)
+    low = (
+        Product.objects.filter(esd_eligible=True, active=True)
+        .annotate(**stock_annotations(), keys_awaited=keys_awaited_annotation())
+        .filter(Q(low_stock=True))  # annotated by stock_annotations
+        .order_by("vendor", "name")
+    )
+    return StaffOverview(
+        alerts_today=StaffAlert.objects.filter(created_at__gte=today).count(),
+        alerts_open=open_alerts.count(),
+        low_stock=list(low[:20]),
+    )

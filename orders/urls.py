@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.OrderListView.as_view(), name="list"),
     path("new/", views.OrderCreateView.as_view(), name="new"),
     path("invoices/", views.InvoiceListView.as_view(), name="invoices"),
+    path("export.csv", views.OrderExportView.as_view(), name="export"),
     path("<int:pk>/", views.OrderDetailView.as_view(), name="detail"),
     path("<int:pk>/cancel/", views.OrderCancelView.as_view(), name="cancel"),
     path("<int:pk>/resend-welcome/", views.WelcomeMailResendView.as_view(), name="resend_welcome"),

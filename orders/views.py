@@ -4,15 +4,17 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 
 from accounts.tenancy import ResellerRequiredMixin
+from core.csv_export import csv_response
 from core.dates import DateFormatter
 from core.errors import add_to_form, flash
 
@@ -27,11 +29,14 @@ from .forms import (
 from .invoice_pdf import invoice_pdf
 from .models import Invoice, Order
 from .selectors import (
+    ATTENTION,
+    OrderFilter,
     ProductChoice,
     invoice_for_order,
     invoice_page,
     order_actions,
     order_detail,
+    order_export_rows,
     order_page,
     order_totals,
     orderable_products,
@@ -46,7 +51,7 @@ from .services import (
 )
 
 
-def _rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def order_rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What each row of templates/orders/_order_rows.html shows, worked out once per page rather than per
     row in the template (bench/README.md, "Figures behind the code"): the labels of the statuses, the date
     as ``|date:"SHORT_DATETIME_FORMAT"`` writes it (``core.dates.DateFormatter``) and the detail address."""
@@ -59,6 +64,7 @@ def _rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
             **order,
             "url": f"{detail_url}{order['id']}/",
             "placed": placed(order["created_at"]),
+            "products": _products_label(order["first_product"], order["line_count"]),
             "units": order["units"] or 0,
             "status_label": status_labels.get(order["status"], order["status"]),
             "mail_label": mail_labels.get(order["welcome_mail_status"], order["welcome_mail_status"]),
@@ -67,30 +73,71 @@ def _rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def order_filter(request: HttpRequest) -> OrderFilter:
+    """The list's filter as the query string gives it; what does not read is ignored (ALL-2)."""
+    status = request.GET.get("status", "")
+    attention = request.GET.get("attention", "")
+    return OrderFilter(
+        status=status if status in Order.Status.values else "",
+        attention=attention if attention in ATTENTION else "",
+        search=request.GET.get("q", "")[:200].strip(),
+        unopened_days=settings.DASHBOARD_UNOPENED_DAYS,
+    )
+
+
+def _products_label(first: str | None, lines: int | None) -> str:
+    """The product column: the first line's product, and how many more lines there are."""
+    if not first:
+        return ""
+    more = (lines or 1) - 1
+    return f"{first} (+{more})" if more else first
+
+
 class OrderListView(ResellerRequiredMixin, View):
-    """The reseller's orders, 25 a page, newest first, by status; "Newer" and "Older" page through."""
+    """The reseller's orders, 25 a page, newest first, by status or what needs attention, searchable by
+    number, day or address; "Newer" and "Older" page through; the same filter downloads as CSV."""
 
     paginate_by = 25
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        status = request.GET.get("status", "")
-        if status not in Order.Status.values:
-            status = ""
+        find = order_filter(request)
         before, after = request.GET.get("before"), request.GET.get("after")
         page = order_page(
-            organisation=self.organisation, status=status, before=before, after=after, size=self.paginate_by
+            organisation=self.organisation, find=find, before=before, after=after, size=self.paginate_by
         )
-        filter_query = f"status={status}&" if status else ""
+        keep = f"{find.query}&" if find.query else ""
         context = {
-            "orders": _rows(page.orders),
+            "orders": order_rows(page.orders),
             "statuses": Order.Status.choices,
-            "current_status": status,
+            "current_status": find.status,
+            "attention": find.attention,
+            "search": find.search,
+            "filtered": bool(find.query),
             "list_url": reverse("orders:list"),
-            "newer_url": f"?{filter_query}after={page.newer}" if page.newer else "",
-            "older_url": f"?{filter_query}before={page.older}" if page.older else "",
+            "export_url": reverse("orders:export") + (f"?{find.query}" if find.query else ""),
+            "newer_url": f"?{keep}after={page.newer}" if page.newer else "",
+            "older_url": f"?{keep}before={page.older}" if page.older else "",
             "paged": bool(before or after),
         }
         return render(request, "orders/order_list.html", context)
+
+
+class OrderExportView(ResellerRequiredMixin, View):
+    """Every order the list shows for the same filter, as a CSV file (formula-safe, streamed)."""
+
+    def get(self, request: HttpRequest) -> HttpResponseBase:
+        header = [
+            _("Order"),
+            _("Placed"),
+            _("End customer"),
+            _("Products"),
+            _("Units"),
+            _("Status"),
+            _("Welcome mail"),
+            _("Keys first opened"),
+        ]
+        rows = order_export_rows(organisation=self.organisation, find=order_filter(request))
+        return csv_response(f"orders-{timezone.localdate().isoformat()}.csv", header, rows)
 
 
 def _detail(organisation: Any, pk: int) -> Order:

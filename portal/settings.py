@@ -212,6 +212,8 @@ LANGUAGES = [
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Warsaw")
+# Dates as each language writes them; English as Europe writes it (portal/formats/en), not month first.
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_I18N = True
 USE_TZ = True
 
@@ -295,6 +297,8 @@ LOCKER_RETENTION_DAYS = env.int("LOCKER_RETENTION_DAYS", default=730)
 ESD_CORRECTION_REVIEW = env.bool("ESD_CORRECTION_REVIEW", default=not DEBUG)
 # Whom an end customer contacts about an order (named in the notice a corrected address's old owner gets).
 PORTAL_SUPPORT_EMAIL = env.str("PORTAL_SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL)
+# The reseller's home page counts a delivery as needing attention once it has stayed unopened this long.
+DASHBOARD_UNOPENED_DAYS = env.int("DASHBOARD_UNOPENED_DAYS", default=7)
 # ESD-12: how often a reseller may resend one order's welcome mail per hour.
 WELCOME_MAIL_RESENDS_PER_HOUR = env.int("WELCOME_MAIL_RESENDS_PER_HOUR", default=3)
 # SMTP errors are retried with exponential backoff (base × 2^attempt seconds, at most 1 hour apart).

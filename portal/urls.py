@@ -9,6 +9,9 @@ from . import views
 
 admin.site.site_header = _("Distributor portal administration")
 admin.site.site_title = _("Distributor portal")
+# The lists need the width (a key's columns were cut at 1280 px beside the app menu): Home and the
+# breadcrumbs lead everywhere the menu did.
+admin.site.enable_nav_sidebar = False
 
 
 urlpatterns = [

@@ -14,17 +14,23 @@ from django.views.decorators.cache import never_cache
 
 from accounts.models import Organisation
 from accounts.tenancy import reseller_of, uses_locker
+from orders.selectors import reseller_overview, staff_overview
+from orders.views import order_rows
 from portal.celery import app
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Send each kind of user to where their work is."""
+    """Each kind of user's start: for a reseller, what needs attention and the last orders; for staff, a
+    pointer to the admin with today's alerts and low stock; for an end customer, the locker."""
     if not request.user.is_authenticated:
         return redirect("account_login")
-    if reseller_of(request) is not None:
-        return redirect("orders:list")
+    reseller = reseller_of(request)
+    if reseller is not None:
+        overview = reseller_overview(organisation=reseller, unopened_days=settings.DASHBOARD_UNOPENED_DAYS)
+        context = {"overview": overview, "recent": order_rows(overview.recent)}
+        return render(request, "portal/home_reseller.html", context)
     if request.user.is_staff:
-        return redirect("admin:index")
+        return render(request, "portal/home_staff.html", {"overview": staff_overview()})
     if uses_locker(request):
         return redirect("locker:index")
     # A distributor member without staff access (a support agent before their desk exists): their account.

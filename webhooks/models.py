@@ -151,4 +151,5 @@ class WebhookAttempt(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.delivery_id} at {self.at:%H:%M:%S}: {self.status_code or self.error}"
+        at = timezone.localtime(self.at)
+        return f"{self.delivery_id} at {at:%H:%M:%S}: {self.status_code or self.error}"

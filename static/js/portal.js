@@ -61,12 +61,22 @@
     });
   }
 
+  // The words a copy button shows and announces: its own attributes, or those of the nearest element that
+  // holds them for a whole list (the locker's cards, translated once per page).
+  function wording(button, name) {
+    var holder = button.closest("[" + name + "]");
+    return holder ? holder.getAttribute(name) : "";
+  }
+
   function copyButtons() {
     return document.querySelectorAll("[data-copy], [data-copy-target]");
   }
 
+  // A button marked data-copy-pending waits for its value (a locker key not yet revealed: locker.js).
   copyButtons().forEach(function (button) {
-    button.hidden = false;
+    if (!button.hasAttribute("data-copy-pending")) {
+      button.hidden = false;
+    }
   });
 
   document.addEventListener("click", function (event) {
@@ -90,10 +100,10 @@
     }
     copyText(text, button.parentNode).then(
       function () {
-        var done = button.getAttribute("data-copied-text") || "Copied";
+        var done = wording(button, "data-copied-text") || "Copied";
         label.textContent = done;
         button.setAttribute("data-copied", "");
-        announce(button.getAttribute("data-announce") || done);
+        announce(wording(button, "data-announce") || done);
         window.clearTimeout(button._copyTimer);
         button._copyTimer = window.setTimeout(function () {
           label.textContent = button.dataset.label;
@@ -109,7 +119,7 @@
           selection.removeAllRanges();
           selection.addRange(range);
         }
-        announce(button.getAttribute("data-failed-text") || "");
+        announce(wording(button, "data-failed-text") || "");
       }
     );
   });

@@ -78,11 +78,15 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
     assert page.locator(".key--revealed").count() == 0
     revealed = []
     for i in range(3):
-        page.locator("article.key-card").nth(i).get_by_role("button", name="Reveal key").click()
-        page.wait_for_load_state()
-        shown = page.locator(".key--revealed")
+        # Revealed in its card (issue #13): the address stays the locker's, the button gives way to "Copy".
+        card = page.locator("article.key-card").nth(i)
+        card.get_by_role("button", name="Reveal key").click()
+        shown = card.locator(".key--revealed")
         expect(shown).to_have_count(1)
+        expect(card.get_by_role("button", name="Copy")).to_be_visible()
+        assert card.get_by_role("button", name="Reveal key").count() == 0
         revealed.append(shown.inner_text().strip())
+    assert page.url.endswith("/locker/") and page.locator(".key--revealed").count() == 3
     page.screenshot(path=str(ARTIFACTS / "3-locker.png"), full_page=True)
     mine = ProductKey.objects.filter(allocation__line__order=order)
     assert sorted(revealed) == sorted(k for k in keys if any(k.endswith(r.last5) for r in mine)), (

@@ -40,7 +40,13 @@ def test_lock4_reveal_is_a_recorded_post_never_cached(client, end_customer, deli
     client.force_login(end_customer)
     record = ProductKey.objects.filter(owner=end_customer).first()
     url = reverse("locker:reveal", args=[record.pk])
-    assert client.get(url).status_code == 405  # never in a URL a browser might prefetch or log
+    # Never revealed by a GET, which a browser may prefetch or repeat: it goes back to the locker (issue #13:
+    # reloading the reveal address answered 405) and reveals nothing.
+    got = client.get(url)
+    assert got.status_code == 302 and got["Location"] == reverse("locker:index")
+    assert not RevealEvent.objects.filter(key=record).exists() and not any(
+        k in got.content.decode() for k in keys
+    )
     response = client.post(url, HTTP_USER_AGENT="Firefox/130", REMOTE_ADDR="203.0.113.7")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
