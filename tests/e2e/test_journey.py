@@ -17,10 +17,15 @@ from .helpers import ARTIFACTS, CUSTOMER, NEW_PASSWORD, log_in, log_out, mail_te
 @pytest.mark.browser
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, reseller: Any) -> None:
-    """ESD-2, ESD-3, ESD-7, ESD-8, ESD-9, ESD-13, LOCK-4: order, fulfil, mail, set password, reveal."""
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_esd_journey_in_the_browser(
+    stack: Any, smtp_server: Any, page: Any, reseller: Any, width: int
+) -> None:
+    """ESD-2, ESD-3, ESD-7, ESD-8, ESD-9, ESD-13, LOCK-4: order, fulfil, mail, set password, reveal; on a
+    desktop and on a phone (ALL-6)."""
     from playwright.sync_api import expect
 
+    page.set_viewport_size({"width": width, "height": 900})
     base = stack.url
     win = make_product("W81-PRO", name="Windows 8.1 Pro")
     office = make_product("O2013-HB", name="Office Home and Business 2013")
@@ -39,14 +44,14 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
     page.get_by_role("button", name="Add another product").click()  # the form starts with one line (#13)
     page.select_option("#id_lines-1-product", value=str(office.pk))
     page.fill("#id_lines-1-quantity", "1")
-    page.screenshot(path=str(ARTIFACTS / "1-new-order.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"1-new-order-{width}.png"), full_page=True)
     page.get_by_role("button", name="Review order").click()  # the confirmation step (#13)
     page.get_by_role("button", name="Place order").click()
 
     # Fulfilled within seconds; the page refreshes itself until the welcome mail is out.
     expect(page.locator(".page-head .badge--fulfilled")).to_be_visible(timeout=60_000)
     expect(page.locator("#welcome-mail-status")).to_have_text(re.compile("Sent"), timeout=60_000)
-    page.screenshot(path=str(ARTIFACTS / "2-order-fulfilled.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"2-order-fulfilled-{width}.png"), full_page=True)
     order = Order.objects.get()
     assert order.status == Order.Status.FULFILLED
 
@@ -87,7 +92,7 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
         assert card.get_by_role("button", name="Reveal key").count() == 0
         revealed.append(shown.inner_text().strip())
     assert page.url.endswith("/locker/") and page.locator(".key--revealed").count() == 3
-    page.screenshot(path=str(ARTIFACTS / "3-locker.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"3-locker-{width}.png"), full_page=True)
     mine = ProductKey.objects.filter(allocation__line__order=order)
     assert sorted(revealed) == sorted(k for k in keys if any(k.endswith(r.last5) for r in mine)), (
         "the customer sees exactly the keys of the order"
@@ -103,7 +108,7 @@ def test_esd_journey_in_the_browser(stack: Any, smtp_server: Any, page: Any, res
         page.goto(url)
         seen.append(page.content())
     page.goto(f"{base}/orders/{order.pk}/")
-    page.screenshot(path=str(ARTIFACTS / "4-reseller-after.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"4-reseller-after-{width}.png"), full_page=True)
     assert "Yes" in seen[1]
     for html in seen + [mail_text(m) for m in smtp_server.messages]:
         for k in keys:

@@ -30,7 +30,7 @@ def test_esd15_keys_of_two_orders_of_one_product_are_told_apart(
     seller = org_of(reseller).name
     metas = re.findall(r'<p class="muted key-card__meta">(.*?)</p>', html)
     assert len(metas) == 2
-    assert any(f"Order {first.pk}<" in m for m in metas) and any(f"Order {second.pk}<" in m for m in metas)
+    assert any(f"Order #{first.pk}<" in m for m in metas) and any(f"Order #{second.pk}<" in m for m in metas)
     assert all(seller in m for m in metas)
 
 
