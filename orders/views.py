@@ -52,7 +52,7 @@ from .services import (
 
 
 def order_rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What each row of templates/orders/_order_rows.html shows, worked out once per page rather than per
+    """What each row of templates/orders/_order_table.html shows, worked out once per page rather than per
     row in the template (bench/README.md, "Figures behind the code"): the labels of the statuses, the date
     as ``|date:"SHORT_DATETIME_FORMAT"`` writes it (``core.dates.DateFormatter``) and the detail address."""
     status_labels = {value: str(label) for value, label in Order.Status.choices}

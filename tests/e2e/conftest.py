@@ -24,24 +24,29 @@ def stack(live_server: Any, settings: Any, smtp_server: Any, request: pytest.Fix
     return live_server
 
 
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's Chromium, headless, with nothing of its own reaching out (the machine's network is closed)."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-background-networking",
+            "--disable-component-update",
+        ],
+    )
+
+
 @pytest.fixture
 def page() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the ORM is used between (not during) browser steps
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-sync",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
+        browser = launch_chromium(p)
         context = browser.new_context(viewport={"width": 1200, "height": 900})
         context.set_default_timeout(30_000)
         pg = context.new_page()

@@ -21,10 +21,10 @@ from locker.models import ProductKey
 from orders.mail import set_password_url
 from orders.models import Order
 from orders.services import LineIn, order_cancel, order_fulfil, order_place
-from tests.conftest import CHROMIUM
 from tests.factories import DEFAULT_PASSWORD, give_totp, make_org, make_product, make_user, stock
 from webhooks.services import endpoint_create
 
+from .conftest import launch_chromium
 from .helpers import ARTIFACTS
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -49,18 +49,7 @@ def browser() -> Iterator[Any]:
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-sync",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
+        chromium = launch_chromium(p)
         try:
             yield chromium
         finally:
