@@ -4,7 +4,6 @@ every button reachable, and the copy button copies and says so."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,9 @@ from django.template import loader
 from accounts.models import MailDomain
 from tests.factories import DEFAULT_PASSWORD, make_user, org_of
 
-SHOTS = Path("/tmp/design-shell")
+from .helpers import ARTIFACTS
+
+SHOTS = ARTIFACTS / "design-shell"  # for review, never committed
 WIDTHS = (390, 1280)
 LONG_URL = "https://hooks.shop-with-a-rather-long-name.example.com/" + "integrations/portal/" * 6 + "receive"
 
