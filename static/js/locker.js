@@ -33,7 +33,7 @@
         value.classList.remove("key--masked");
         value.classList.add("key--revealed");
         value.setAttribute("data-revealed", "1");
-        var copy = card.querySelector("button[data-copy-target]");
+        var copy = card.querySelector("button[data-copy-near]");
         if (copy) {
           copy.removeAttribute("data-copy-pending");
           copy.hidden = false;

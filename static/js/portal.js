@@ -32,8 +32,9 @@
     }
   });
 
-  // Copy to clipboard (components/_copy.html): a button with data-copy="text", or data-copy-target="id"
-  // of the element whose text it copies. The buttons stay hidden until this script shows them.
+  // Copy to clipboard (components/_copy.html): a button with data-copy="text", data-copy-target="id" of
+  // the element whose text it copies, or data-copy-near to copy the .copy__value beside it (a list's rows,
+  // with no id each). The buttons stay hidden until this script shows them.
   function copyText(text, source) {
     if (navigator.clipboard && window.isSecureContext) {
       return navigator.clipboard.writeText(text);
@@ -69,7 +70,7 @@
   }
 
   function copyButtons() {
-    return document.querySelectorAll("[data-copy], [data-copy-target]");
+    return document.querySelectorAll("[data-copy], [data-copy-target], [data-copy-near]");
   }
 
   // A button marked data-copy-pending waits for its value (a locker key not yet revealed: locker.js).
@@ -80,7 +81,7 @@
   });
 
   document.addEventListener("click", function (event) {
-    var button = event.target instanceof Element ? event.target.closest("[data-copy], [data-copy-target]") : null;
+    var button = event.target instanceof Element ? event.target.closest("[data-copy], [data-copy-target], [data-copy-near]") : null;
     if (!button) {
       return;
     }
@@ -88,7 +89,9 @@
     var text = button.getAttribute("data-copy");
     var target = null;
     if (text === null) {
-      target = document.getElementById(button.getAttribute("data-copy-target"));
+      target = button.hasAttribute("data-copy-near")
+        ? button.parentNode.querySelector(".copy__value")
+        : document.getElementById(button.getAttribute("data-copy-target"));
       text = target ? target.textContent.trim() : "";
     }
     if (!text) {

@@ -92,6 +92,11 @@ def test_esd_journey_in_the_browser(
         assert card.get_by_role("button", name="Reveal key").count() == 0
         revealed.append(shown.inner_text().strip())
     assert page.url.endswith("/locker/") and page.locator(".key--revealed").count() == 3
+    # The copy button puts the key beside it on the clipboard.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    card.get_by_role("button", name="Copy").click()
+    expect(card.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == revealed[-1]
     page.screenshot(path=str(ARTIFACTS / f"3-locker-{width}.png"), full_page=True)
     mine = ProductKey.objects.filter(allocation__line__order=order)
     assert sorted(revealed) == sorted(k for k in keys if any(k.endswith(r.last5) for r in mine)), (
