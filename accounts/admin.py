@@ -176,7 +176,7 @@ class UserAdmin(DjangoUserAdmin):
 class MembershipAdminForm(forms.ModelForm):
     class Meta:
         model = Membership
-        fields = ["user", "organisation", "role"]
+        fields = ["user", "organisation", "role", "active", *(f"right_{r}" for r in Membership.Right.values)]
 
     def clean_user(self) -> User:
         user = self.cleaned_data["user"]
@@ -211,11 +211,46 @@ class MailDomainInline(admin.TabularInline):
     verbose_name_plural = _("mail domains of its own (no end-customer address there on its orders)")
 
 
+class OrganisationAdminForm(forms.ModelForm):
+    """Staff keep a customer's customer id and tax id (CC-7); the country code is what a tax number may
+    carry as its prefix. An empty customer id is none (NULL), so any number of non-customers have none."""
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "name",
+            "kind",
+            "customer_id",
+            "tax_id",
+            "country_code",
+            "street",
+            "postcode",
+            "city",
+            "country",
+            "created_at",
+        ]
+
+    def clean_customer_id(self) -> str | None:
+        value = (self.cleaned_data.get("customer_id") or "").strip()
+        return value or None
+
+    def clean_country_code(self) -> str:
+        return (self.cleaned_data.get("country_code") or "").strip().upper()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        if cleaned.get("customer_id") and cleaned.get("kind") != Organisation.Kind.CUSTOMER:
+            self.add_error("customer_id", _("Only customer organisations have a customer id."))
+        return cleaned
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "tax_id", "created_at"]
+    form = OrganisationAdminForm
+    list_display = ["name", "kind", "customer_id", "tax_id", "country_code", "created_at"]
     list_filter = ["kind"]
-    search_fields = ["name", "tax_id"]
+    search_fields = ["name", "tax_id", "tax_id_normalised", "customer_id"]
+    readonly_fields = ["tax_id_normalised"]
     inlines = [MailDomainInline]
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
@@ -230,8 +265,8 @@ class OrganisationAdmin(admin.ModelAdmin):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     form = MembershipAdminForm
-    list_display = ["user", "organisation", "role"]
-    list_filter = ["role", "organisation__kind"]
+    list_display = ["user", "organisation", "role", "active"]
+    list_filter = ["role", "active", "organisation__kind"]
     search_fields = ["user__email", "organisation__name"]
     list_select_related = ["user", "organisation"]
     autocomplete_fields = ["organisation"]

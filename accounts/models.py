@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +19,33 @@ from .addresses import canonical_address, canonical_domain
 def normalise_email(email: str) -> str:
     """One spelling per address: locker accounts are found by e-mail (ESD-15), case must not split them."""
     return (email or "").strip().lower()
+
+
+_TAX_ID_SEPARATORS = re.compile(r"[\s.\-]+")
+
+
+def normalise_tax_id(tax_id: str) -> str:
+    """One spelling per tax id (company number): no spaces, dashes or dots, upper case; a country prefix
+    is kept as given (``"pl 526-025-09.95"`` → ``"PL5260250995"``, ``"526 025 09 95"`` → ``"5260250995"``)."""
+    return _TAX_ID_SEPARATORS.sub("", tax_id or "").upper()
+
+
+def tax_id_matches(organisation: Organisation, given: str) -> bool:
+    """Whether ``given`` is the organisation's tax id, with or without separators and with or without the
+    customer's country prefix (CC-7: ``5260250995`` = ``PL 526-025-09-95``).
+
+    Both sides are normalised (``normalise_tax_id``); then a leading two-letter prefix equal to the
+    organisation's ``country_code`` is dropped from each before they are compared. A prefix of another
+    country is part of the number and must match as typed. Empty never matches.
+    """
+    stored, typed = organisation.tax_id_normalised, normalise_tax_id(given)
+    if not stored or not typed:
+        return False
+    prefix = (organisation.country_code or "").upper()
+    if len(prefix) == 2:
+        stored = stored.removeprefix(prefix)
+        typed = typed.removeprefix(prefix)
+    return bool(stored) and stored == typed
 
 
 class UserManager(BaseUserManager["User"]):
@@ -91,6 +121,27 @@ class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, db_index=True)
     tax_id = models.CharField(_("tax number"), max_length=40, blank=True)
+    # ``normalise_tax_id(tax_id)``, kept beside it so that a registration finds its customer by one indexed
+    # lookup whatever the separators (CC-7). Derived in ``save``; never typed.
+    tax_id_normalised = models.CharField(
+        _("tax number (normalised)"), max_length=40, blank=True, db_index=True, editable=False, default=""
+    )
+    # The distributor's customer id (printed on its invoices): unique among customers, empty for the
+    # other kinds (a database constraint).
+    customer_id = models.CharField(
+        _("customer id"),
+        max_length=32,
+        null=True,
+        blank=True,
+        help_text=_("The distributor's customer number, as printed on its invoices (customers only)."),
+    )
+    country_code = models.CharField(
+        _("country code"),
+        max_length=2,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{2}$", _("Two capital letters (ISO 3166-1 alpha-2), e.g. PL."))],
+        help_text=_("ISO 3166-1 alpha-2, e.g. PL. A tax number matches with or without this prefix."),
+    )
     # The postal (billing) address, printed for the buyer on invoices (orders.services.invoices).
     street = models.CharField(_("street and number"), max_length=200, blank=True)
     postcode = models.CharField(_("postcode"), max_length=20, blank=True)
@@ -102,9 +153,35 @@ class Organisation(models.Model):
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_id"],
+                condition=Q(kind="customer"),
+                name="organisation_customer_id_unique",
+                violation_error_message=_("Another customer has this customer id."),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="customer") | Q(customer_id__isnull=True),
+                name="organisation_customer_id_only_for_customers",
+                violation_error_message=_("Only customer organisations have a customer id."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A derived column, not a rule: it follows the tax id on every write that saves the tax id.
+        self.tax_id_normalised = normalise_tax_id(self.tax_id)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "tax_id" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "tax_id_normalised"}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_customer(self) -> bool:
+        """A company of the customer centre (CC-*): it holds licences and people with rights."""
+        return self.kind == self.Kind.CUSTOMER
 
     @property
     def postal_address(self) -> str:
@@ -118,10 +195,23 @@ class Organisation(models.Model):
         return self.kind == self.Kind.RESELLER
 
 
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def for_org(self, organisation: Any) -> MembershipQuerySet:
+        return self.filter(organisation=organisation)
+
+    def active(self) -> MembershipQuerySet:
+        return self.filter(active=True)
+
+
 class Membership(models.Model):
     """A user's place in one organisation, with a role. A person may belong to several organisations (an
     accountant or an IT firm serving several customers, CC-11); each request acts for one of them, chosen
-    in the session (``accounts.tenancy``)."""
+    in the session (``accounts.tenancy``).
+
+    In a customer organisation a membership carries rights (CC-6), any combination of ``Right``, one
+    boolean column each (``right_<name>``), so "who may do X here" is a plain filter. Administrators have
+    every right whatever their columns say. A deactivated membership (``active`` off) keeps its history
+    but acts for nobody: ``accounts.tenancy`` does not see it."""
 
     class Role(models.TextChoices):
         ADMIN = "admin", _("Administrator")
@@ -129,14 +219,36 @@ class Membership(models.Model):
         SUPPORT_AGENT = "support_agent", _("Support agent")
         LICENSING_SPECIALIST = "licensing_specialist", _("Licensing specialist")
 
+    class Right(models.TextChoices):
+        LICENCES = "licences", _("Licences and installation numbers")
+        DOWNLOADS = "downloads", _("Downloads")
+        DOCUMENTS = "documents", _("Documents")
+        NEWS = "news", _("News")
+        SUPPORT = "support", _("Support requests")
+        SERVICE_CONTRACTS = "service_contracts", _("Service contracts")
+        USER_MANAGEMENT = "user_management", _("User management")
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=30, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("A deactivated person keeps their history but cannot act.")
+    )
+    right_licences = models.BooleanField(_("licences and installation numbers"), default=False)
+    right_downloads = models.BooleanField(_("downloads"), default=False)
+    right_documents = models.BooleanField(_("documents"), default=False)
+    right_news = models.BooleanField(_("news"), default=False)
+    right_support = models.BooleanField(_("support requests"), default=False)
+    right_service_contracts = models.BooleanField(_("service contracts"), default=False)
+    right_user_management = models.BooleanField(_("user management"), default=False)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
+        indexes = [models.Index(fields=["organisation", "id"], name="membership_org_id_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "organisation"],
@@ -147,6 +259,34 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organisation} ({self.role})"
+
+    @staticmethod
+    def right_field(name: str) -> str:
+        """The column of right ``name`` (a ``Right`` value); ValueError for anything else."""
+        if name not in Membership.Right.values:
+            raise ValueError(f"unknown right {name!r}")
+        return f"right_{name}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def rights(self) -> frozenset[str]:
+        """The rights this membership gives, whether or not it is active: all of them for an administrator."""
+        if self.is_admin:
+            return frozenset(self.Right.values)
+        return frozenset(name for name in self.Right.values if getattr(self, f"right_{name}"))
+
+    @property
+    def rights_display(self) -> str:
+        """The rights' names, in the list's order, for people to read."""
+        return ", ".join(str(label) for value, label in self.Right.choices if value in self.rights)
+
+    def has_right(self, name: str) -> bool:
+        """Whether this membership may act with right ``name`` now: active, and an administrator or given
+        the right."""
+        return self.active and name in self.rights
 
 
 class MailDomainQuerySet(models.QuerySet["MailDomain"]):

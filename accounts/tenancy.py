@@ -3,7 +3,9 @@
 A person may belong to several organisations. A page request acts for one of them: the one chosen with
 the header's switcher (kept in the session), else the first by name. ``tenancy_of(request)`` reads the
 user's memberships once per request (one query, organisations included) and every view, the navigation
-and the guards below take the organisation from there. API requests act for their token's organisation
+and the guards below take the organisation from there. Only active memberships count: a person
+deactivated in an organisation (CC-6) keeps their history there but acts for it no more, exactly as if
+they had left it. API requests act for their token's organisation
 (``api.base``), never for the session's.
 """
 
@@ -47,6 +49,17 @@ class Tenancy:
         return self.active is not None and self.active.role == Membership.Role.ADMIN
 
     @property
+    def customer(self) -> Organisation | None:
+        """The customer organisation (customer centre, CC-*) the request acts for, or None."""
+        organisation = self.organisation
+        return organisation if organisation is not None and organisation.is_customer else None
+
+    def has_right(self, name: str) -> bool:
+        """Whether the membership the request acts for gives right ``name`` (a ``Membership.Right`` value):
+        administrators have every right (CC-6). False with no active membership."""
+        return self.active is not None and self.active.has_right(name)
+
+    @property
     def organisations(self) -> list[Organisation]:
         return [membership.organisation for membership in self.memberships]
 
@@ -67,9 +80,10 @@ _ANONYMOUS = Tenancy(is_staff=False)
 
 
 def memberships_of(user: Any) -> tuple[Membership, ...]:
-    """Every membership of a user, with its organisation, in the order the switcher lists them."""
+    """Every active membership of a user, with its organisation, in the order the switcher lists them.
+    Deactivated ones are left out: they act for nobody (CC-6)."""
     return tuple(
-        Membership.objects.filter(user_id=user.pk)
+        Membership.objects.filter(user_id=user.pk, active=True)
         .select_related("organisation")
         .order_by("organisation__name", "organisation_id")
     )

@@ -34,7 +34,7 @@ def api_token_create(*, organisation: Organisation, user: Any, name: str) -> tup
     belongs to (CC-11)."""
     if not organisation.is_reseller:
         raise TokenError("not_a_reseller", _("Only reseller users can have API tokens."))
-    membership = Membership.objects.filter(user_id=user.pk, organisation=organisation).first()
+    membership = Membership.objects.filter(user_id=user.pk, organisation=organisation, active=True).first()
     if membership is None:
         raise TokenError("not_a_reseller", _("Only reseller users can have API tokens."))
     if membership.role != Membership.Role.ADMIN:
@@ -71,7 +71,7 @@ def api_token_authenticate(token: str) -> ApiToken | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     creator_is_member = Membership.objects.filter(
-        user_id=OuterRef("created_by_id"), organisation_id=OuterRef("organisation_id")
+        user_id=OuterRef("created_by_id"), organisation_id=OuterRef("organisation_id"), active=True
     )
     record = (
         ApiToken.objects.active()

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "catalog",
     "locker",
     "orders",
+    "centre",
     "webhooks",
     "api",
     "rest_framework",
@@ -426,6 +427,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-keys": {"task": "locker.tasks.purge_expired_keys", "schedule": 3600.0},
     "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": float(ORDER_SWEEP_INTERVAL)},
     "purge-idempotency-records": {"task": "api.tasks.purge_idempotency_records", "schedule": 3600.0},
+    "sweep-invitations": {"task": "centre.tasks.sweep_invitations", "schedule": float(ORDER_SWEEP_INTERVAL)},
 }
 
 # --- Sessions ------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ urlpatterns = [
     path("organisation/", organisation_switch, name="organisation_switch"),
     path("orders/", include("orders.urls")),
     path("locker/", include("locker.urls")),
+    path("centre/", include("centre.urls")),
     path("api/v1/", include("api.urls")),
     path("settings/api-tokens/", include("api.portal_urls")),
     path("settings/webhooks/", include("webhooks.urls")),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from accounts.models import Organisation
-from accounts.tenancy import reseller_of, uses_locker
+from accounts.tenancy import reseller_of, tenancy_of, uses_locker
 from orders.selectors import reseller_overview, staff_overview
 from orders.views import order_rows
 from portal.celery import app
@@ -21,7 +21,8 @@ from portal.celery import app
 
 def home(request: HttpRequest) -> HttpResponse:
     """Each kind of user's start: for a reseller, what needs attention and the last orders; for staff, a
-    pointer to the admin with today's alerts and low stock; for an end customer, the locker."""
+    pointer to the admin with today's alerts and low stock; for a member of a customer organisation, the
+    customer centre (their locker stays at /locker/, ESD-7); for an end customer, the locker."""
     if not request.user.is_authenticated:
         return redirect("account_login")
     reseller = reseller_of(request)
@@ -29,6 +30,8 @@ def home(request: HttpRequest) -> HttpResponse:
         overview = reseller_overview(organisation=reseller, unopened_days=settings.DASHBOARD_UNOPENED_DAYS)
         context = {"overview": overview, "recent": order_rows(overview.recent)}
         return render(request, "portal/home_reseller.html", context)
+    if tenancy_of(request).customer is not None:
+        return redirect("centre:home")
     if request.user.is_staff:
         return render(request, "portal/home_staff.html", {"overview": staff_overview()})
     if uses_locker(request):

@@ -149,6 +149,16 @@ def _world(settings: Any) -> dict[str, Any]:
         is_superuser=True,
     )
     fresh = make_user(None, email="new.customer@layout.test", password=None)
+    # The customer centre (issue #14): an administrator, a colleague with one right, a long address.
+    company = Organisation.objects.create(
+        kind=Organisation.Kind.CUSTOMER,
+        name="Layout Customer Spółka z ograniczoną odpowiedzialnością",
+        customer_id="C-0042",
+        tax_id="PL 526-025-09-95",
+    )
+    centre_admin = make_user(company, email="it.administrator@a-rather-long-customer-domain.test")
+    colleague = make_user(company, email="downloads.only@a-rather-long-customer-domain.test", role="member")
+    colleague.memberships.update(right_downloads=True)
     return {
         "reseller": reseller,
         "customer": customer,
@@ -156,6 +166,8 @@ def _world(settings: Any) -> dict[str, Any]:
         "order": orders[0],
         "endpoint": endpoint,
         "set_password": set_password_url(fresh),
+        "centre_admin": centre_admin,
+        "colleague": colleague.memberships.get(),
     }
 
 
@@ -165,7 +177,8 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
     live_server: Any, browser: Any, settings: Any
 ) -> None:
     """ALL-6: at 1280 and 390 px, the login, home, order list, new order, order detail, address correction,
-    invoices, API tokens, webhooks, mail domains, two-factor, locker, set-password and error pages fit the
+    invoices, API tokens, webhooks, mail domains, two-factor, locker, set-password, customer centre (overview,
+    people, invite, person) and error pages fit the
     window without an inner horizontal scroll, and axe-core reports no serious or critical violation."""
     settings.PORTAL_BASE_URL = live_server.url
     world = _world(settings)
@@ -212,6 +225,19 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
         page.locator("button[data-reveal]").first.click()
         page.locator("[data-revealed]").first.wait_for()
         _check_revealed_key_fits(page, width_name, problems)
+        context.close()
+
+        context = _context(browser, width)
+        page = context.new_page()
+        _sign_in(page, base, world["centre_admin"].email)
+        for name, path in [
+            ("centre", "/centre/"),
+            ("people", "/centre/people/"),
+            ("invite", "/centre/people/invite/"),
+            ("person", f"/centre/people/{world['colleague'].pk}/"),
+        ]:
+            _check(page, base + path, name, width_name, axe=True, problems=problems)
+        assert page.goto(f"{base}/centre/people/").status == 200  # walked as the administrator, not a 403
         context.close()
     assert not problems, "\n".join(problems)
 

@@ -87,7 +87,10 @@ def test_end_customer_home_is_the_locker(client, end_customer):
 
 
 @pytest.mark.django_db
-def test_customer_member_without_reseller_goes_to_the_locker(client):
+def test_customer_member_without_reseller_goes_to_the_centre_and_keeps_the_locker(client):
+    """A member of a customer organisation starts in the customer centre (issue #14); as an end customer
+    they may also receive keys, so their locker stays reachable (ESD-7)."""
     user = make_user(make_org(Organisation.Kind.CUSTOMER, "Buyer Ltd"), email="it@buyer.test")
     client.force_login(user)
-    assert client.get(reverse("home"))["Location"] == reverse("locker:index")
+    assert client.get(reverse("home"))["Location"] == reverse("centre:home")
+    assert client.get(reverse("locker:index")).status_code == 200

@@ -73,3 +73,22 @@ def test_esd5_esd6_esd10_esd12_the_demo_has_an_order_in_every_state_and_is_idemp
     assert "PO-2026-0144" in text and "awaiting stock" in text
     assert not re.search(r"[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}", text)
     assert ProductKey.objects.available().filter(product__sku="W81").count() == 3
+
+
+@pytest.mark.django_db
+def test_cc6_the_demo_has_a_customer_with_an_administrator_and_a_downloads_only_colleague() -> None:
+    out = StringIO()
+    call_command("seed_demo", "--stock", "1", stdout=out)
+    call_command("seed_demo", "--stock", "1", stdout=StringIO())  # idempotent: the same people, once
+    from accounts.models import Membership
+
+    customer = Organisation.objects.get(name="Demo Customer")
+    assert customer.kind == Organisation.Kind.CUSTOMER and customer.customer_id and customer.tax_id_normalised
+    people = {
+        m.user.email: m for m in Membership.objects.filter(organisation=customer).select_related("user")
+    }
+    assert set(people) == {"customer@demo.test", "colleague@demo.test"}
+    assert people["customer@demo.test"].role == Membership.Role.ADMIN
+    assert people["colleague@demo.test"].rights == {Membership.Right.DOWNLOADS.value}
+    printed = out.getvalue()
+    assert customer.customer_id in printed and customer.tax_id in printed

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         user = User.objects.filter(email=email.strip().lower()).first()
         if user is None:
             raise CommandError(f"No user {email}.")
-        memberships = Membership.objects.filter(user=user).select_related("organisation")
+        memberships = Membership.objects.filter(user=user, active=True).select_related("organisation")
         if organisation:
             wanted = organisation.strip()
             named = Q(organisation__name=wanted)

@@ -138,6 +138,24 @@ DEMO_ORGANISATIONS: list[dict[str, Any]] = [
     },
 ]
 
+# The demo customer of the customer centre (CC-6, CC-7): its id and tax id, as the distributor's invoices
+# print them; an administrator and a colleague who may only download.
+DEMO_CUSTOMER_ORG: dict[str, Any] = {
+    "name": "Demo Customer",
+    "kind": Organisation.Kind.CUSTOMER,
+    "customer_id": "C-100234",
+    "tax_id": "PL 526-025-09-95",
+    "country_code": "PL",
+    "street": "ul. Marszałkowska 10",
+    "postcode": "00-590",
+    "city": "Warszawa",
+    "country": "Poland",
+}
+DEMO_CUSTOMER_PEOPLE = [
+    ("customer@demo.test", Membership.Role.ADMIN, frozenset(Membership.Right.values)),
+    ("colleague@demo.test", Membership.Role.MEMBER, frozenset({Membership.Right.DOWNLOADS.value})),
+]
+
 # The demo end customer who has set a password and opened a key: signs in to the Digital Locker.
 DEMO_CUSTOMER = "ewa.zielinska@customer.test"
 
@@ -224,6 +242,8 @@ class Command(BaseCommand):
             user.save()
             Membership.objects.update_or_create(user=user, organisation=org, defaults={"role": role})
 
+        customer_org = self._demo_customer(password)
+
         added = self._top_up(products, stock)
         orders = [self._demo_order(demo, products, organisations, stock) for demo in DEMO_ORDERS]
         added += self._top_up(products, stock)  # what the demo orders took
@@ -238,8 +258,15 @@ class Command(BaseCommand):
         self.stdout.write("  logins (password: the --password given, default demo-pass-2026):")
         for email, org, role, _staff, _su in people:
             self.stdout.write(f"    {email:<28} {org.name} ({role})")
+        for email, role, rights in DEMO_CUSTOMER_PEOPLE:
+            what = "every right" if role == Membership.Role.ADMIN else ", ".join(sorted(rights))
+            self.stdout.write(f"    {email:<28} {customer_org.name} ({role}: {what}) at /centre/")
         self.stdout.write(
             f"    {DEMO_CUSTOMER:<28} an end customer: the Digital Locker of demo order PO-2026-0141"
+        )
+        self.stdout.write(
+            f"  demo customer: {customer_org.name}, customer id {customer_org.customer_id}, "
+            f"tax id {customer_org.tax_id}"
         )
         self.stdout.write("  demo orders (reference: state):")
         for demo, order in zip(DEMO_ORDERS, orders, strict=True):
@@ -249,6 +276,23 @@ class Command(BaseCommand):
         self.stdout.write(
             "  staff (admin@, support@) set up an authenticator app (TOTP) at their first visit to /admin/"
         )
+
+    @staticmethod
+    def _demo_customer(password: str) -> Organisation:
+        """The demo customer organisation and its two people, brought to the same state on every run."""
+        values = dict(DEMO_CUSTOMER_ORG)
+        name = values.pop("name")
+        organisation, _ = Organisation.objects.update_or_create(name=name, defaults=values)
+        for email, role, rights in DEMO_CUSTOMER_PEOPLE:
+            user = User.objects.filter(email=email).first() or User(email=email)
+            user.is_active = True
+            user.set_password(password)
+            user.save()
+            flags = {Membership.right_field(r): r in rights for r in Membership.Right.values}
+            Membership.objects.update_or_create(
+                user=user, organisation=organisation, defaults={"role": role, "active": True, **flags}
+            )
+        return organisation
 
     @staticmethod
     def _top_up(products: dict[str, Product], stock: int) -> int:

@@ -1,0 +1,93 @@
+"""The invitation mail (CC-6): a set-password link to an account without a password, a login link to one
+with. The link is only in the mail to its owner: never logged, stored or shown to anyone else."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from accounts.models import Membership
+from core.claims import claim
+from orders.mail import set_password_url
+
+from .models import Invitation
+
+logger = logging.getLogger(__name__)
+
+CLAIM_HOLD = timedelta(minutes=5)
+
+
+def build_invitation_mail(invitation: Invitation) -> EmailMultiAlternatives:
+    person = invitation.person
+    has_password = person.has_usable_password()
+    context = {
+        "organisation_name": invitation.organisation.name,
+        "invited_by": (invitation.invited_by.full_name or invitation.invited_by.email)
+        if invitation.invited_by
+        else "",
+        "has_password": has_password,
+        "set_password_url": None if has_password else set_password_url(person),
+        "login_url": settings.PORTAL_BASE_URL + reverse("account_login"),
+        "centre_url": settings.PORTAL_BASE_URL + reverse("centre:home"),
+        "email": person.email,
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("centre/email/invitation_subject.txt", context).strip()
+        text = render_to_string("centre/email/invitation.txt", context)
+        html = render_to_string("centre/email/invitation.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[person.email]
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def invitation_send(*, invitation_id: int) -> str:
+    """Send one invitation mail, once: ``"sent"``, ``"done"`` (sent before, or another worker holds it),
+    or ``"dropped"`` (the person left, was deactivated or their account was closed before it went out).
+    An SMTP or network error is raised after the claim is released, for the task to retry."""
+    claimed, _until = claim(
+        Invitation,
+        [invitation_id],
+        field="mail_claimed_until",
+        hold=CLAIM_HOLD,
+        counter="mail_attempts",
+        mail_sent_at=None,
+        mail_error="",
+    )
+    if not claimed:
+        return "done"
+    invitation = Invitation.objects.select_related("person", "organisation", "invited_by").get(
+        pk=invitation_id
+    )
+    still_member = Membership.objects.filter(
+        user_id=invitation.person_id, organisation_id=invitation.organisation_id, active=True
+    ).exists()
+    if not still_member or not invitation.person.is_active:
+        Invitation.objects.filter(pk=invitation_id).update(
+            mail_claimed_until=None, mail_error="Not sent: no longer an active member."
+        )
+        return "dropped"
+    try:
+        build_invitation_mail(invitation).send()
+    except (smtplib.SMTPException, OSError):
+        Invitation.objects.filter(pk=invitation_id).update(mail_claimed_until=None)
+        raise
+    Invitation.objects.filter(pk=invitation_id).update(
+        mail_sent_at=timezone.now(), mail_claimed_until=None, mail_error=""
+    )
+    return "sent"
+
+
+def invitation_failed(*, invitation_id: int, reason: str) -> None:
+    """Given up: the reason (an SMTP answer, never the link) is kept for staff; nothing retries it."""
+    Invitation.objects.filter(pk=invitation_id, mail_sent_at=None).update(
+        mail_error=reason[:300] or "failed", mail_claimed_until=None
+    )

@@ -1,0 +1,59 @@
+"""Thin, idempotent tasks of the customer centre: ids in, one call, retries with backoff (ALL-5)."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from core.backoff import backoff
+from orders.mail import is_permanent_smtp_error
+
+from . import mail
+from .models import Invitation
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=None)
+def send_invitation(self: Any, invitation_id: int) -> str:
+    """Send an invitation mail once; a copy of the task, or a later run, finds it sent and returns. SMTP
+    errors retry with growing gaps up to ``MAIL_MAX_RETRIES``, a permanent refusal fails at once."""
+    try:
+        return mail.invitation_send(invitation_id=invitation_id)
+    except (smtplib.SMTPException, OSError) as exc:
+        attempts = (
+            Invitation.objects.filter(pk=invitation_id).values_list("mail_attempts", flat=True).first() or 0
+        )
+        reason = f"{exc.__class__.__name__}: {exc}"
+        if is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
+            mail.invitation_failed(invitation_id=invitation_id, reason=reason)
+            return "failed"
+        logger.warning(
+            "Invitation mail %s: attempt %s failed (%s)", invitation_id, attempts, exc.__class__.__name__
+        )
+        raise self.retry(countdown=backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)) from None
+
+
+@shared_task
+def sweep_invitations() -> int:
+    """Re-enqueue invitation mails a lost message left unsent: never tried, older than one sweep interval,
+    nobody holding them (a mail being retried has its own retry chain). The number enqueued."""
+    now = timezone.now()
+    due = (
+        Invitation.objects.filter(mail_sent_at=None, mail_error="", mail_attempts=0)
+        .filter(created_at__lt=now - timedelta(seconds=settings.ORDER_SWEEP_INTERVAL))
+        .filter(Q(mail_claimed_until=None) | Q(mail_claimed_until__lt=now))
+        .values_list("pk", flat=True)[:500]
+    )
+    count = 0
+    for invitation_id in due:
+        send_invitation.delay(invitation_id)
+        count += 1
+    return count
