@@ -99,8 +99,16 @@ def reserve_client_failure(request: HttpRequest) -> ClientFailure | ClientFailur
 
 
 def count_client(request: HttpRequest, action: str) -> ClientFailure | ClientFailures | None:
-    """One more of ``action`` for this client, counted with one atomic increment per rate (no lock, so
-    simultaneous sign-ins from one office never wait on each other); None once the client is past a rate.
+    """One more of ``action`` for this client (``count_attempt``); None once the client is past a rate."""
+    return count_attempt(request, action)
+
+
+def count_attempt(
+    request: HttpRequest, action: str, *, key: str = ""
+) -> ClientFailure | ClientFailures | None:
+    """One more of ``action`` for this client (rates ``…/ip``) and for ``key`` (rates ``…/key``; skipped
+    when ``key`` is empty), counted with one atomic increment per rate (no lock, so simultaneous sign-ins
+    from one office never wait on each other); None once past a rate, that attempt not counted.
 
     Each rate counts in windows of its duration; the window before weighs in by the part of it that still
     falls within one duration of now (a sliding estimate), so no burst at a window's edge doubles a limit.
@@ -112,8 +120,14 @@ def count_client(request: HttpRequest, action: str) -> ClientFailure | ClientFai
     now = time.time()
     taken: list[str] = []
     for rate in config:
+        if rate.per == "ip":
+            who = ip
+        elif rate.per == "key" and key:
+            who = "key:" + key
+        else:
+            continue
         window = int(now // rate.duration)
-        base = f"{action}:{rate}:{hashlib.sha256(ip.encode()).hexdigest()}"
+        base = f"{action}:{rate}:{hashlib.sha256(who.encode()).hexdigest()}"
         key = f"{base}:{window}"
         count = _increment(key, timeout=int(rate.duration * 2) + 1)
         before = cache.get(f"{base}:{window - 1}", 0)

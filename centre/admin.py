@@ -1,4 +1,5 @@
-"""Staff see the customers' people history and invitation mails; nobody edits either (ALL-3)."""
+"""Staff see the customers' people history, invitation mails and pending registrations; nobody edits them
+(ALL-3)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import Invitation, PeopleEvent
+from .models import Invitation, PeopleEvent, Registration
 
 
 @admin.register(PeopleEvent)
@@ -31,6 +32,36 @@ class InvitationAdmin(ReadOnlyAdmin):
         "organisation",
         "person",
         "invited_by",
+        "mail_attempts",
+        "mail_sent_at",
+        "mail_error",
+    )
+
+
+@admin.register(Registration)
+class RegistrationAdmin(ReadOnlyAdmin):
+    """Registrations of a first administrator (CC-7, CC-8) and whether their mail went out. The hashed
+    password is not shown, and the link is never stored."""
+
+    list_display = [
+        "created_at",
+        "organisation",
+        "email",
+        "status",
+        "confirmed_at",
+        "mail_sent_at",
+        "mail_error",
+    ]
+    list_filter = ["status"]
+    search_fields = ["organisation__name", "organisation__customer_id", "email"]
+    list_select_related = ["organisation"]
+    fields = readonly_fields = (
+        "created_at",
+        "organisation",
+        "email",
+        "full_name",
+        "status",
+        "confirmed_at",
         "mail_attempts",
         "mail_sent_at",
         "mail_error",

@@ -1,5 +1,6 @@
 """The invitation mail (CC-6): a set-password link to an account without a password, a login link to one
-with. The link is only in the mail to its owner: never logged, stored or shown to anyone else."""
+with; and the registration's confirmation mail (CC-8), with its signed link. Links are only in the mail to
+their owner: never logged, stored or shown to anyone else."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from accounts.models import Membership
 from core.claims import claim
 from orders.mail import set_password_url
 
-from .models import Invitation
+from .models import Invitation, Registration
+from .services.registration import registration_link_token
 
 logger = logging.getLogger(__name__)
 
@@ -89,5 +91,66 @@ def invitation_send(*, invitation_id: int) -> str:
 def invitation_failed(*, invitation_id: int, reason: str) -> None:
     """Given up: the reason (an SMTP answer, never the link) is kept for staff; nothing retries it."""
     Invitation.objects.filter(pk=invitation_id, mail_sent_at=None).update(
+        mail_error=reason[:300] or "failed", mail_claimed_until=None
+    )
+
+
+def build_registration_mail(registration: Registration) -> EmailMultiAlternatives:
+    token = registration_link_token(registration)
+    context = {
+        "organisation_name": registration.organisation.name,
+        "customer_id": registration.organisation.customer_id,
+        "confirm_url": settings.PORTAL_BASE_URL + reverse("centre:register_confirm", args=[token]),
+        "days": settings.CENTRE_REGISTRATION_DAYS,
+        "email": registration.email,
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("centre/email/registration_subject.txt", context).strip()
+        text = render_to_string("centre/email/registration.txt", context)
+        html = render_to_string("centre/email/registration.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[registration.email]
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def registration_mail_send(*, registration_id: int) -> str:
+    """Send a registration's confirmation mail, once: ``"sent"``, ``"done"`` (sent before, another worker
+    holds it, or the registration is gone) or ``"dropped"`` (confirmed or lapsed before it went out). An
+    SMTP or network error is raised after the claim is released, for the task to retry."""
+    claimed, _until = claim(
+        Registration,
+        [registration_id],
+        field="mail_claimed_until",
+        hold=CLAIM_HOLD,
+        counter="mail_attempts",
+        mail_sent_at=None,
+        mail_error="",
+    )
+    if not claimed:
+        return "done"
+    registration = Registration.objects.select_related("organisation").filter(pk=registration_id).first()
+    if registration is None:
+        return "done"
+    if not Registration.objects.confirmable().filter(pk=registration_id).exists():
+        Registration.objects.filter(pk=registration_id).update(
+            mail_claimed_until=None, mail_error="Not sent: confirmed or lapsed before it went out."
+        )
+        return "dropped"
+    try:
+        build_registration_mail(registration).send()
+    except (smtplib.SMTPException, OSError):
+        Registration.objects.filter(pk=registration_id).update(mail_claimed_until=None)
+        raise
+    Registration.objects.filter(pk=registration_id).update(
+        mail_sent_at=timezone.now(), mail_claimed_until=None, mail_error=""
+    )
+    return "sent"
+
+
+def registration_mail_failed(*, registration_id: int, reason: str) -> None:
+    """Given up: the reason (an SMTP answer, never the link) is kept for staff; nothing retries it."""
+    Registration.objects.filter(pk=registration_id, mail_sent_at=None).update(
         mail_error=reason[:300] or "failed", mail_claimed_until=None
     )

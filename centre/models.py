@@ -3,6 +3,9 @@ place tenancy reads); what happened to them is here (ALL-3), with the invitation
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -27,6 +30,7 @@ class PeopleEvent(Event):
         DEMOTED = "demoted", _("No longer an administrator")
         HANDED_OVER = "handed_over", _("Handed the administrator role over")
         REMOVED = "removed", _("Removed from the organisation")
+        REGISTERED = "registered", _("Registered as the first administrator")
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="people_events", verbose_name=_("organisation")
@@ -75,3 +79,69 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} to {self.organisation_id}"
+
+
+class RegistrationQuerySet(models.QuerySet["Registration"]):
+    def pending(self) -> RegistrationQuerySet:
+        return self.filter(status=Registration.Status.PENDING)
+
+    def lapsed(self, *, now: Any = None) -> RegistrationQuerySet:
+        """Pending and older than ``CENTRE_REGISTRATION_DAYS`` (CC-8): no longer confirmable."""
+        return self.pending().filter(created_at__lt=Registration.lapse_boundary(now))
+
+    def confirmable(self, *, now: Any = None) -> RegistrationQuerySet:
+        return self.pending().filter(created_at__gte=Registration.lapse_boundary(now))
+
+
+class Registration(models.Model):
+    """A person's request to become the first administrator of a customer (CC-7), waiting for the
+    confirmation from the mail it sent (CC-8). Stored only when the customer id and tax id matched a
+    customer without an active administrator; the password is kept hashed (``make_password``), never in
+    clear, and is forgotten once confirmed. Pending ones older than ``CENTRE_REGISTRATION_DAYS`` lapse and
+    are deleted by ``centre.tasks.sweep_registrations``. The mail is sent once by ``centre.tasks`` (a
+    worker claims it, as for invitations); the link is signed and names the row, so it dies with it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="registrations", verbose_name=_("customer")
+    )
+    email = models.EmailField(_("e-mail address"))
+    full_name = models.CharField(_("name"), max_length=200, blank=True)
+    password_hash = models.CharField(max_length=256, blank=True, editable=False)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
+    mail_sent_at = models.DateTimeField(_("mail sent at"), null=True, blank=True)
+    mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
+
+    objects = RegistrationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="registration_pending_idx", condition=models.Q(status="pending")
+            )
+        ]
+        constraints = [
+            # One pending registration per customer and address: registering again replaces it.
+            models.UniqueConstraint(
+                fields=["organisation", "email"],
+                condition=models.Q(status="pending"),
+                name="registration_pending_once_per_address",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} for {self.organisation_id} ({self.status})"
+
+    @staticmethod
+    def lapse_boundary(now: Any = None) -> Any:
+        """Registrations made before this moment have lapsed."""
+        return (now or timezone.now()) - timedelta(days=settings.CENTRE_REGISTRATION_DAYS)

@@ -16,7 +16,8 @@ from core.backoff import backoff
 from orders.mail import is_permanent_smtp_error
 
 from . import mail
-from .models import Invitation
+from .models import Invitation, Registration
+from .services.registration import registrations_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -57,3 +58,43 @@ def sweep_invitations() -> int:
         send_invitation.delay(invitation_id)
         count += 1
     return count
+
+
+@shared_task(bind=True, max_retries=None)
+def send_registration_mail(self: Any, registration_id: int) -> str:
+    """Send a registration's confirmation mail once (CC-8); retries as ``send_invitation`` does."""
+    try:
+        return mail.registration_mail_send(registration_id=registration_id)
+    except (smtplib.SMTPException, OSError) as exc:
+        attempts = (
+            Registration.objects.filter(pk=registration_id).values_list("mail_attempts", flat=True).first()
+            or 0
+        )
+        reason = f"{exc.__class__.__name__}: {exc}"
+        if is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
+            mail.registration_mail_failed(registration_id=registration_id, reason=reason)
+            return "failed"
+        logger.warning(
+            "Registration mail %s: attempt %s failed (%s)", registration_id, attempts, exc.__class__.__name__
+        )
+        raise self.retry(countdown=backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)) from None
+
+
+@shared_task
+def sweep_registrations() -> dict[str, int]:
+    """Delete registrations that lapsed unconfirmed (CC-8), and re-enqueue confirmation mails a lost
+    message left unsent (as ``sweep_invitations``). Idempotent: a second run finds nothing to do."""
+    lapsed = registrations_sweep()
+    now = timezone.now()
+    due = (
+        Registration.objects.confirmable()
+        .filter(mail_sent_at=None, mail_error="", mail_attempts=0)
+        .filter(created_at__lt=now - timedelta(seconds=settings.ORDER_SWEEP_INTERVAL))
+        .filter(Q(mail_claimed_until=None) | Q(mail_claimed_until__lt=now))
+        .values_list("pk", flat=True)[:500]
+    )
+    enqueued = 0
+    for registration_id in due:
+        send_registration_mail.delay(registration_id)
+        enqueued += 1
+    return {"lapsed": lapsed, "enqueued": enqueued}

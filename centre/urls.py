@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import registration_views, views
 
 app_name = "centre"
 urlpatterns = [
@@ -10,4 +10,11 @@ urlpatterns = [
     path("people/<int:pk>/", views.PersonView.as_view(), name="person"),
     path("people/<int:pk>/hand-over/", views.HandOverView.as_view(), name="hand_over"),
     path("people/<int:pk>/remove/", views.RemoveView.as_view(), name="remove"),
+    path("register/", registration_views.RegisterView.as_view(), name="register"),
+    path("register/sent/", registration_views.RegisterSentView.as_view(), name="register_sent"),
+    path(
+        "register/confirm/<str:token>/",
+        registration_views.RegisterConfirmView.as_view(),
+        name="register_confirm",
+    ),
 ]

@@ -187,6 +187,10 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed_ip": "10/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
+    # Registrations of a customer's first administrator (CC-7, centre.views.RegisterView): per client
+    # and per customer id typed, so a guesser of tax ids is slowed down from one address and from many.
+    "centre_register_ip": env.str("CENTRE_REGISTRATION_LIMIT_IP", default="10/h/ip"),
+    "centre_register_customer": env.str("CENTRE_REGISTRATION_LIMIT_CUSTOMER", default="5/h/key"),
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=7 * 24 * 3600)
@@ -320,6 +324,10 @@ INVOICE_ISSUER = env.str("INVOICE_ISSUER", default="Demo Distribution sp. z o.o.
 INVOICE_ISSUER_ADDRESS = env.str("INVOICE_ISSUER_ADDRESS", default="ul. Przykładowa 1, 00-001 Warszawa")
 INVOICE_ISSUER_TAX_ID = env.str("INVOICE_ISSUER_TAX_ID", default="PL0000000000")
 
+# --- Customer centre -----------------------------------------------------------------------------------
+# CC-8: a registration not confirmed within this many days lapses (its link dies, the sweeper deletes it).
+CENTRE_REGISTRATION_DAYS = env.int("CENTRE_REGISTRATION_DAYS", default=2)
+
 # --- Reseller API ---------------------------------------------------------------------------------------
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
 REST_FRAMEWORK: dict[str, Any] = {
@@ -428,6 +436,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": float(ORDER_SWEEP_INTERVAL)},
     "purge-idempotency-records": {"task": "api.tasks.purge_idempotency_records", "schedule": 3600.0},
     "sweep-invitations": {"task": "centre.tasks.sweep_invitations", "schedule": float(ORDER_SWEEP_INTERVAL)},
+    "sweep-registrations": {
+        "task": "centre.tasks.sweep_registrations",
+        "schedule": float(ORDER_SWEEP_INTERVAL),
+    },
 }
 
 # --- Sessions ------------------------------------------------------------------------------------------
