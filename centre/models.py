@@ -1,9 +1,11 @@
 """The customer centre's own records. People and their rights live on ``accounts.Membership`` (the one
-place tenancy reads); what happened to them is here (ALL-3), with the invitations mailed to them."""
+place tenancy reads); what happened to them is here (ALL-3), with the invitations mailed to them. A
+customer's licences carry their installation numbers sealed by ``locker.vault`` (LOCK-1), and every
+showing of those numbers is recorded (``LicenceRevealEvent``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
-from core.models import Event
+from core.models import AppendOnlyModel, Event
 
 
 class PeopleEvent(Event):
@@ -145,3 +147,166 @@ class Registration(models.Model):
     def lapse_boundary(now: Any = None) -> Any:
         """Registrations made before this moment have lapsed."""
         return (now or timezone.now()) - timedelta(days=settings.CENTRE_REGISTRATION_DAYS)
+
+
+# --- licences (CC-1, CC-9, SUP-2) --------------------------------------------------------------------
+class SupportNumberSequence(models.Model):
+    """The last support number issued in a year. Its row lock makes the numbering unique and gapless: two
+    bookings at the same moment take turns, and a rolled-back one gives its number back."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class LicenceQuerySet(models.QuerySet["Licence"]):
+    def for_org(self, organisation: Any) -> LicenceQuerySet:
+        return self.filter(customer=organisation)
+
+
+class Licence(models.Model):
+    """A licence a customer holds (CC-1): bought directly from the distributor or registered after a
+    partner's sale (CC-10), with its support term (SUP-2): the product's support months counted from the
+    purchase date, kept in ``support_ends_on`` (support is active before that day).
+
+    The installation number is a licence secret (LOCK-1): only its seal is stored, in the three
+    ``number_*`` columns registered with ``locker.vault`` from ``CentreConfig.ready``, and opened through
+    the vault for people with the *licences* right. ``number_fingerprint`` is the vault's keyed hash of the
+    normalised number: it finds a licence by its number, and refuses a second licence with the same one,
+    without decrypting anything (as product keys do, LOCK-5). No part of the number is kept in clear."""
+
+    class Source(models.TextChoices):
+        DIRECT = "direct", _("Direct from the distributor")
+        REGISTERED = "registered", _("Registered after a partner's sale")
+
+    SEAL_KIND = "installationnumber"
+
+    # Indexed by ``licence_customer_recent_idx``, which starts with it.
+    customer = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="licences",
+        verbose_name=_("customer"),
+        db_index=False,
+    )
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, related_name="licences", verbose_name=_("product")
+    )
+    edition = models.CharField(_("edition"), max_length=100, blank=True)
+    number_ciphertext = models.BinaryField(editable=False)
+    number_wrapped_key = models.BinaryField(editable=False)
+    number_master_key_id = models.CharField(max_length=16, editable=False)
+    number_fingerprint = models.CharField(max_length=64, editable=False)
+    purchase_date = models.DateField(_("purchase date"))
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.DIRECT)
+    support_number = models.CharField(_("support number"), max_length=40, unique=True)
+    support_ends_on = models.DateField(_("support ends on"))
+    created_at = models.DateTimeField(_("booked at"), default=timezone.now, editable=False)
+
+    objects = LicenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("licence")
+        verbose_name_plural = _("licences")
+        ordering = ["-purchase_date", "-id"]
+        indexes = [
+            # The list's keyset order within a customer (newest purchase first).
+            models.Index(fields=["customer", "-purchase_date", "-id"], name="licence_customer_recent_idx"),
+            # Reminders before support ends, and staff's filter.
+            models.Index(fields=["support_ends_on"], name="licence_support_ends_idx"),
+            # The list's search by the start of a support number (``LIKE 'S-2026%'``; PostgreSQL's
+            # operator class, ignored elsewhere).
+            models.Index(
+                fields=["customer", "support_number"],
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+                name="licence_customer_support_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["number_fingerprint"], name="licence_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(support_ends_on__gte=models.F("purchase_date")),
+                name="licence_support_after_purchase",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.support_number} ({self.product_id})"
+
+    def support_active(self, today: date | None = None) -> bool:
+        """Support is active before ``support_ends_on`` (SUP-2)."""
+        return (today or timezone.localdate()) < self.support_ends_on
+
+
+class LicenceEvent(Event):
+    """What happened to a licence (ALL-3): booked by staff, changed, its installation number replaced. The
+    data names the fields changed, never the number."""
+
+    class Kind(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        CHANGED = "changed", _("Changed")
+        NUMBER_REPLACED = "number_replaced", _("Installation number replaced")
+
+    # Indexed by ``licenceevent_licence_at_idx``, which starts with it.
+    licence = models.ForeignKey(
+        Licence, on_delete=models.PROTECT, related_name="events", verbose_name=_("licence"), db_index=False
+    )
+
+    class Meta:
+        verbose_name = _("licence event")
+        verbose_name_plural = _("licence events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["licence", "at"], name="licenceevent_licence_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.licence_id} {self.kind} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
+
+
+class LicenceRevealEvent(Event):
+    """One showing of installation numbers (CC-1, LOCK-4, ALL-3): a page of the licence list, or an
+    export, with who (``actor``), when, from which address and which licences (``licences``, one
+    ``RevealedLicence`` row each, written in one statement). Recorded in the request that shows them."""
+
+    class Kind(models.TextChoices):
+        PAGE = "page", _("Shown on the licence list")
+        CSV = "csv", _("Exported as CSV")
+        XLSX = "xlsx", _("Exported as XLSX")
+
+    # Indexed by ``licencereveal_org_at_idx``, which starts with it.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer"), db_index=False
+    )
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=400, blank=True)
+    licences = models.ManyToManyField(Licence, through="RevealedLicence", related_name="+")
+
+    class Meta:
+        verbose_name = _("installation number showing")
+        verbose_name_plural = _("installation number showings")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organisation", "at"], name="licencereveal_org_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.actor_id} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
+
+
+class RevealedLicence(AppendOnlyModel):
+    """One licence whose installation number a ``LicenceRevealEvent`` showed."""
+
+    # Indexed by the unique constraint, which starts with it.
+    event = models.ForeignKey(
+        LicenceRevealEvent, on_delete=models.PROTECT, related_name="shown", db_index=False
+    )
+    licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="reveals")
+
+    class Meta:
+        verbose_name = _("licence shown")
+        verbose_name_plural = _("licences shown")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "licence"], name="revealedlicence_once_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.licence_id} in {self.event_id}"

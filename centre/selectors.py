@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Membership, Organisation
 from core.paging import KeysetPage, keyset_page
+from locker import vault
 
-from .models import PeopleEvent
+from .models import Licence, PeopleEvent
 
 PEOPLE_PAGE_SIZE = 25
 
@@ -46,3 +53,68 @@ def person_history(*, organisation: Organisation, person_id: int, limit: int = 2
         .select_related("actor")
         .order_by("-at", "-id")[:limit]
     )
+
+
+# --- licences (CC-1, CC-9) ------------------------------------------------------------------------------
+LICENCE_PAGE_SIZE = 25
+_LICENCE_ORDER = ["purchase_date", "id"]
+_LICENCE_KINDS = [date, int]
+
+
+@dataclass(frozen=True)
+class LicenceRow:
+    """A licence as the list and the exports show it: the installation number opened for this showing."""
+
+    licence: Licence
+    installation_number: str
+    support_active: bool
+
+
+def licence_list(*, organisation: Organisation, search: str = "") -> QuerySet[Licence]:
+    """Every licence of the organisation (ALL-1), newest purchase first, narrowed by ``search``: the start
+    of the product's name or SKU, or of the support number (any case). One query with the products."""
+    licences = Licence.objects.for_org(organisation).select_related("product")
+    text = (search or "").strip()
+    if text:
+        licences = licences.filter(
+            Q(product__name__istartswith=text)
+            | Q(product__sku__istartswith=text)
+            | Q(support_number__startswith=text.upper())
+        )
+    return licences.order_by("-purchase_date", "-id")
+
+
+def licence_page(
+    *,
+    organisation: Organisation,
+    search: str = "",
+    before: str | None = None,
+    after: str | None = None,
+    size: int = LICENCE_PAGE_SIZE,
+) -> KeysetPage:
+    """``size`` licences of the organisation, newest purchase first, from the (customer, purchase date, id)
+    index (``core.paging``): one query wherever the page is, whatever the number of licences."""
+    return keyset_page(
+        licence_list(organisation=organisation, search=search),
+        fields=_LICENCE_ORDER,
+        kinds=_LICENCE_KINDS,
+        before=before,
+        after=after,
+        size=size,
+        position_of=lambda licence: [licence.purchase_date, licence.pk],
+        first_page_when_empty=True,
+    )
+
+
+def licence_rows(licences: Iterable[Licence], *, today: date | None = None) -> list[LicenceRow]:
+    """The licences with their installation numbers opened through the vault (no query). Only for a
+    person with the *licences* right, and only together with ``licences_shown`` recording the showing."""
+    today = today or timezone.localdate()
+    return [
+        LicenceRow(
+            licence=licence,
+            installation_number=vault.open_from(licence, Licence.SEAL_KIND),
+            support_active=licence.support_active(today),
+        )
+        for licence in licences
+    ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import registration_views, views
+from . import licence_views, registration_views, views
 
 app_name = "centre"
 urlpatterns = [
@@ -10,6 +10,9 @@ urlpatterns = [
     path("people/<int:pk>/", views.PersonView.as_view(), name="person"),
     path("people/<int:pk>/hand-over/", views.HandOverView.as_view(), name="hand_over"),
     path("people/<int:pk>/remove/", views.RemoveView.as_view(), name="remove"),
+    path("licences/", licence_views.LicencesView.as_view(), name="licences"),
+    path("licences/export.csv", licence_views.LicencesExportView.as_view(fmt="csv"), name="licences_csv"),
+    path("licences/export.xlsx", licence_views.LicencesExportView.as_view(fmt="xlsx"), name="licences_xlsx"),
     path("register/", registration_views.RegisterView.as_view(), name="register"),
     path("register/sent/", registration_views.RegisterSentView.as_view(), name="register_sent"),
     path(

@@ -1,4 +1,5 @@
-"""The customer centre's pages (CC-6, CC-11, ALL-1, ALL-2): the overview and People.
+"""The customer centre's pages (CC-6, CC-11, ALL-1, ALL-2): the overview and People (the licences are in
+``licence_views``).
 
 Views only translate: they take the organisation from ``accounts.tenancy`` (the mixins below), validate
 the form, call one service and render; refusals come from the services as ``CentreError`` and go to the
@@ -66,6 +67,7 @@ class CentreHomeView(CustomerRequiredMixin, View):
             "membership": membership,
             "rights": rights,
             "can_manage_people": self.tenancy.has_right(USER_MANAGEMENT),
+            "can_see_licences": self.tenancy.has_right(Membership.Right.LICENCES.value),
         }
         return render(request, "centre/home.html", context)
 

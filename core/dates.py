@@ -8,6 +8,7 @@ format such as DATE_FORMAT gives the same text for every moment of one day.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -97,3 +98,12 @@ def parse_day(text: str) -> date | None:
         except (ValueError, TypeError):
             continue
     return None
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved ``months`` calendar months on; a day the shorter month lacks becomes its last day
+    (31 January + 1 month = 28 or 29 February)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -4,7 +4,8 @@ A page is found by the position of a row in the list's order, so it reads ``size
 wherever it is in the list and never counts or sorts all of them: its cost does not grow with the list.
 The order is the ``fields`` given, all descending (newest first); the queryset's index should have them in
 that order after its scope (the organisation, the owner). A cursor is the position of a row written for a
-URL: each value joined by dots (a moment as microseconds since 1970, a number, a UUID as 32 hex digits),
+URL: each value joined by dots (a moment as microseconds since 1970, a day as its proleptic Gregorian
+ordinal, a number, a UUID as 32 hex digits),
 exact and opaque to the user. A cursor that does not read (a typo, a forged value) shows the first page,
 never an error (ALL-2).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import F, Field, Func, QuerySet, Value
@@ -49,6 +50,8 @@ def format_cursor(position: Sequence[Any]) -> str:
     for value in position:
         if isinstance(value, datetime):
             parts.append(str(epoch_micros(value)))
+        elif isinstance(value, date):
+            parts.append(str(value.toordinal()))
         elif isinstance(value, uuid.UUID):
             parts.append(value.hex)
         else:
@@ -57,8 +60,8 @@ def format_cursor(position: Sequence[Any]) -> str:
 
 
 def parse_cursor(cursor: str | None, kinds: Sequence[type]) -> tuple[Any, ...] | None:
-    """The position a cursor of ``format_cursor`` holds, its values of ``kinds`` (datetime, int, UUID), or
-    None for anything else."""
+    """The position a cursor of ``format_cursor`` holds, its values of ``kinds`` (datetime, date, int,
+    UUID), or None for anything else."""
     parts = (cursor or "").split(".")
     if len(parts) != len(kinds):
         return None
@@ -67,6 +70,8 @@ def parse_cursor(cursor: str | None, kinds: Sequence[type]) -> tuple[Any, ...] |
         for part, kind in zip(parts, kinds, strict=True):
             if kind is datetime:
                 position.append(from_epoch_micros(int(part)))
+            elif kind is date:
+                position.append(date.fromordinal(int(part)))
             elif kind is uuid.UUID:
                 position.append(uuid.UUID(hex=part))
             else:

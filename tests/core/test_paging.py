@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -39,6 +39,16 @@ def test_all2_cursors_round_trip_and_anything_else_reads_as_none():
         datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=1),
         2**63 - 1,
     )
+
+
+def test_all2_day_cursors_round_trip_and_days_outside_the_calendar_read_as_none():
+    """A day (a licence's purchase date) is a cursor part too: its ordinal, back to the same day."""
+    day = date(2026, 2, 28)
+    cursor = format_cursor([day, 7])
+    assert cursor == f"{day.toordinal()}.7"
+    assert parse_cursor(cursor, (date, int)) == (day, 7)
+    for bad in ("0.1", "-5.1", f"{10**30}.1", f"{date.max.toordinal() + 1}.1", "x.1"):
+        assert parse_cursor(bad, (date, int)) is None, bad
 
 
 @pytest.mark.django_db

@@ -8,20 +8,31 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connections
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Organisation
 from api.services import api_token_create
+from centre.services.licences import licence_book
 from locker.models import ProductKey
 from orders.mail import set_password_url
 from orders.models import Order
 from orders.services import LineIn, order_cancel, order_fulfil, order_place
-from tests.factories import DEFAULT_PASSWORD, give_totp, make_org, make_product, make_user, stock
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    give_totp,
+    make_org,
+    make_product,
+    make_user,
+    random_key,
+    stock,
+)
 from webhooks.services import endpoint_create
 
 from .conftest import launch_chromium
@@ -159,6 +170,19 @@ def _world(settings: Any) -> dict[str, Any]:
     centre_admin = make_user(company, email="it.administrator@a-rather-long-customer-domain.test")
     colleague = make_user(company, email="downloads.only@a-rather-long-customer-domain.test", role="member")
     colleague.memberships.update(right_downloads=True)
+    # Two licences (numbers generated now, never stored in a file): one still supported, one ended.
+    server = make_product(
+        "WS2022-DC-LAYOUT", name="Windows Server 2022 Datacenter, 16-core licence pack", support_months=6
+    )
+    for product, days_ago, edition in [(server, 20, "Volume licensing, government"), (server, 400, "")]:
+        licence_book(
+            customer=company,
+            product=product,
+            installation_number=random_key() + "-" + random_key(),
+            purchase_date=timezone.localdate() - timedelta(days=days_ago),
+            edition=edition,
+            actor=staff,
+        )
     return {
         "reseller": reseller,
         "customer": customer,
@@ -178,7 +202,7 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
 ) -> None:
     """ALL-6: at 1280 and 390 px, the login, home, order list, new order, order detail, address correction,
     invoices, API tokens, webhooks, mail domains, two-factor, locker, set-password, customer centre (overview,
-    people, invite, person) and error pages fit the
+    people, invite, person, licences) and error pages fit the
     window without an inner horizontal scroll, and axe-core reports no serious or critical violation."""
     settings.PORTAL_BASE_URL = live_server.url
     world = _world(settings)
@@ -236,9 +260,12 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
             ("people", "/centre/people/"),
             ("invite", "/centre/people/invite/"),
             ("person", f"/centre/people/{world['colleague'].pk}/"),
+            ("licences", "/centre/licences/"),
         ]:
             _check(page, base + path, name, width_name, axe=True, problems=problems)
         assert page.goto(f"{base}/centre/people/").status == 200  # walked as the administrator, not a 403
+        licences = page.goto(f"{base}/centre/licences/")
+        assert licences is not None and licences.status == 200 and page.locator("code.key").count() == 2
         context.close()
     assert not problems, "\n".join(problems)
 

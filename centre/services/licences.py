@@ -1,0 +1,257 @@
+"""A customer's licences (CC-1, CC-9, SUP-2, ALL-3, LOCK-1).
+
+Staff book direct sales (``licence_book``) and correct them (``licence_update``). The installation number
+is sealed by ``locker.vault`` onto the licence's own columns in the transaction that writes the row, and
+found again only by its keyed fingerprint: a number already on a licence is refused without decrypting
+anything. The support number comes from the ERP when it issued one, otherwise the portal issues the next
+``S-<year>-<nnnnnn>`` of the year under the lock of that year's ``SupportNumberSequence`` row: unique and
+gapless however many bookings run at once. Support lasts the product's support months from the purchase
+date (SUP-2). Every write records a ``LicenceEvent`` with the acting user; no event, message or log holds
+the number.
+
+Showing numbers is recorded too: ``licences_shown`` writes one ``LicenceRevealEvent`` per page or export,
+with its licences in one statement, before the numbers leave the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Organisation
+from catalog.models import Product
+from core.dates import add_months
+from locker import vault
+
+from ..errors import CentreError
+from ..models import Licence, LicenceEvent, LicenceRevealEvent, RevealedLicence, SupportNumberSequence
+
+NUMBER_MAX_LENGTH = 200
+
+
+def normalise_installation_number(text: str) -> str:
+    """The number as compared: upper case, without spaces or dashes (``ab12-cd 34`` = ``AB12CD34``)."""
+    return "".join(ch for ch in (text or "").upper() if ch.isalnum())
+
+
+def installation_fingerprint(text: str) -> str:
+    """The vault's keyed hash of a normalised installation number, in a namespace of its own (a product
+    key and an installation number with the same characters do not share a fingerprint)."""
+    return vault.fingerprint("installation-number:" + normalise_installation_number(text))
+
+
+def support_ends_on(*, product: Product, purchase_date: date) -> date:
+    """SUP-2: the product's support months (3 or 6) from the purchase date; support is active before it."""
+    return add_months(purchase_date, int(product.support_months or 0))
+
+
+def _clean_number(installation_number: str) -> str:
+    number = (installation_number or "").strip()
+    if not normalise_installation_number(number):
+        raise CentreError("number_missing", _("Enter the installation number."), field="installation_number")
+    if len(number) > NUMBER_MAX_LENGTH:
+        raise CentreError(
+            "number_too_long",
+            _("An installation number has at most %(n)d characters.") % {"n": NUMBER_MAX_LENGTH},
+            field="installation_number",
+        )
+    return number
+
+
+def _number_taken() -> CentreError:
+    return CentreError(
+        "number_taken",
+        _("This installation number is already on a licence."),
+        field="installation_number",
+    )
+
+
+def _support_number_taken() -> CentreError:
+    return CentreError(
+        "support_number_taken", _("This support number is already in use."), field="support_number"
+    )
+
+
+def installation_number_in_use(installation_number: str, *, exclude_id: int | None = None) -> bool:
+    """Whether a licence already carries this number (found by its fingerprint, nothing decrypted)."""
+    rows = Licence.objects.filter(number_fingerprint=installation_fingerprint(installation_number))
+    if exclude_id is not None:
+        rows = rows.exclude(pk=exclude_id)
+    return rows.exists()
+
+
+def support_number_in_use(support_number: str, *, exclude_id: int | None = None) -> bool:
+    rows = Licence.objects.filter(support_number=support_number.strip())
+    if exclude_id is not None:
+        rows = rows.exclude(pk=exclude_id)
+    return rows.exists()
+
+
+def support_number_issue(*, today: date | None = None) -> str:
+    """The next support number of the year. Must run inside the booking's transaction: the year's row
+    stays locked until it ends, so numbers are issued one after another and a rollback gives its number
+    back (no gaps)."""
+    assert transaction.get_connection().in_atomic_block, "support_number_issue needs the booking transaction"
+    year = (today or timezone.localdate()).year
+    SupportNumberSequence.objects.bulk_create([SupportNumberSequence(year=year)], ignore_conflicts=True)
+    sequence = SupportNumberSequence.objects.select_for_update().get(year=year)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return f"S-{year}-{sequence.last_number:06d}"
+
+
+def licence_book(
+    *,
+    customer: Organisation,
+    product: Product,
+    installation_number: str,
+    purchase_date: date,
+    edition: str = "",
+    support_number: str | None = None,
+    source: str = Licence.Source.DIRECT,
+    actor: Any,
+) -> Licence:
+    """Book a licence of ``customer`` (CC-1): the number sealed (LOCK-1), the support number issued when
+    none is given, the support term from the product (SUP-2), a ``booked`` event (ALL-3). Refuses a
+    customer that is not one, a number or support number already in use (``CentreError`` by field)."""
+    if not customer.is_customer:
+        raise CentreError("not_a_customer", _("Choose a customer organisation."), field="customer")
+    number = _clean_number(installation_number)
+    fingerprint = installation_fingerprint(number)
+    given = (support_number or "").strip()
+    if source not in Licence.Source.values:
+        raise CentreError("unknown_source", _("Choose a source from the list."), field="source")
+    try:
+        with transaction.atomic():
+            if Licence.objects.filter(number_fingerprint=fingerprint).exists():
+                raise _number_taken()
+            if given and Licence.objects.filter(support_number=given).exists():
+                raise _support_number_taken()
+            licence = Licence.objects.create(
+                customer=customer,
+                product=product,
+                edition=edition.strip(),
+                number_fingerprint=fingerprint,
+                purchase_date=purchase_date,
+                source=source,
+                support_number=given or support_number_issue(),
+                support_ends_on=support_ends_on(product=product, purchase_date=purchase_date),
+            )
+            # The seal binds the record's id (LOCK-2), known only once the row exists.
+            vault.seal_into(licence, Licence.SEAL_KIND, number)
+            licence.save(update_fields=list(vault.columns(Licence.SEAL_KIND)))
+            LicenceEvent.objects.create(
+                licence=licence,
+                kind=LicenceEvent.Kind.BOOKED,
+                actor_id=getattr(actor, "pk", None),
+                data={
+                    "customer": customer.pk,
+                    "product": product.pk,
+                    "purchase_date": purchase_date.isoformat(),
+                    "support_number": licence.support_number,
+                    "source": source,
+                },
+            )
+    except IntegrityError as error:
+        # Two bookings of the same number (or support number) at once: the constraint decides.
+        if "licence_number_unique" in str(error):
+            raise _number_taken() from None
+        if "support_number" in str(error):
+            raise _support_number_taken() from None
+        raise
+    return licence
+
+
+def licence_update(
+    *,
+    licence_id: int,
+    product: Product,
+    purchase_date: date,
+    edition: str = "",
+    installation_number: str = "",
+    actor: Any,
+) -> Licence:
+    """Correct a booked licence: product, edition, purchase date (the support term follows, SUP-2) and,
+    when ``installation_number`` is given, a replacement number sealed in place of the old one. A
+    ``changed`` or ``number_replaced`` event names what changed, never the number (ALL-3)."""
+    replacement = _clean_number(installation_number) if (installation_number or "").strip() else ""
+    try:
+        with transaction.atomic():
+            licence = Licence.objects.select_for_update().get(pk=licence_id)
+            before = {
+                "product": licence.product_id,
+                "edition": licence.edition,
+                "purchase_date": licence.purchase_date.isoformat(),
+            }
+            licence.product = product
+            licence.edition = edition.strip()
+            licence.purchase_date = purchase_date
+            licence.support_ends_on = support_ends_on(product=product, purchase_date=purchase_date)
+            fields = ["product", "edition", "purchase_date", "support_ends_on"]
+            if replacement:
+                fingerprint = installation_fingerprint(replacement)
+                taken = Licence.objects.filter(number_fingerprint=fingerprint).exclude(pk=licence.pk)
+                if taken.exists():
+                    raise _number_taken()
+                licence.number_fingerprint = fingerprint
+                vault.seal_into(licence, Licence.SEAL_KIND, replacement)
+                fields += ["number_fingerprint", *vault.columns(Licence.SEAL_KIND)]
+            licence.save(update_fields=fields)
+            after = {
+                "product": licence.product_id,
+                "edition": licence.edition,
+                "purchase_date": licence.purchase_date.isoformat(),
+            }
+            changed = sorted(name for name in before if before[name] != after[name])
+            if changed:
+                LicenceEvent.objects.create(
+                    licence=licence,
+                    kind=LicenceEvent.Kind.CHANGED,
+                    actor_id=getattr(actor, "pk", None),
+                    data={"before": before, "after": after, "changed": changed},
+                )
+            if replacement:
+                LicenceEvent.objects.create(
+                    licence=licence,
+                    kind=LicenceEvent.Kind.NUMBER_REPLACED,
+                    actor_id=getattr(actor, "pk", None),
+                )
+    except IntegrityError as error:
+        if "licence_number_unique" in str(error):
+            raise _number_taken() from None
+        raise
+    return licence
+
+
+def licences_shown(
+    *,
+    organisation: Organisation,
+    user: Any,
+    licence_ids: Sequence[int],
+    how: str,
+    ip: str | None,
+    user_agent: str = "",
+) -> LicenceRevealEvent | None:
+    """Record that ``user`` was shown the installation numbers of ``licence_ids`` (a page of the list or
+    an export, ``how``): one event and its licences in one statement each, in one transaction. Nothing is
+    recorded when no number was shown."""
+    if not licence_ids:
+        return None
+    with transaction.atomic():
+        event = LicenceRevealEvent.objects.create(
+            organisation=organisation,
+            actor_id=user.pk,
+            kind=how,
+            ip=ip or None,
+            user_agent=(user_agent or "")[:400],
+            data={"count": len(licence_ids)},
+        )
+        RevealedLicence.objects.bulk_create(
+            [RevealedLicence(event=event, licence_id=pk) for pk in licence_ids], batch_size=1000
+        )
+    return event
