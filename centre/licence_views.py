@@ -16,8 +16,10 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.client_ip import client_ip
 from accounts.models import Membership
@@ -52,6 +54,7 @@ class LicencesRequiredMixin(CustomerRequiredMixin):
 class LicencesView(LicencesRequiredMixin, View):
     """Every licence of the organisation with its installation number, newest purchase first (CC-1)."""
 
+    @method_decorator(sensitive_variables())  # the opened numbers: never in an error report
     def get(self, request: HttpRequest) -> HttpResponse:
         search = self.search(request)
         page = licence_page(
@@ -115,6 +118,7 @@ class LicencesExportView(LicencesRequiredMixin, View):
 
     fmt = "csv"
 
+    @method_decorator(sensitive_variables())  # the opened numbers: never in an error report
     def get(self, request: HttpRequest) -> HttpResponse | StreamingHttpResponse | FileResponse:
         rows = licence_rows(licence_list(organisation=self.organisation, search=self.search(request)))
         self.record(request, rows, self.fmt)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Membership, Organisation
 from core.paging import KeysetPage, keyset_page
@@ -106,6 +107,7 @@ def licence_page(
     )
 
 
+@sensitive_variables()  # the opened numbers: never in an error report's frame variables
 def licence_rows(licences: Iterable[Licence], *, today: date | None = None) -> list[LicenceRow]:
     """The licences with their installation numbers opened through the vault (no query). Only for a
     person with the *licences* right, and only together with ``licences_shown`` recording the showing."""
