@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import Organisation, User
 from catalog.models import Product
@@ -92,3 +93,22 @@ def test_cc6_the_demo_has_a_customer_with_an_administrator_and_a_downloads_only_
     assert people["colleague@demo.test"].rights == {Membership.Right.DOWNLOADS.value}
     printed = out.getvalue()
     assert customer.customer_id in printed and customer.tax_id in printed
+
+
+@pytest.mark.django_db
+def test_cc1_sup2_the_demo_customer_has_licences_in_and_out_of_support_once() -> None:
+    """CC-1, SUP-2: Demo Customer holds three licences (one in support, one whose support ended), booked
+    once however often the command runs; their numbers are sealed, made at random, never in a file."""
+    from centre.models import Licence
+
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    customer = Organisation.objects.get(name="Demo Customer")
+    licences = list(Licence.objects.for_org(customer).order_by("support_number"))
+    assert [licence.support_number for licence in licences] == [
+        "S-DEMO-000001",
+        "S-DEMO-000002",
+        "S-DEMO-000003",
+    ]
+    today = timezone.localdate()
+    assert [licence.support_active(today) for licence in licences] == [True, False, True]

@@ -175,8 +175,11 @@ def test_seed_demo_is_idempotent_and_prints_no_key():
         "O365-BUS",
         "O2011-MAC",
         "WS2012-STD",
+        "CS-STD",  # the distributor's own software, licensed with support (the customer centre)
+        "CS-PRO",
     }
     assert not Product.objects.get(sku="WS2012-STD").esd_eligible
+    assert not Product.objects.filter(sku__startswith="CS-", esd_eligible=True).exists()
     assert (
         User.objects.filter(
             email__in=["admin@demo.test", "reseller@demo.test", "other@demo.test", "support@demo.test"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,8 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organisation, User
 from catalog.models import Product
+from centre.models import Licence
+from centre.services.licences import licence_book
 from locker.models import ProductKey
 from locker.services import key_reveal, keys_import
 from orders.mail import welcome_mail_failed, welcome_mails_send
@@ -106,6 +109,39 @@ DEMO_PRODUCTS: list[dict[str, Any]] = [
 ]
 
 DEMO_STOCK = 25  # keys per ESD product kept in stock by the command
+
+# The distributor's own software, sold as licences with support (CC-1, SUP-2): never ESD.
+DEMO_PRODUCTS += [
+    {
+        "sku": "CS-STD",
+        "unit_price": Decimal("490.00"),
+        "name": "Commerce Suite",
+        "vendor": "Demo Software",
+        "family": "Commerce Suite",
+        "edition": "STANDARD",
+        "esd_eligible": False,
+        "support_months": 3,
+        "installer_url": "",
+    },
+    {
+        "sku": "CS-PRO",
+        "unit_price": Decimal("1290.00"),
+        "name": "Commerce Suite",
+        "vendor": "Demo Software",
+        "family": "Commerce Suite",
+        "edition": "PROFESSIONAL",
+        "esd_eligible": False,
+        "support_months": 6,
+        "installer_url": "",
+    },
+]
+# Demo Customer's licences: (SKU, support number, bought so many days ago). One in support, one whose
+# support ended, one bought last week. Installation numbers are made at random on the first run.
+DEMO_LICENCES = [
+    ("CS-PRO", "S-DEMO-000001", 40),
+    ("CS-STD", "S-DEMO-000002", 400),
+    ("CS-STD", "S-DEMO-000003", 7),
+]
 
 # Billing addresses: the buyer on the demo invoices.
 DEMO_ORGANISATIONS: list[dict[str, Any]] = [
@@ -197,9 +233,13 @@ OUTCOMES = {
 }
 
 
-def random_key() -> str:
+def random_group(length: int) -> str:
     alphabet = string.ascii_uppercase + string.digits
-    return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(5))
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def random_key() -> str:
+    return "-".join(random_group(5) for _ in range(5))
 
 
 class Command(BaseCommand):
@@ -243,6 +283,9 @@ class Command(BaseCommand):
             Membership.objects.update_or_create(user=user, organisation=org, defaults={"role": role})
 
         customer_org = self._demo_customer(password)
+        licences = self._demo_licences(
+            customer_org, products, actor=User.objects.get(email="admin@demo.test")
+        )
 
         added = self._top_up(products, stock)
         orders = [self._demo_order(demo, products, organisations, stock) for demo in DEMO_ORDERS]
@@ -268,6 +311,7 @@ class Command(BaseCommand):
             f"  demo customer: {customer_org.name}, customer id {customer_org.customer_id}, "
             f"tax id {customer_org.tax_id}"
         )
+        self.stdout.write(f"  {customer_org.name}'s licences (at /centre/licences/): {', '.join(licences)}")
         self.stdout.write("  demo orders (reference: state):")
         for demo, order in zip(DEMO_ORDERS, orders, strict=True):
             self.stdout.write(f"    {demo.reseller} {demo.reference} #{order.pk}: {OUTCOMES[demo.outcome]}")
@@ -293,6 +337,25 @@ class Command(BaseCommand):
                 user=user, organisation=organisation, defaults={"role": role, "active": True, **flags}
             )
         return organisation
+
+    @staticmethod
+    def _demo_licences(customer: Organisation, products: dict[str, Product], *, actor: User) -> list[str]:
+        """Demo Customer's licences, booked through the service once each (found again by support number);
+        the support numbers."""
+        today = timezone.localdate()
+        for sku, support_number, days_ago in DEMO_LICENCES:
+            if Licence.objects.for_org(customer).filter(support_number=support_number).exists():
+                continue
+            licence_book(
+                customer=customer,
+                product=products[sku],
+                edition=products[sku].edition,
+                installation_number="-".join(random_group(5) for _ in range(4)),
+                purchase_date=today - timedelta(days=days_ago),
+                support_number=support_number,
+                actor=actor,
+            )
+        return [number for _sku, number, _days in DEMO_LICENCES]
 
     @staticmethod
     def _top_up(products: dict[str, Product], stock: int) -> int:
