@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -51,13 +53,23 @@ def build_invitation_mail(invitation: Invitation) -> EmailMultiAlternatives:
     return message
 
 
-def invitation_send(*, invitation_id: int) -> str:
-    """Send one invitation mail, once: ``"sent"``, ``"done"`` (sent before, or another worker holds it),
-    or ``"dropped"`` (the person left, was deactivated or their account was closed before it went out).
-    An SMTP or network error is raised after the claim is released, for the task to retry."""
+def _send_once(
+    model: type[Any],
+    pk: int,
+    *,
+    load: Callable[[], Any | None],
+    wanted: Callable[[Any], bool],
+    build: Callable[[Any], EmailMultiAlternatives],
+    dropped: str,
+) -> str:
+    """Send one record's mail, once (``Invitation``, ``Registration``: the same mail columns).
+
+    ``"sent"``; ``"done"`` (sent before, another worker holds it, or the record is gone); ``"dropped"``
+    (``wanted`` says the mail has no reason to go any more; ``dropped`` is kept as the reason). An SMTP or
+    network error is raised after the claim is released, for the task to retry with backoff."""
     claimed, _until = claim(
-        Invitation,
-        [invitation_id],
+        model,
+        [pk],
         field="mail_claimed_until",
         hold=CLAIM_HOLD,
         counter="mail_attempts",
@@ -66,33 +78,54 @@ def invitation_send(*, invitation_id: int) -> str:
     )
     if not claimed:
         return "done"
-    invitation = Invitation.objects.select_related("person", "organisation", "invited_by").get(
-        pk=invitation_id
-    )
-    still_member = Membership.objects.filter(
-        user_id=invitation.person_id, organisation_id=invitation.organisation_id, active=True
-    ).exists()
-    if not still_member or not invitation.person.is_active:
-        Invitation.objects.filter(pk=invitation_id).update(
-            mail_claimed_until=None, mail_error="Not sent: no longer an active member."
-        )
+    record = load()
+    if record is None:
+        return "done"
+    if not wanted(record):
+        model.objects.filter(pk=pk).update(mail_claimed_until=None, mail_error=dropped)
         return "dropped"
     try:
-        build_invitation_mail(invitation).send()
+        build(record).send()
     except (smtplib.SMTPException, OSError):
-        Invitation.objects.filter(pk=invitation_id).update(mail_claimed_until=None)
+        model.objects.filter(pk=pk).update(mail_claimed_until=None)
         raise
-    Invitation.objects.filter(pk=invitation_id).update(
-        mail_sent_at=timezone.now(), mail_claimed_until=None, mail_error=""
-    )
+    model.objects.filter(pk=pk).update(mail_sent_at=timezone.now(), mail_claimed_until=None, mail_error="")
     return "sent"
 
 
-def invitation_failed(*, invitation_id: int, reason: str) -> None:
+def _give_up(model: type[Any], pk: int, reason: str) -> None:
     """Given up: the reason (an SMTP answer, never the link) is kept for staff; nothing retries it."""
-    Invitation.objects.filter(pk=invitation_id, mail_sent_at=None).update(
+    model.objects.filter(pk=pk, mail_sent_at=None).update(
         mail_error=reason[:300] or "failed", mail_claimed_until=None
     )
+
+
+def invitation_send(*, invitation_id: int) -> str:
+    """Send one invitation mail, once (``_send_once``); ``"dropped"`` when the person left, was deactivated
+    or their account was closed before it went out."""
+
+    def wanted(invitation: Invitation) -> bool:
+        still_member = Membership.objects.filter(
+            user_id=invitation.person_id, organisation_id=invitation.organisation_id, active=True
+        ).exists()
+        return still_member and invitation.person.is_active
+
+    return _send_once(
+        Invitation,
+        invitation_id,
+        load=lambda: (
+            Invitation.objects.select_related("person", "organisation", "invited_by")
+            .filter(pk=invitation_id)
+            .first()
+        ),
+        wanted=wanted,
+        build=build_invitation_mail,
+        dropped="Not sent: no longer an active member.",
+    )
+
+
+def invitation_failed(*, invitation_id: int, reason: str) -> None:
+    _give_up(Invitation, invitation_id, reason)
 
 
 def build_registration_mail(registration: Registration) -> EmailMultiAlternatives:
@@ -116,41 +149,17 @@ def build_registration_mail(registration: Registration) -> EmailMultiAlternative
 
 
 def registration_mail_send(*, registration_id: int) -> str:
-    """Send a registration's confirmation mail, once: ``"sent"``, ``"done"`` (sent before, another worker
-    holds it, or the registration is gone) or ``"dropped"`` (confirmed or lapsed before it went out). An
-    SMTP or network error is raised after the claim is released, for the task to retry."""
-    claimed, _until = claim(
+    """Send a registration's confirmation mail, once (``_send_once``); ``"dropped"`` when it was confirmed
+    or lapsed before it went out."""
+    return _send_once(
         Registration,
-        [registration_id],
-        field="mail_claimed_until",
-        hold=CLAIM_HOLD,
-        counter="mail_attempts",
-        mail_sent_at=None,
-        mail_error="",
+        registration_id,
+        load=lambda: Registration.objects.select_related("organisation").filter(pk=registration_id).first(),
+        wanted=lambda registration: Registration.objects.confirmable().filter(pk=registration.pk).exists(),
+        build=build_registration_mail,
+        dropped="Not sent: confirmed or lapsed before it went out.",
     )
-    if not claimed:
-        return "done"
-    registration = Registration.objects.select_related("organisation").filter(pk=registration_id).first()
-    if registration is None:
-        return "done"
-    if not Registration.objects.confirmable().filter(pk=registration_id).exists():
-        Registration.objects.filter(pk=registration_id).update(
-            mail_claimed_until=None, mail_error="Not sent: confirmed or lapsed before it went out."
-        )
-        return "dropped"
-    try:
-        build_registration_mail(registration).send()
-    except (smtplib.SMTPException, OSError):
-        Registration.objects.filter(pk=registration_id).update(mail_claimed_until=None)
-        raise
-    Registration.objects.filter(pk=registration_id).update(
-        mail_sent_at=timezone.now(), mail_claimed_until=None, mail_error=""
-    )
-    return "sent"
 
 
 def registration_mail_failed(*, registration_id: int, reason: str) -> None:
-    """Given up: the reason (an SMTP answer, never the link) is kept for staff; nothing retries it."""
-    Registration.objects.filter(pk=registration_id, mail_sent_at=None).update(
-        mail_error=reason[:300] or "failed", mail_claimed_until=None
-    )
+    _give_up(Registration, registration_id, reason)
