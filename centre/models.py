@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
 from core.models import AppendOnlyModel, Event
+from core.sequences import YearlySequence
 
 
 class PeopleEvent(Event):
@@ -150,15 +151,9 @@ class Registration(models.Model):
 
 
 # --- licences (CC-1, CC-9, SUP-2) --------------------------------------------------------------------
-class SupportNumberSequence(models.Model):
-    """The last support number issued in a year. Its row lock makes the numbering unique and gapless: two
-    bookings at the same moment take turns, and a rolled-back one gives its number back."""
-
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last_number = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.year}: {self.last_number}"
+class SupportNumberSequence(YearlySequence):
+    """The last support number issued in a year; ``core.sequences.take_numbers`` keeps it unique and
+    gapless."""
 
 
 class LicenceQuerySet(models.QuerySet["Licence"]):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Event
+from core.sequences import YearlySequence
 
 CENT = Decimal("0.01")
 
@@ -291,14 +292,8 @@ _NEXT_STEPS: dict[str, Any] = {
 }
 
 
-class InvoiceSequence(models.Model):
-    """The last invoice number given in a year. Its row lock makes numbering gapless (ESD-6)."""
-
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last_number = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.year}: {self.last_number}"
+class InvoiceSequence(YearlySequence):
+    """The last invoice number given in a year; ``core.sequences.take_numbers`` keeps it gapless (ESD-6)."""
 
 
 class InvoiceQuerySet(models.QuerySet["Invoice"]):

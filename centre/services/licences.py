@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organisation
 from catalog.models import Product
 from core.dates import add_months
+from core.sequences import take_numbers
 from locker import vault
 
 from ..errors import CentreError
@@ -98,11 +99,7 @@ def support_number_issue(*, today: date | None = None) -> str:
     back (no gaps)."""
     assert transaction.get_connection().in_atomic_block, "support_number_issue needs the booking transaction"
     year = (today or timezone.localdate()).year
-    SupportNumberSequence.objects.bulk_create([SupportNumberSequence(year=year)], ignore_conflicts=True)
-    sequence = SupportNumberSequence.objects.select_for_update().get(year=year)
-    sequence.last_number += 1
-    sequence.save(update_fields=["last_number"])
-    return f"S-{year}-{sequence.last_number:06d}"
+    return f"S-{year}-{take_numbers(SupportNumberSequence, year=year):06d}"
 
 
 def licence_book(

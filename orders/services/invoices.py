@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.sequences import take_numbers
+
 from ..models import Invoice, InvoiceLine, InvoiceSequence, Order, OrderLine, Totals
 
 
@@ -36,11 +38,7 @@ def invoices_issue(
             lines.setdefault(line.order_id, []).append(line)
     now = timezone.now()
     year = timezone.localtime(now).year
-    InvoiceSequence.objects.bulk_create([InvoiceSequence(year=year)], ignore_conflicts=True)
-    sequence = InvoiceSequence.objects.select_for_update().get(year=year)
-    first = sequence.last_number + 1
-    sequence.last_number += len(orders)
-    sequence.save(update_fields=["last_number"])
+    first = take_numbers(InvoiceSequence, year=year, count=len(orders))
 
     vat_percent = Decimal(settings.INVOICE_VAT_PERCENT)
     seller = {
