@@ -24,6 +24,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.client_ip import client_ip
 from accounts.models import Membership
 from core.csv_export import csv_response, spreadsheet_safe
+from core.search import search_text
 
 from .models import Licence, LicenceRevealEvent
 from .selectors import LicenceRow, licence_list, licence_page, licence_rows
@@ -38,7 +39,7 @@ class LicencesRequiredMixin(CustomerRequiredMixin):
     required_right = LICENCES
 
     def search(self, request: HttpRequest) -> str:
-        return (request.GET.get("q") or "").strip()[:SEARCH_MAX]
+        return search_text(request.GET.get("q"), limit=SEARCH_MAX)
 
     def record(self, request: HttpRequest, rows: list[LicenceRow], how: str) -> None:
         licences_shown(

@@ -17,6 +17,7 @@ from accounts.tenancy import ResellerRequiredMixin
 from core.csv_export import csv_response
 from core.dates import DateFormatter
 from core.errors import add_to_form, flash
+from core.search import search_text
 
 from .forms import (
     BaseLineFormSet,
@@ -80,7 +81,7 @@ def order_filter(request: HttpRequest) -> OrderFilter:
     return OrderFilter(
         status=status if status in Order.Status.values else "",
         attention=attention if attention in ATTENTION else "",
-        search=request.GET.get("q", "")[:200].strip(),
+        search=search_text(request.GET.get("q"), limit=200),
         unopened_days=settings.DASHBOARD_UNOPENED_DAYS,
     )
 

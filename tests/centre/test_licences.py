@@ -402,3 +402,17 @@ def test_cc1_lock1_staff_book_in_the_admin_and_the_number_never_shows_there(clie
     assert vault.open_from(Licence.objects.get(), Licence.SEAL_KIND) == replacement
     replaced = LicenceEvent.objects.get(kind=LicenceEvent.Kind.NUMBER_REPLACED)
     assert replacement not in str(replaced.data)
+
+
+@pytest.mark.django_db
+def test_all2_odd_licence_search_never_reaches_a_server_error(client):
+    """ALL-2: a NUL or other control character typed in the licence search is dropped, not a 500."""
+    from accounts.models import Membership, Organisation
+    from tests.factories import make_org, make_user
+
+    customer = make_org(Organisation.Kind.CUSTOMER, "Odd Search Ltd")
+    person = make_user(customer, email="it@odd-search.test", role=Membership.Role.ADMIN)
+    client.force_login(person)
+    for q in ("\x00", "S-\x00", "\x1b[31m", "%_"):
+        assert client.get("/centre/licences/", {"q": q}).status_code == 200, q
+        assert client.get("/centre/licences/export.csv", {"q": q}).status_code == 200, q

@@ -185,3 +185,16 @@ def test_a_reseller_in_another_organisation_sees_its_own_results(client):
     assert _ids(client.get(reverse("orders:list"), {"q": "x@"}).content.decode()) == []
     client.post(reverse("organisation_switch"), {"organisation": second.pk})
     assert _ids(client.get(reverse("orders:list"), {"q": "x@"}).content.decode()) == [mine.pk]
+
+
+@pytest.mark.django_db
+def test_all2_odd_search_input_never_reaches_a_server_error(client, reseller):
+    """ALL-2: whatever is typed in the search box (a NUL, a huge number, a date out of range, markup) the
+    list and the export answer, keeping what was typed where it can be shown."""
+    _order(reseller, "a@shop.test")
+    client.force_login(reseller)
+    for q in ("\x00", "a\x00b", "#99999999999999999999999", "9999-99-99", "31.02.2026", "<b>x</b>", "%", "_"):
+        assert client.get(reverse("orders:list"), {"q": q}).status_code == 200, q
+        response = client.get(reverse("orders:export"), {"q": q})
+        assert response.status_code == 200, q
+        b"".join(response.streaming_content)
