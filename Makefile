@@ -6,9 +6,16 @@ PORT ?= 8000
 # Parallel test processes (pytest-xdist); 0 runs in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: install run test lint typecheck format worker beat clean compose-env bench screenshots
+.PHONY: install run test lint typecheck format worker beat clean compose-env bench screenshots messages
 
-install: $(VENV)/.installed
+# The translations (ALL-4): each locale/<language>/LC_MESSAGES/django.po compiled when it changes.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+LANGUAGES_TRANSLATED := pl de fr cs
+
+install: $(VENV)/.installed $(MO_FILES)
+
+%.mo: %.po
+	msgfmt --check -o $@ $<
 
 $(VENV)/.installed: pyproject.toml package-lock.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +56,13 @@ worker: install
 
 beat: install
 	$(VENV)/bin/celery -A portal beat -l INFO
+
+# After changing user-facing strings: brings every catalogue up to date with the code (new strings
+# untranslated, removed ones dropped) and prints what each still lacks.
+messages: install
+	$(PY) manage.py makemessages --no-obsolete --add-location file $(addprefix -l ,$(LANGUAGES_TRANSLATED)) \
+		--ignore ".venv/*" --ignore "node_modules/*" --ignore "tests/*" --ignore "bench/*" --ignore "test-artifacts/*"
+	@for po in locale/*/LC_MESSAGES/django.po; do printf '%s: ' $$po; msgfmt --statistics -o /dev/null $$po; done
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache staticfiles test-artifacts node_modules

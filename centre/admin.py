@@ -97,7 +97,7 @@ class LicenceAdminForm(forms.ModelForm):
         label=_("Support number"),
         required=False,
         max_length=40,
-        help_text=_("Leave empty and the portal issues the next one (S-<year>-<number>)."),
+        help_text=_("Leave empty and the portal issues the next one (S-YYYY-NNNNNN)."),
     )
 
     class Meta:

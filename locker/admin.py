@@ -16,6 +16,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.csv_export import csv_response
@@ -108,7 +109,12 @@ def _line_numbers(numbers: Any, shown: int = 50) -> str:
         return "—"
     text = ", ".join(str(n) for n in numbers[:shown])
     rest = len(numbers) - shown
-    return text if rest <= 0 else _("%(lines)s and %(rest)d more") % {"lines": text, "rest": rest}
+    if rest <= 0:
+        return text
+    return ngettext("%(lines)s and %(rest)d more", "%(lines)s and %(rest)d more", rest) % {
+        "lines": text,
+        "rest": rest,
+    }
 
 
 @admin.register(KeyImport)
@@ -210,7 +216,18 @@ class KeyImportAdmin(admin.ModelAdmin):
         rows.sort(key=lambda row: row[4])
         unlisted = (job.duplicates - len(job.duplicate_lines)) + (job.malformed - len(job.malformed_lines))
         if unlisted > 0:
-            rows.append([*about, "", _("%(n)d more lines rejected (not listed)") % {"n": unlisted}])
+            rows.append(
+                [
+                    *about,
+                    "",
+                    ngettext(
+                        "%(n)d more line rejected (not listed)",
+                        "%(n)d more lines rejected (not listed)",
+                        unlisted,
+                    )
+                    % {"n": unlisted},
+                ]
+            )
         if job.error:
             rows.append([*about, "", job.error])
         if not rows:

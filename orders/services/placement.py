@@ -112,8 +112,8 @@ def end_customer_address(raw: str, field: str, reseller: Organisation) -> str:
         raise OrderError(
             "own_domain_address",
             _(
-                "Addresses at %(domain)s are declared as your organisation's own (Settings → Mail domains); "
-                "keys go to the end customer's own address."
+                "Addresses at %(domain)s are declared as your organisation's own (see Mail domains in the "
+                "menu); keys go to the end customer's own address."
             )
             % {"domain": declared},
             field,

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Organisation
 from core.tasking import enqueue_on_commit
@@ -40,9 +41,12 @@ def welcome_mail_resend(*, organisation: Organisation, order_id: int, actor: Any
     if recent >= settings.WELCOME_MAIL_RESENDS_PER_HOUR:
         raise OrderError(
             "resend_throttled",
-            _(
-                "The welcome mail was already sent again %(n)d times in the last "
-                "hour. Please wait before trying again."
+            ngettext(
+                "The welcome mail was already sent again %(n)d time in the last hour. Please wait before "
+                "trying again.",
+                "The welcome mail was already sent again %(n)d times in the last hour. Please wait before "
+                "trying again.",
+                recent,
             )
             % {"n": recent},
         )

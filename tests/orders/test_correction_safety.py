@@ -176,7 +176,7 @@ def test_esd7_a_declared_mail_domain_is_refused_for_that_resellers_orders_only(
 def test_esd7_reseller_administrators_declare_and_remove_domains_in_the_portal(
     client, reseller, other_reseller
 ):
-    """ESD-7, ALL-1, ALL-2: Settings → Mail domains; the typed value is kept with the error by the field;
+    """ESD-7, ALL-1, ALL-2: the reseller is pointed to Mail domains in the menu; the typed value is kept with the error by the field;
     another organisation's domain answers 404; members who are not administrators get 403."""
     client.force_login(reseller)
     url = reverse("mail_domains:list")
