@@ -245,3 +245,49 @@ class LicenceEventAdmin(ReadOnlyAdmin):
     list_select_related = ["licence", "actor"]
     date_hierarchy = "at"
     fields = readonly_fields = ("at", "licence", "kind", "actor", "data")
+
+
+# --- addresses (CC-4): customers keep them; staff read them and their history -------------------------
+from .models import Address, AddressEvent  # noqa: E402
+
+
+@admin.register(Address)
+class AddressAdmin(ReadOnlyAdmin):
+    list_display = [
+        "organisation",
+        "kind",
+        "label",
+        "company",
+        "city",
+        "country_code",
+        "updated_at",
+        "removed_at",
+    ]
+    list_filter = ["kind"]
+    search_fields = ["organisation__name", "organisation__customer_id", "label", "company", "city"]
+    list_select_related = ["organisation"]
+    fields = readonly_fields = (
+        "organisation",
+        "kind",
+        "label",
+        "company",
+        "attention",
+        "street",
+        "postcode",
+        "city",
+        "country_code",
+        "phone",
+        "created_at",
+        "updated_at",
+        "removed_at",
+    )
+
+
+@admin.register(AddressEvent)
+class AddressEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "organisation", "address", "kind", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["organisation__name", "organisation__customer_id", "actor__email"]
+    list_select_related = ["organisation", "address", "actor"]
+    date_hierarchy = "at"
+    fields = readonly_fields = ("at", "organisation", "address", "kind", "actor", "data")

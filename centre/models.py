@@ -305,3 +305,112 @@ class RevealedLicence(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.licence_id} in {self.event_id}"
+
+
+# --- addresses (CC-4, SVC-4) ------------------------------------------------------------------------
+class AddressQuerySet(models.QuerySet["Address"]):
+    def for_org(self, organisation: Any) -> AddressQuerySet:
+        return self.filter(organisation=organisation)
+
+    def current(self) -> AddressQuerySet:
+        """Not removed (a removed site is kept for the history and for what may point at it)."""
+        return self.filter(removed_at=None)
+
+
+class Address(models.Model):
+    """One of a customer's addresses (CC-4): its billing address, its delivery address (at most one of
+    each, a database constraint) and any number of site addresses, one per place a product stands (SVC-4).
+    A site is removed by marking it (``removed_at``), never deleted: its history stays and what refers to
+    it (a service contract) keeps pointing at the place it named. Changed only through
+    ``centre.services.addresses``, which records each change as an ``AddressEvent``."""
+
+    class Kind(models.TextChoices):
+        BILLING = "billing", _("Billing address")
+        DELIVERY = "delivery", _("Delivery address")
+        SITE = "site", _("Site")
+
+    # Indexed by ``address_org_kind_idx``, which starts with it.
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="addresses",
+        verbose_name=_("customer"),
+        db_index=False,
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    label = models.CharField(
+        _("site name"), max_length=100, blank=True, help_text=_("How your colleagues know the site.")
+    )
+    company = models.CharField(_("company"), max_length=200)
+    attention = models.CharField(_("for the attention of"), max_length=200, blank=True)
+    street = models.CharField(_("street and number"), max_length=200)
+    postcode = models.CharField(_("postcode"), max_length=20)
+    city = models.CharField(_("city"), max_length=100)
+    country_code = models.CharField(_("country"), max_length=2)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True, editable=False)
+
+    objects = AddressQuerySet.as_manager()
+
+    # What a change records before and after (AddressEvent.data); never a secret.
+    TRACKED = ("label", "company", "attention", "street", "postcode", "city", "country_code", "phone")
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["kind", "label", "id"]
+        indexes = [models.Index(fields=["organisation", "kind", "id"], name="address_org_kind_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "kind"],
+                condition=models.Q(kind__in=["billing", "delivery"], removed_at=None),
+                name="address_one_billing_one_delivery",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["billing", "delivery", "site"]), name="address_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.label or self.company}".strip()
+
+    def state(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.TRACKED}
+
+    @property
+    def lines(self) -> list[str]:
+        """The address as printed on an envelope, one line each, leaving out what is empty."""
+        from .countries import country_name
+
+        town = f"{self.postcode} {self.city}".strip()
+        parts = [self.company, self.attention, self.street, town, country_name(self.country_code)]
+        return [part for part in parts if part]
+
+
+class AddressEvent(Event):
+    """A change of a customer's address (CC-4, ALL-3): who (``actor``), when, and the tracked fields
+    before and after (``data["before"]``, ``data["after"]``; ``None`` before a creation)."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Added")
+        CHANGED = "changed", _("Changed")
+        REMOVED = "removed", _("Removed")
+
+    # Indexed by ``addressevent_org_at_idx``, which starts with it.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer"), db_index=False
+    )
+    address = models.ForeignKey(
+        Address, on_delete=models.PROTECT, related_name="events", verbose_name=_("address")
+    )
+
+    class Meta:
+        verbose_name = _("address change")
+        verbose_name_plural = _("address changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organisation", "at", "id"], name="addressevent_org_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.address_id} {self.kind} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"

@@ -21,3 +21,15 @@ urlpatterns = [
         name="register_confirm",
     ),
 ]
+
+# Addresses (CC-4, SVC-4).
+from . import address_views  # noqa: E402
+
+urlpatterns += [
+    path("addresses/", address_views.AddressesView.as_view(), name="addresses"),
+    path("addresses/billing/", address_views.BillingAddressView.as_view(), name="address_billing"),
+    path("addresses/delivery/", address_views.DeliveryAddressView.as_view(), name="address_delivery"),
+    path("addresses/sites/new/", address_views.SiteAddView.as_view(), name="site_add"),
+    path("addresses/sites/<int:pk>/", address_views.SiteEditView.as_view(), name="site_edit"),
+    path("addresses/sites/<int:pk>/remove/", address_views.SiteRemoveView.as_view(), name="site_remove"),
+]
