@@ -291,3 +291,18 @@ class AddressEventAdmin(ReadOnlyAdmin):
     list_select_related = ["organisation", "address", "actor"]
     date_hierarchy = "at"
     fields = readonly_fields = ("at", "organisation", "address", "kind", "actor", "data")
+
+
+# --- news (CC-6): staff publish; the body is sanitised whenever it is shown (centre.richtext) ----------
+from .models import NewsItem  # noqa: E402
+
+
+@admin.register(NewsItem)
+class NewsItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "product", "published_at", "updated_at"]
+    list_filter = [("product", admin.EmptyFieldListFilter), "published_at"]
+    search_fields = ["title"]
+    list_select_related = ["product"]
+    raw_id_fields = ["product"]
+    date_hierarchy = "published_at"
+    fields = ("title", "body", "product", "published_at")

@@ -414,3 +414,75 @@ class AddressEvent(Event):
 
     def __str__(self) -> str:
         return f"{self.address_id} {self.kind} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
+
+
+# --- news (CC-6 *news* right) ----------------------------------------------------------------------
+def _holds_product(organisation: Any) -> models.Q:
+    """General items, and those of a product the organisation holds a direct or registered licence for."""
+    held = Licence.objects.for_org(organisation).values("product_id")
+    return models.Q(product__isnull=True) | models.Q(product_id__in=held)
+
+
+class NewsItemQuerySet(models.QuerySet["NewsItem"]):
+    def published(self, *, now: Any = None) -> NewsItemQuerySet:
+        return self.filter(published_at__lte=now or timezone.now())
+
+    def for_org(self, organisation: Any) -> NewsItemQuerySet:
+        """What a customer may read: published, and general or about a product it holds (CC-6)."""
+        return self.published().filter(_holds_product(organisation))
+
+
+class NewsItem(models.Model):
+    """A news item staff publish for customers (CC-6 *news* right). Shown from ``published_at`` on (empty:
+    a draft); with a product, only to customers holding a licence for it. The body may hold HTML: it is
+    sanitised with nh3 whenever it is shown (``body_html``), so nothing staff paste runs in a page."""
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(
+        _("text"),
+        help_text=_(
+            "Plain text (line breaks kept) or simple HTML; scripts, styles and event handlers are removed."
+        ),
+    )
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product"),
+        help_text=_("Only customers holding a licence for this product see the item. Empty: everyone."),
+    )
+    published_at = models.DateTimeField(
+        _("published at"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: a draft. In the future: shown from then on."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = NewsItemQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("news item")
+        verbose_name_plural = _("news")
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            # The list's keyset order (newest first), published items only.
+            models.Index(
+                fields=["-published_at", "-id"],
+                name="newsitem_published_idx",
+                condition=models.Q(published_at__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def body_html(self) -> str:
+        """The body as safe HTML: sanitised by nh3 (tags and attributes on its allow-list, links with
+        ``rel="noopener noreferrer"``); a body without tags is plain text with its line breaks kept."""
+        from .richtext import safe_html
+
+        return safe_html(self.body)

@@ -179,3 +179,40 @@ def delivery_addresses(org_ids: Iterable[int]) -> dict[int, Address]:
         if address.organisation_id not in found or address.kind == Address.Kind.DELIVERY:
             found[address.organisation_id] = address
     return found
+
+
+# --- news (CC-6) ------------------------------------------------------------------------------------------
+NEWS_PAGE_SIZE = 20
+
+
+def news_page(
+    *,
+    organisation: Organisation,
+    before: str | None = None,
+    after: str | None = None,
+    size: int = NEWS_PAGE_SIZE,
+) -> KeysetPage:
+    """The news a customer may read (published, general or about a product it holds), newest first,
+    ``size`` a page: one query with the products, wherever the page is."""
+    from datetime import datetime
+
+    from .models import NewsItem
+
+    return keyset_page(
+        NewsItem.objects.for_org(organisation).select_related("product"),
+        fields=["published_at", "id"],
+        kinds=[datetime, int],
+        before=before,
+        after=after,
+        size=size,
+        position_of=lambda item: [item.published_at, item.pk],
+        first_page_when_empty=True,
+    )
+
+
+def news_get(*, organisation: Organisation, news_id: Any) -> Any:
+    """One news item the customer may read; ``NewsItem.DoesNotExist`` for a draft, a future item, another
+    product's item and a missing one alike (ALL-1)."""
+    from .models import NewsItem
+
+    return NewsItem.objects.for_org(organisation).select_related("product").get(pk=news_id)

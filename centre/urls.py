@@ -33,3 +33,11 @@ urlpatterns += [
     path("addresses/sites/<int:pk>/", address_views.SiteEditView.as_view(), name="site_edit"),
     path("addresses/sites/<int:pk>/remove/", address_views.SiteRemoveView.as_view(), name="site_remove"),
 ]
+
+# News (CC-6 *news* right).
+from . import news_views  # noqa: E402
+
+urlpatterns += [
+    path("news/", news_views.NewsView.as_view(), name="news"),
+    path("news/<int:pk>/", news_views.NewsItemView.as_view(), name="news_item"),
+]
