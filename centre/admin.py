@@ -306,3 +306,26 @@ class NewsItemAdmin(admin.ModelAdmin):
     raw_id_fields = ["product"]
     date_hierarchy = "published_at"
     fields = ("title", "body", "product", "published_at")
+
+
+# --- documents (CC-6): staff publish; customers' downloads are recorded -------------------------------
+from .models import Document, DocumentDownloadEvent  # noqa: E402
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = ["title", "product", "language", "published", "created_at"]
+    list_filter = ["published", "language", ("product", admin.EmptyFieldListFilter)]
+    search_fields = ["title"]
+    list_select_related = ["product"]
+    raw_id_fields = ["product"]
+    fields = ("title", "description", "file", "product", "language", "published")
+
+
+@admin.register(DocumentDownloadEvent)
+class DocumentDownloadEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "document", "organisation", "actor", "ip"]
+    search_fields = ["document__title", "organisation__name", "organisation__customer_id", "actor__email"]
+    list_select_related = ["document", "organisation", "actor"]
+    date_hierarchy = "at"
+    fields = readonly_fields = ("at", "document", "organisation", "actor", "ip", "user_agent")

@@ -486,3 +486,88 @@ class NewsItem(models.Model):
         from .richtext import safe_html
 
         return safe_html(self.body)
+
+
+# --- documents (CC-6 *documents* right) ----------------------------------------------------------------
+class DocumentQuerySet(models.QuerySet["Document"]):
+    def for_org(self, organisation: Any) -> DocumentQuerySet:
+        """What a customer may download: published, and general or about a product it holds (CC-6)."""
+        return self.filter(published=True).filter(_holds_product(organisation))
+
+
+class Document(models.Model):
+    """A document staff publish for customers (CC-6 *documents* right): a manual, a price list, a
+    leaflet. The file is kept in Django's storage (a volume or S3) and reached only through the access
+    check of ``centre.documents_views``; with a product, only customers holding a licence for it see it."""
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    file = models.FileField(_("file"), upload_to="centre/documents/%Y/%m/", max_length=300)
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product"),
+        help_text=_("Only customers holding a licence for this product see the document. Empty: everyone."),
+    )
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, choices=settings.LANGUAGES, help_text=_("Empty: any.")
+    )
+    published = models.BooleanField(_("published"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The list's keyset order (newest first), published documents only.
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="document_published_idx",
+                condition=models.Q(published=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def filename(self) -> str:
+        return (self.file.name or "").rsplit("/", 1)[-1]
+
+
+class DocumentDownloadEvent(Event):
+    """One download of a document (ALL-3): who (``actor``), for which customer, when, from which address
+    and browser. Written before the file is sent."""
+
+    class Kind(models.TextChoices):
+        DOWNLOADED = "downloaded", _("Downloaded")
+
+    # Indexed by ``documentdownload_doc_at_idx``, which starts with it.
+    document = models.ForeignKey(
+        Document,
+        on_delete=models.PROTECT,
+        related_name="downloads",
+        verbose_name=_("document"),
+        db_index=False,
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=400, blank=True)
+
+    class Meta:
+        verbose_name = _("document download")
+        verbose_name_plural = _("document downloads")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["document", "at"], name="documentdownload_doc_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} by {self.actor_id} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"

@@ -216,3 +216,32 @@ def news_get(*, organisation: Organisation, news_id: Any) -> Any:
     from .models import NewsItem
 
     return NewsItem.objects.for_org(organisation).select_related("product").get(pk=news_id)
+
+
+# --- documents (CC-6) -------------------------------------------------------------------------------------
+DOCUMENT_PAGE_SIZE = 25
+
+
+def document_page(
+    *,
+    organisation: Organisation,
+    before: str | None = None,
+    after: str | None = None,
+    size: int = DOCUMENT_PAGE_SIZE,
+) -> KeysetPage:
+    """The documents a customer may download (published, general or about a product it holds), newest
+    first, ``size`` a page: one query with the products, wherever the page is."""
+    from datetime import datetime
+
+    from .models import Document
+
+    return keyset_page(
+        Document.objects.for_org(organisation).select_related("product"),
+        fields=["created_at", "id"],
+        kinds=[datetime, int],
+        before=before,
+        after=after,
+        size=size,
+        position_of=lambda document: [document.created_at, document.pk],
+        first_page_when_empty=True,
+    )

@@ -41,3 +41,15 @@ urlpatterns += [
     path("news/", news_views.NewsView.as_view(), name="news"),
     path("news/<int:pk>/", news_views.NewsItemView.as_view(), name="news_item"),
 ]
+
+# Documents (CC-6 *documents* right).
+from . import documents_views  # noqa: E402
+
+urlpatterns += [
+    path("documents/", documents_views.DocumentsView.as_view(), name="documents"),
+    path(
+        "documents/<int:pk>/download/",
+        documents_views.DocumentDownloadView.as_view(),
+        name="document_download",
+    ),
+]
