@@ -176,3 +176,26 @@ def test_cc6_the_document_list_is_keyset_paged_at_a_constant_number_of_queries(
             break
         response = client.get(reverse("centre:documents") + response.context["older_url"])
     assert seen == [f"Doc {n:02d}" for n in range(39, -1, -1)]
+
+
+@pytest.mark.django_db
+def test_cc4_cc6_the_demo_customer_has_addresses_news_and_a_document_once() -> None:
+    """seed_demo: Demo Customer's billing, delivery and one site address (recorded), two news items (one
+    about a product it holds, so it sees both) and one published PDF document; run twice, made once."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from centre.models import Address, AddressEvent, NewsItem
+
+    call_command("seed_demo", "--stock", "1", stdout=StringIO())
+    call_command("seed_demo", "--stock", "1", stdout=StringIO())
+    customer = Organisation.objects.get(name="Demo Customer")
+    kinds = sorted(Address.objects.for_org(customer).current().values_list("kind", flat=True))
+    assert kinds == ["billing", "delivery", "site"]
+    assert AddressEvent.objects.filter(organisation=customer).count() == 3
+    assert NewsItem.objects.for_org(customer).count() == 2
+    assert NewsItem.objects.filter(product__isnull=False).count() == 1
+    documents = list(Document.objects.for_org(customer))
+    assert len(documents) == 1 and documents[0].file.read(5) == b"%PDF-"
+    assert customer.postal_address == "ul. Marszałkowska 10, 00-590 Warszawa, Poland"
