@@ -245,3 +245,87 @@ class LicenceEventAdmin(ReadOnlyAdmin):
     list_select_related = ["licence", "actor"]
     date_hierarchy = "at"
     fields = readonly_fields = ("at", "licence", "kind", "actor", "data")
+
+
+# --- addresses (CC-4): customers keep them; staff read them and their history -------------------------
+from .models import Address, AddressEvent  # noqa: E402
+
+
+@admin.register(Address)
+class AddressAdmin(ReadOnlyAdmin):
+    list_display = [
+        "organisation",
+        "kind",
+        "label",
+        "company",
+        "city",
+        "country_code",
+        "updated_at",
+        "removed_at",
+    ]
+    list_filter = ["kind"]
+    search_fields = ["organisation__name", "organisation__customer_id", "label", "company", "city"]
+    list_select_related = ["organisation"]
+    fields = readonly_fields = (
+        "organisation",
+        "kind",
+        "label",
+        "company",
+        "attention",
+        "street",
+        "postcode",
+        "city",
+        "country_code",
+        "phone",
+        "created_at",
+        "updated_at",
+        "removed_at",
+    )
+
+
+@admin.register(AddressEvent)
+class AddressEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "organisation", "address", "kind", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["organisation__name", "organisation__customer_id", "actor__email"]
+    list_select_related = ["organisation", "address", "actor"]
+    date_hierarchy = "at"
+    fields = readonly_fields = ("at", "organisation", "address", "kind", "actor", "data")
+
+
+# --- news (CC-6): staff publish; the body is sanitised whenever it is shown (centre.richtext) ----------
+from .models import NewsItem  # noqa: E402
+
+
+@admin.register(NewsItem)
+class NewsItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "product", "published_at", "updated_at"]
+    list_filter = [("product", admin.EmptyFieldListFilter), "published_at"]
+    search_fields = ["title"]
+    list_select_related = ["product"]
+    raw_id_fields = ["product"]
+    date_hierarchy = "published_at"
+    fields = ("title", "body", "product", "published_at")
+
+
+# --- documents (CC-6): staff publish; customers' downloads are recorded -------------------------------
+from .models import Document, DocumentDownloadEvent  # noqa: E402
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = ["title", "product", "language", "published", "created_at"]
+    list_filter = ["published", "language", ("product", admin.EmptyFieldListFilter)]
+    search_fields = ["title"]
+    list_select_related = ["product"]
+    raw_id_fields = ["product"]
+    fields = ("title", "description", "file", "product", "language", "published")
+
+
+@admin.register(DocumentDownloadEvent)
+class DocumentDownloadEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "document", "organisation", "actor", "ip"]
+    search_fields = ["document__title", "organisation__name", "organisation__customer_id", "actor__email"]
+    list_select_related = ["document", "organisation", "actor"]
+    date_hierarchy = "at"
+    fields = readonly_fields = ("at", "document", "organisation", "actor", "ip", "user_agent")

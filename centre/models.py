@@ -305,3 +305,269 @@ class RevealedLicence(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.licence_id} in {self.event_id}"
+
+
+# --- addresses (CC-4, SVC-4) ------------------------------------------------------------------------
+class AddressQuerySet(models.QuerySet["Address"]):
+    def for_org(self, organisation: Any) -> AddressQuerySet:
+        return self.filter(organisation=organisation)
+
+    def current(self) -> AddressQuerySet:
+        """Not removed (a removed site is kept for the history and for what may point at it)."""
+        return self.filter(removed_at=None)
+
+
+class Address(models.Model):
+    """One of a customer's addresses (CC-4): its billing address, its delivery address (at most one of
+    each, a database constraint) and any number of site addresses, one per place a product stands (SVC-4).
+    A site is removed by marking it (``removed_at``), never deleted: its history stays and what refers to
+    it (a service contract) keeps pointing at the place it named. Changed only through
+    ``centre.services.addresses``, which records each change as an ``AddressEvent``."""
+
+    class Kind(models.TextChoices):
+        BILLING = "billing", _("Billing address")
+        DELIVERY = "delivery", _("Delivery address")
+        SITE = "site", _("Site")
+
+    # Indexed by ``address_org_kind_idx``, which starts with it.
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="addresses",
+        verbose_name=_("customer"),
+        db_index=False,
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    label = models.CharField(
+        _("site name"), max_length=100, blank=True, help_text=_("How your colleagues know the site.")
+    )
+    company = models.CharField(_("company"), max_length=200)
+    attention = models.CharField(_("for the attention of"), max_length=200, blank=True)
+    street = models.CharField(_("street and number"), max_length=200)
+    postcode = models.CharField(_("postcode"), max_length=20)
+    city = models.CharField(_("city"), max_length=100)
+    country_code = models.CharField(_("country"), max_length=2)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True, editable=False)
+
+    objects = AddressQuerySet.as_manager()
+
+    # What a change records before and after (AddressEvent.data); never a secret.
+    TRACKED = ("label", "company", "attention", "street", "postcode", "city", "country_code", "phone")
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["kind", "label", "id"]
+        indexes = [models.Index(fields=["organisation", "kind", "id"], name="address_org_kind_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "kind"],
+                condition=models.Q(kind__in=["billing", "delivery"], removed_at=None),
+                name="address_one_billing_one_delivery",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["billing", "delivery", "site"]), name="address_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.label or self.company}".strip()
+
+    def state(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.TRACKED}
+
+    @property
+    def lines(self) -> list[str]:
+        """The address as printed on an envelope, one line each, leaving out what is empty."""
+        from .countries import country_name
+
+        town = f"{self.postcode} {self.city}".strip()
+        parts = [self.company, self.attention, self.street, town, country_name(self.country_code)]
+        return [part for part in parts if part]
+
+
+class AddressEvent(Event):
+    """A change of a customer's address (CC-4, ALL-3): who (``actor``), when, and the tracked fields
+    before and after (``data["before"]``, ``data["after"]``; ``None`` before a creation)."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Added")
+        CHANGED = "changed", _("Changed")
+        REMOVED = "removed", _("Removed")
+
+    # Indexed by ``addressevent_org_at_idx``, which starts with it.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer"), db_index=False
+    )
+    address = models.ForeignKey(
+        Address, on_delete=models.PROTECT, related_name="events", verbose_name=_("address")
+    )
+
+    class Meta:
+        verbose_name = _("address change")
+        verbose_name_plural = _("address changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organisation", "at", "id"], name="addressevent_org_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.address_id} {self.kind} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
+
+
+# --- news (CC-6 *news* right) ----------------------------------------------------------------------
+def _holds_product(organisation: Any) -> models.Q:
+    """General items, and those of a product the organisation holds a direct or registered licence for."""
+    held = Licence.objects.for_org(organisation).values("product_id")
+    return models.Q(product__isnull=True) | models.Q(product_id__in=held)
+
+
+class NewsItemQuerySet(models.QuerySet["NewsItem"]):
+    def published(self, *, now: Any = None) -> NewsItemQuerySet:
+        return self.filter(published_at__lte=now or timezone.now())
+
+    def for_org(self, organisation: Any) -> NewsItemQuerySet:
+        """What a customer may read: published, and general or about a product it holds (CC-6)."""
+        return self.published().filter(_holds_product(organisation))
+
+
+class NewsItem(models.Model):
+    """A news item staff publish for customers (CC-6 *news* right). Shown from ``published_at`` on (empty:
+    a draft); with a product, only to customers holding a licence for it. The body may hold HTML: it is
+    sanitised with nh3 whenever it is shown (``body_html``), so nothing staff paste runs in a page."""
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(
+        _("text"),
+        help_text=_(
+            "Plain text (line breaks kept) or simple HTML; scripts, styles and event handlers are removed."
+        ),
+    )
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product"),
+        help_text=_("Only customers holding a licence for this product see the item. Empty: everyone."),
+    )
+    published_at = models.DateTimeField(
+        _("published at"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: a draft. In the future: shown from then on."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = NewsItemQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("news item")
+        verbose_name_plural = _("news")
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            # The list's keyset order (newest first), published items only.
+            models.Index(
+                fields=["-published_at", "-id"],
+                name="newsitem_published_idx",
+                condition=models.Q(published_at__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def body_html(self) -> str:
+        """The body as safe HTML: sanitised by nh3 (tags and attributes on its allow-list, links with
+        ``rel="noopener noreferrer"``); a body without tags is plain text with its line breaks kept."""
+        from .richtext import safe_html
+
+        return safe_html(self.body)
+
+
+# --- documents (CC-6 *documents* right) ----------------------------------------------------------------
+class DocumentQuerySet(models.QuerySet["Document"]):
+    def for_org(self, organisation: Any) -> DocumentQuerySet:
+        """What a customer may download: published, and general or about a product it holds (CC-6)."""
+        return self.filter(published=True).filter(_holds_product(organisation))
+
+
+class Document(models.Model):
+    """A document staff publish for customers (CC-6 *documents* right): a manual, a price list, a
+    leaflet. The file is kept in Django's storage (a volume or S3) and reached only through the access
+    check of ``centre.documents_views``; with a product, only customers holding a licence for it see it."""
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    file = models.FileField(_("file"), upload_to="centre/documents/%Y/%m/", max_length=300)
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product"),
+        help_text=_("Only customers holding a licence for this product see the document. Empty: everyone."),
+    )
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, choices=settings.LANGUAGES, help_text=_("Empty: any.")
+    )
+    published = models.BooleanField(_("published"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The list's keyset order (newest first), published documents only.
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="document_published_idx",
+                condition=models.Q(published=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def filename(self) -> str:
+        return (self.file.name or "").rsplit("/", 1)[-1]
+
+
+class DocumentDownloadEvent(Event):
+    """One download of a document (ALL-3): who (``actor``), for which customer, when, from which address
+    and browser. Written before the file is sent."""
+
+    class Kind(models.TextChoices):
+        DOWNLOADED = "downloaded", _("Downloaded")
+
+    # Indexed by ``documentdownload_doc_at_idx``, which starts with it.
+    document = models.ForeignKey(
+        Document,
+        on_delete=models.PROTECT,
+        related_name="downloads",
+        verbose_name=_("document"),
+        db_index=False,
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=400, blank=True)
+
+    class Meta:
+        verbose_name = _("document download")
+        verbose_name_plural = _("document downloads")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["document", "at"], name="documentdownload_doc_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} by {self.actor_id} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"

@@ -15,7 +15,7 @@ from accounts.models import Membership, Organisation
 from core.paging import KeysetPage, keyset_page
 from locker import vault
 
-from .models import Licence, PeopleEvent
+from .models import Address, AddressEvent, Licence, PeopleEvent
 
 PEOPLE_PAGE_SIZE = 25
 
@@ -120,3 +120,128 @@ def licence_rows(licences: Iterable[Licence], *, today: date | None = None) -> l
         )
         for licence in licences
     ]
+
+
+# --- addresses (CC-4, SVC-4) ----------------------------------------------------------------------------
+ADDRESS_HISTORY_SIZE = 20
+
+
+def address_list(*, organisation: Organisation) -> list[Address]:
+    """The organisation's current addresses: billing, delivery, then the sites by name. Each carries its
+    last change (``last_changed_at``, ``last_changed_by``: the actor's e-mail). One query."""
+    from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
+
+    last = AddressEvent.objects.filter(address=OuterRef("pk")).order_by("-at", "-id")
+    return list(
+        Address.objects.for_org(organisation)
+        .current()
+        .annotate(
+            last_changed_at=Subquery(last.values("at")[:1]),
+            last_changed_by=Subquery(last.values("actor__email")[:1]),
+            kind_order=Case(
+                When(kind=Address.Kind.BILLING, then=Value(0)),
+                When(kind=Address.Kind.DELIVERY, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("kind_order", "label", "id")
+    )
+
+
+def address_history(*, organisation: Organisation, limit: int = ADDRESS_HISTORY_SIZE) -> list[AddressEvent]:
+    """The organisation's latest address changes, newest first (ALL-3), with who made them. One query."""
+    return list(
+        AddressEvent.objects.filter(organisation=organisation)
+        .select_related("actor", "address")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+def site_get(*, organisation: Organisation, address_id: Any) -> Address:
+    """A current site address of the organisation; ``Address.DoesNotExist`` for another organisation's as
+    for a missing one (ALL-1)."""
+    return Address.objects.for_org(organisation).current().filter(kind=Address.Kind.SITE).get(pk=address_id)
+
+
+def address_of_kind(*, organisation: Organisation, kind: str) -> Address | None:
+    return Address.objects.for_org(organisation).current().filter(kind=kind).first()
+
+
+def delivery_addresses(org_ids: Iterable[int]) -> dict[int, Address]:
+    """Where to send each organisation's post (CC-5 media by post): its delivery address, else its billing
+    address; organisations with neither are left out. One query, whatever the number of organisations."""
+    found: dict[int, Address] = {}
+    rows = Address.objects.current().filter(
+        organisation_id__in=list(org_ids), kind__in=[Address.Kind.DELIVERY, Address.Kind.BILLING]
+    )
+    for address in rows:
+        if address.organisation_id not in found or address.kind == Address.Kind.DELIVERY:
+            found[address.organisation_id] = address
+    return found
+
+
+# --- news (CC-6) ------------------------------------------------------------------------------------------
+NEWS_PAGE_SIZE = 20
+
+
+def news_page(
+    *,
+    organisation: Organisation,
+    before: str | None = None,
+    after: str | None = None,
+    size: int = NEWS_PAGE_SIZE,
+) -> KeysetPage:
+    """The news a customer may read (published, general or about a product it holds), newest first,
+    ``size`` a page: one query with the products, wherever the page is."""
+    from datetime import datetime
+
+    from .models import NewsItem
+
+    return keyset_page(
+        NewsItem.objects.for_org(organisation).select_related("product"),
+        fields=["published_at", "id"],
+        kinds=[datetime, int],
+        before=before,
+        after=after,
+        size=size,
+        position_of=lambda item: [item.published_at, item.pk],
+        first_page_when_empty=True,
+    )
+
+
+def news_get(*, organisation: Organisation, news_id: Any) -> Any:
+    """One news item the customer may read; ``NewsItem.DoesNotExist`` for a draft, a future item, another
+    product's item and a missing one alike (ALL-1)."""
+    from .models import NewsItem
+
+    return NewsItem.objects.for_org(organisation).select_related("product").get(pk=news_id)
+
+
+# --- documents (CC-6) -------------------------------------------------------------------------------------
+DOCUMENT_PAGE_SIZE = 25
+
+
+def document_page(
+    *,
+    organisation: Organisation,
+    before: str | None = None,
+    after: str | None = None,
+    size: int = DOCUMENT_PAGE_SIZE,
+) -> KeysetPage:
+    """The documents a customer may download (published, general or about a product it holds), newest
+    first, ``size`` a page: one query with the products, wherever the page is."""
+    from datetime import datetime
+
+    from .models import Document
+
+    return keyset_page(
+        Document.objects.for_org(organisation).select_related("product"),
+        fields=["created_at", "id"],
+        kinds=[datetime, int],
+        before=before,
+        after=after,
+        size=size,
+        position_of=lambda document: [document.created_at, document.pk],
+        first_page_when_empty=True,
+    )

@@ -21,3 +21,35 @@ urlpatterns = [
         name="register_confirm",
     ),
 ]
+
+# Addresses (CC-4, SVC-4).
+from . import address_views  # noqa: E402
+
+urlpatterns += [
+    path("addresses/", address_views.AddressesView.as_view(), name="addresses"),
+    path("addresses/billing/", address_views.BillingAddressView.as_view(), name="address_billing"),
+    path("addresses/delivery/", address_views.DeliveryAddressView.as_view(), name="address_delivery"),
+    path("addresses/sites/new/", address_views.SiteAddView.as_view(), name="site_add"),
+    path("addresses/sites/<int:pk>/", address_views.SiteEditView.as_view(), name="site_edit"),
+    path("addresses/sites/<int:pk>/remove/", address_views.SiteRemoveView.as_view(), name="site_remove"),
+]
+
+# News (CC-6 *news* right).
+from . import news_views  # noqa: E402
+
+urlpatterns += [
+    path("news/", news_views.NewsView.as_view(), name="news"),
+    path("news/<int:pk>/", news_views.NewsItemView.as_view(), name="news_item"),
+]
+
+# Documents (CC-6 *documents* right).
+from . import documents_views  # noqa: E402
+
+urlpatterns += [
+    path("documents/", documents_views.DocumentsView.as_view(), name="documents"),
+    path(
+        "documents/<int:pk>/download/",
+        documents_views.DocumentDownloadView.as_view(),
+        name="document_download",
+    ),
+]

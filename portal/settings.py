@@ -513,3 +513,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Files staff upload for customers (centre documents) live in the default storage (STORAGES above); the
+# file system one keeps them here, a volume in production. Never served as static files: every document
+# goes out through the centre's access check.
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "media"))

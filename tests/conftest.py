@@ -311,3 +311,10 @@ def run_concurrently(calls: list[Any]) -> list[Any]:
     if errors:
         raise errors[0]
     return results
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Files saved to Django's default storage (centre documents, the demo's) go to a temporary folder,
+    never into the working tree."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.getbasetemp() / "media")

@@ -183,7 +183,42 @@ def _world(settings: Any) -> dict[str, Any]:
             edition=edition,
             actor=staff,
         )
+    # Addresses, news and documents of the customer centre (issue #14): long values that must wrap.
+    import dataclasses
+
+    from django.core.files.base import ContentFile
+
+    from centre.models import Document, NewsItem
+    from centre.services.addresses import AddressIn, address_set, site_add
+
+    long_address = AddressIn(
+        company=company.name,
+        attention="Działu Informatyki i Bezpieczeństwa Teleinformatycznego",
+        street="ul. Księcia Józefa Poniatowskiego 123/456 lokal 789",
+        postcode="61-888",
+        city="Poznań",
+        country_code="PL",
+        phone="+48 61 123 45 67",
+    )
+    address_set(organisation=company, actor=centre_admin, kind="billing", data=long_address)
+    site_add(
+        organisation=company,
+        actor=centre_admin,
+        data=dataclasses.replace(long_address, label="Magazyn centralny Poznań-Franowo"),
+    )
+    news_item = NewsItem.objects.create(
+        title="Windows Server 2022 Datacenter: cumulative update for the 16-core licence pack",
+        body="<p>Install the <strong>update</strong> before 31 December.</p>",
+        product=server,
+        published_at=timezone.now() - timedelta(days=1),
+    )
+    document = Document(
+        title="Installation guide for Windows Server 2022 Datacenter", language="pl", published=True
+    )
+    document.file.save("installation-guide.txt", ContentFile(b"guide"), save=False)
+    document.save()
     return {
+        "news_item": news_item,
         "reseller": reseller,
         "customer": customer,
         "staff": staff,
@@ -202,7 +237,8 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
 ) -> None:
     """ALL-6: at 1280 and 390 px, the login, home, order list, new order, order detail, address correction,
     invoices, API tokens, webhooks, mail domains, two-factor, locker, set-password, customer centre (overview,
-    people, invite, person, licences) and error pages fit the
+    people, invite, person, licences, addresses, billing and site forms, news, a news item, documents) and
+    error pages fit the
     window without an inner horizontal scroll, and axe-core reports no serious or critical violation."""
     settings.PORTAL_BASE_URL = live_server.url
     world = _world(settings)
@@ -261,6 +297,12 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
             ("invite", "/centre/people/invite/"),
             ("person", f"/centre/people/{world['colleague'].pk}/"),
             ("licences", "/centre/licences/"),
+            ("addresses", "/centre/addresses/"),
+            ("address-billing", "/centre/addresses/billing/"),
+            ("site-add", "/centre/addresses/sites/new/"),
+            ("news", "/centre/news/"),
+            ("news-item", f"/centre/news/{world['news_item'].pk}/"),
+            ("documents", "/centre/documents/"),
         ]:
             _check(page, base + path, name, width_name, axe=True, problems=problems)
         assert page.goto(f"{base}/centre/people/").status == 200  # walked as the administrator, not a 403

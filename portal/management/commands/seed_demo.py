@@ -287,6 +287,8 @@ class Command(BaseCommand):
             customer_org, products, actor=User.objects.get(email="admin@demo.test")
         )
 
+        centre_content = _demo_centre_content(customer_org, products)
+
         added = self._top_up(products, stock)
         orders = [self._demo_order(demo, products, organisations, stock) for demo in DEMO_ORDERS]
         added += self._top_up(products, stock)  # what the demo orders took
@@ -312,6 +314,7 @@ class Command(BaseCommand):
             f"tax id {customer_org.tax_id}"
         )
         self.stdout.write(f"  {customer_org.name}'s licences (at /centre/licences/): {', '.join(licences)}")
+        self.stdout.write(f"  {customer_org.name}'s addresses, news and documents: {centre_content}")
         self.stdout.write("  demo orders (reference: state):")
         for demo, order in zip(DEMO_ORDERS, orders, strict=True):
             self.stdout.write(f"    {demo.reseller} {demo.reference} #{order.pk}: {OUTCOMES[demo.outcome]}")
@@ -428,3 +431,92 @@ def _open_a_key(order: Order) -> None:
     if key is not None:
         key_reveal(key_id=key.pk, user=customer, ip=None, user_agent="seed_demo")  # the key is not kept
         order_keys_accessed(key_id=key.pk, at=timezone.now())
+
+
+# --- the customer centre's addresses, news and documents (CC-4, CC-6) -------------------------------
+DEMO_SITE = {
+    "label": "Warehouse Poznań",
+    "company": "Demo Customer",
+    "attention": "Warehouse office",
+    "street": "ul. Głogowska 120",
+    "postcode": "60-243",
+    "city": "Poznań",
+    "country_code": "PL",
+}
+DEMO_NEWS = [
+    # (title, body, product SKU or None, published so many days ago)
+    (
+        "Holiday opening hours",
+        "Our support desk is closed on 24–26 December.\nUrgent requests reach us by phone.",
+        None,
+        3,
+    ),
+    (
+        "Commerce Suite PROFESSIONAL 6.2 is out",
+        "<p>Version <strong>6.2</strong> brings faster imports and a new report designer.</p>"
+        "<p>Download it from the customer centre.</p>",
+        "CS-PRO",
+        1,
+    ),
+]
+DEMO_DOCUMENT = "Commerce Suite installation guide"
+
+
+def _demo_centre_content(customer: Organisation, products: dict[str, Product]) -> str:
+    """Demo Customer's billing, delivery and one site address (through the services, recorded as the
+    administrator's), two news items (one about CS-PRO) and one document (a one-page PDF drawn here, not a
+    committed file); each made once."""
+    from io import BytesIO
+
+    from django.core.files.base import ContentFile
+    from reportlab.pdfgen import canvas
+
+    from centre.models import Address, Document, NewsItem
+    from centre.services.addresses import AddressIn, address_set, site_add
+
+    admin = User.objects.get(email="customer@demo.test")
+    billing = AddressIn(
+        company=customer.name,
+        street=DEMO_CUSTOMER_ORG["street"],
+        postcode=DEMO_CUSTOMER_ORG["postcode"],
+        city=DEMO_CUSTOMER_ORG["city"],
+        country_code="PL",
+    )
+    address_set(organisation=customer, actor=admin, kind=Address.Kind.BILLING, data=billing)
+    delivery = AddressIn(
+        company=customer.name,
+        attention="Reception",
+        street="ul. Prosta 20",
+        postcode="00-850",
+        city="Warszawa",
+        country_code="PL",
+        phone="+48 22 000 00 00",
+    )
+    address_set(organisation=customer, actor=admin, kind=Address.Kind.DELIVERY, data=delivery)
+    if not Address.objects.for_org(customer).current().filter(label=DEMO_SITE["label"]).exists():
+        site_add(organisation=customer, actor=admin, data=AddressIn(**DEMO_SITE))
+    now = timezone.now()
+    for title, body, sku, days_ago in DEMO_NEWS:
+        NewsItem.objects.get_or_create(
+            title=title,
+            defaults={
+                "body": body,
+                "product": products[sku] if sku else None,
+                "published_at": now - timedelta(days=days_ago),
+            },
+        )
+    if not Document.objects.filter(title=DEMO_DOCUMENT).exists():
+        pdf = BytesIO()
+        page = canvas.Canvas(pdf)
+        page.drawString(72, 770, DEMO_DOCUMENT)
+        page.drawString(72, 750, "1. Run the installer. 2. Enter your installation number. 3. Done.")
+        page.save()
+        document = Document(
+            title=DEMO_DOCUMENT, description="Step by step, for administrators.", published=True
+        )
+        document.file.save("commerce-suite-installation-guide.pdf", ContentFile(pdf.getvalue()), save=False)
+        document.save()
+    return (
+        "billing, delivery and one site at /centre/addresses/, two news items at /centre/news/, "
+        "one document at /centre/documents/"
+    )
