@@ -513,3 +513,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- A person's own account: e-mail change and signed-in sessions (issue #14) ---------------------------
+# The link mailed to a new address works this many hours (accounts.email_change); requests to change the
+# address are limited per account and per client (counted like the sign-in limits, accounts.login_limits).
+EMAIL_CHANGE_HOURS = env.int("EMAIL_CHANGE_HOURS", default=24)
+ACCOUNT_RATE_LIMITS["email_change"] = env.str("EMAIL_CHANGE_LIMIT", default="5/h/key,20/h/ip")
+CELERY_BEAT_SCHEDULE["sweep-email-changes"] = {
+    "task": "accounts.tasks.sweep_email_changes",
+    "schedule": float(ORDER_SWEEP_INTERVAL),
+}
