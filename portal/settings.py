@@ -523,3 +523,12 @@ CELERY_BEAT_SCHEDULE["sweep-email-changes"] = {
     "task": "accounts.tasks.sweep_email_changes",
     "schedule": float(ORDER_SWEEP_INTERVAL),
 }
+# Signed-in sessions (allauth.usersessions, /accounts/sessions/): each person sees theirs and ends the
+# others. "Last seen" is refreshed at most every few minutes (accounts.session_activity), not by allauth's
+# per-request tracking; after the authentication and allauth's context, which it reads.
+INSTALLED_APPS.append("allauth.usersessions")
+USERSESSIONS_TRACK_ACTIVITY = False
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("allauth.account.middleware.AccountMiddleware") + 1,
+    "accounts.session_activity.SessionActivityMiddleware",
+)

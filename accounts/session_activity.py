@@ -1,0 +1,64 @@
+"""Each signed-in session, as allauth's user sessions list it (``/accounts/sessions/``): its browser,
+address, when it began and when it was last seen; the owner ends the others there.
+
+allauth records a session when someone signs in through its forms; here every sign-in (Django's
+``user_logged_in``: also a login made by a set-password link or by the test client) records it too. Last
+seen: allauth's own tracking (``USERSESSIONS_TRACK_ACTIVITY``) writes the session's row on every request,
+which would add a query to every page (the portal keeps a page's queries fixed: the user, the memberships,
+the page's own). Instead ``SessionActivityMiddleware`` writes it at most once per ``SEEN_EVERY`` per
+session, deciding with one atomic ``cache.add`` (Redis in production), so "last seen" is exact to within
+that much. The sessions themselves stay wherever ``SESSION_ENGINE`` keeps them (``cached_db``): ending
+one deletes it from the cache and the database alike (``UserSession.end``), so its browser is signed out
+at its next request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from allauth.usersessions.models import UserSession
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger(__name__)
+
+SEEN_EVERY = 300  # seconds between two writes of one session's "last seen"
+
+
+def _seen_key(session_key: str) -> str:
+    return f"usersessions:seen:{session_key}"
+
+
+def record_session(request: HttpRequest, user: Any) -> None:
+    """Create or refresh the ``UserSession`` of this request's session (browser, address, last seen)."""
+    session = getattr(request, "session", None)
+    if session is None or user is None or not user.is_authenticated:
+        return
+    try:
+        UserSession.objects.create_from_request(request, user=user, session=session)
+    except PermissionDenied:  # no client address to record (accounts.adapter): nothing to show either
+        return
+    cache.set(_seen_key(session.session_key), 1, SEEN_EVERY)
+
+
+def on_user_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    if request is not None:
+        record_session(request, user)
+
+
+class SessionActivityMiddleware:
+    """Refresh the session's "last seen" at most once per ``SEEN_EVERY`` (after authentication and allauth's
+    context)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        key = session.session_key if session is not None else None
+        if key and request.user.is_authenticated and cache.add(_seen_key(key), 1, SEEN_EVERY):
+            record_session(request, request.user)
+        return self.get_response(request)
