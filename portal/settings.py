@@ -532,3 +532,13 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("allauth.account.middleware.AccountMiddleware") + 1,
     "accounts.session_activity.SessionActivityMiddleware",
 )
+
+# --- Reminders before support ends (SUP-2; centre.services.reminders) ------------------------------------
+# A customer's active administrators get one mail per licence this many days before its support ends, with
+# the way to renew: SUPPORT_RENEWAL_URL if set, else the distributor's support address.
+SUPPORT_REMINDER_DAYS = env.int("SUPPORT_REMINDER_DAYS", default=30)
+SUPPORT_RENEWAL_URL = env.str("SUPPORT_RENEWAL_URL", default="")
+CELERY_BEAT_SCHEDULE["support-reminders"] = {
+    "task": "centre.tasks.send_support_reminders",
+    "schedule": env.float("SUPPORT_REMINDER_INTERVAL", default=3600.0),
+}
