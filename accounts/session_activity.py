@@ -2,7 +2,8 @@
 address, when it began and when it was last seen; the owner ends the others there.
 
 allauth records a session when someone signs in through its forms; here every sign-in (Django's
-``user_logged_in``: also a login made by a set-password link or by the test client) records it too. Last
+``user_logged_in``) records it too, and a session from before the list existed is recorded at its next
+page. Last
 seen: allauth's own tracking (``USERSESSIONS_TRACK_ACTIVITY``) writes the session's row on every request,
 which would add a query to every page (the portal keeps a page's queries fixed: the user, the memberships,
 the page's own). Instead ``SessionActivityMiddleware`` writes it at most once per ``SEEN_EVERY`` per
@@ -45,8 +46,14 @@ def record_session(request: HttpRequest, user: Any) -> None:
 
 
 def on_user_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    if request is not None:
-        record_session(request, user)
+    """Record the new session, and mark it seen: its first pages write nothing. A sign-in without a client
+    address (the test client's ``force_login``) is recorded by the middleware once ``SEEN_EVERY`` passed."""
+    if request is None:
+        return
+    record_session(request, user)
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key:
+        cache.set(_seen_key(session.session_key), 1, SEEN_EVERY)
 
 
 class SessionActivityMiddleware:
