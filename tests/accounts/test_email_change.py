@@ -311,7 +311,8 @@ def test_issue14_esd15_locker_account_keeps_its_keys_logs_in_with_new_address_an
 ):
     """ESD-15, ESD-14, LOCK-4 (issue #14): an end customer with keys moves to a new address: the keys stay
     theirs, the orders' address follows (also an order still waiting for stock, whose key then reaches the
-    same locker), they log in with the new address (not the old) and reveal a key."""
+    same locker), the welcome link mailed to the old address dies, they log in with the new address (not
+    the old) and reveal a key."""
     product = make_product()
     stock(product, 1)
     with django_capture_on_commit_callbacks(execute=True):
@@ -324,6 +325,8 @@ def test_issue14_esd15_locker_account_keeps_its_keys_logs_in_with_new_address_an
     account.set_password(DEFAULT_PASSWORD)
     account.save()
     assert client.login(email=OLD, password=DEFAULT_PASSWORD)
+    welcome_token = WelcomeLinkTokenGenerator().make_order_token(account, delivered)
+    assert WelcomeLinkTokenGenerator().check_token(account, welcome_token)
     with django_capture_on_commit_callbacks(execute=True):
         _ask(client, NEW)
     with django_capture_on_commit_callbacks(execute=True):
@@ -334,6 +337,7 @@ def test_issue14_esd15_locker_account_keeps_its_keys_logs_in_with_new_address_an
     waiting.refresh_from_db()
     assert delivered.end_customer_email == NEW and waiting.end_customer_email == NEW
     assert AccountEvent.objects.get(user=account, kind="email_changed").data["orders"] == 2
+    assert not WelcomeLinkTokenGenerator().check_token(account, welcome_token)  # the welcome link died
 
     with django_capture_on_commit_callbacks(execute=True):
         stock(product, 1)
