@@ -42,7 +42,7 @@ from django.utils.translation import ngettext
 from core.admin import ReadOnlyAdmin
 
 from .forms import UserAddForm, UserChangeForm, send_set_password_link
-from .models import MailDomain, Membership, Organisation, User
+from .models import AccountEvent, EmailChange, MailDomain, Membership, Organisation, User
 from .services import mail_domain_normalise
 
 # Fields an account that holds keys never gets from the admin (ESD-8).
@@ -320,3 +320,46 @@ class AuthenticatorAdmin(ReadOnlyAdmin):
         Authenticator.objects.filter(user_id__in=users, type=Authenticator.Type.RECOVERY_CODES).exclude(
             user_id__in=backed
         ).delete()
+
+
+# --- a person's own change of address (accounts.email_change) ------------------------------------------
+@admin.register(EmailChange)
+class EmailChangeAdmin(ReadOnlyAdmin):
+    """Who asked to move their account to which address, and whether the link and the notice went out.
+    The links themselves are never stored."""
+
+    list_display = [
+        "user",
+        "to_email",
+        "status",
+        "requested_at",
+        "confirmed_at",
+        "mail_sent_at",
+        "notice_sent_at",
+    ]
+    list_filter = ["status", "requested_at"]
+    search_fields = ["=user__email", "=from_email", "=to_email"]
+    list_select_related = ["user"]
+    fields = readonly_fields = (
+        "user",
+        "from_email",
+        "to_email",
+        "status",
+        "requested_at",
+        "confirmed_at",
+        "mail_sent_at",
+        "mail_error",
+        "notice_sent_at",
+        "notice_error",
+    )
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(ReadOnlyAdmin):
+    """Each account's history (ALL-3): address changes asked for (and refused, with why), made, told."""
+
+    list_display = ["user", "kind", "actor", "at"]
+    list_filter = ["kind", "at"]
+    search_fields = ["=user__email"]
+    list_select_related = ["user", "actor"]
+    fields = readonly_fields = ("user", "kind", "actor", "at", "data")

@@ -13,6 +13,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.models import Event
+
 from .addresses import canonical_address, canonical_domain
 
 
@@ -326,3 +328,83 @@ class MailDomain(models.Model):
     def clean(self) -> None:
         super().clean()
         self.domain = canonical_domain(self.domain)
+
+
+# --- a person's own change of e-mail address (issue #14) ----------------------------------------------
+class EmailChange(models.Model):
+    """A person's request to move their account to another address, confirmed from that address only
+    (``accounts.email_change``). The account changes when the link mailed to the new address is used; the
+    previous address is then told (masked, without a link). Holds the two mails' send-once columns (a
+    worker claims a mail, sends it, marks it sent, as ``centre`` does for its invitations)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        SUPERSEDED = "superseded", _("Replaced by a newer request")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_changes")
+    from_email = models.EmailField(_("previous address"))
+    to_email = models.EmailField(_("new address"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    # The confirmation mail to the new address.
+    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
+    mail_sent_at = models.DateTimeField(_("link mailed at"), null=True, blank=True)
+    mail_error = models.CharField(_("link mail error"), max_length=300, blank=True)
+    # The notice to the previous address, once confirmed.
+    notice_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    notice_attempts = models.PositiveIntegerField(default=0, editable=False)
+    notice_sent_at = models.DateTimeField(_("previous address told at"), null=True, blank=True)
+    notice_error = models.CharField(_("notice error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("e-mail change")
+        verbose_name_plural = _("e-mail changes")
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-requested_at"], name="emailchange_user_recent_idx"),
+            # The sweeper's two look-ups: links and notices a lost message left unsent.
+            models.Index(
+                fields=["requested_at"], name="emailchange_unsent_idx", condition=Q(mail_sent_at=None)
+            ),
+            models.Index(
+                fields=["confirmed_at"],
+                name="emailchange_notice_unsent_idx",
+                condition=Q(status="confirmed", notice_sent_at=None),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.status}"
+
+
+class AccountEvent(Event):
+    """What happened to an account (ALL-3), for every kind of user: who (``actor``; the person themself for
+    their own change, empty for the system) did what to which account (``user``), when. An address change
+    records both addresses (``data["from"]``, ``data["to"]``) as ESD-14's corrections do, and what followed
+    the account (``data["orders"]``: orders whose address moved with it)."""
+
+    class Kind(models.TextChoices):
+        EMAIL_CHANGE_REQUESTED = "email_change_requested", _("Asked to change the e-mail address")
+        EMAIL_CHANGED = "email_changed", _("E-mail address changed")
+        EMAIL_CHANGE_NOTICE_SENT = "email_change_notice_sent", _("Previous address told of the change")
+
+    user = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="account_events",
+        verbose_name=_("account"),
+        db_index=False,
+    )
+    kind = models.CharField(_("what happened"), max_length=40, choices=Kind.choices)
+
+    class Meta:
+        verbose_name = _("account event")
+        verbose_name_plural = _("account events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["user", "at"], name="accountevent_user_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"

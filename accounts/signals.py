@@ -6,3 +6,11 @@ from django.dispatch import Signal
 
 # A user chose a password (a welcome or reset link, or the password page). Arguments: user, at.
 password_chosen = Signal()
+
+# A person's own change of address (accounts.email_change). ``email_change_check``: arguments user, email;
+# a receiver answers a reason (a short code, never shown) why the account may not move to that address, or
+# None. ``email_changed``: arguments user, old_email, new_email, at; sent inside the confirming transaction,
+# so what an app moves with the account moves with it or not at all; a receiver answers how many of its
+# records followed (recorded on the account's event).
+email_change_check = Signal()
+email_changed = Signal()

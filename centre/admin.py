@@ -13,7 +13,15 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organisation
 from core.admin import ReadOnlyAdmin
 
-from .models import Invitation, Licence, LicenceEvent, LicenceRevealEvent, PeopleEvent, Registration
+from .models import (
+    Invitation,
+    Licence,
+    LicenceEvent,
+    LicenceRevealEvent,
+    PeopleEvent,
+    Registration,
+    SupportReminder,
+)
 from .services.licences import (
     NUMBER_MAX_LENGTH,
     installation_number_in_use,
@@ -329,3 +337,23 @@ class DocumentDownloadEventAdmin(ReadOnlyAdmin):
     list_select_related = ["document", "organisation", "actor"]
     date_hierarchy = "at"
     fields = readonly_fields = ("at", "document", "organisation", "actor", "ip", "user_agent")
+
+
+# --- reminders before support ends (SUP-2; centre.services.reminders) ----------------------------------
+@admin.register(SupportReminder)
+class SupportReminderAdmin(ReadOnlyAdmin):
+    """Which licence was reminded of its support's end, when, to how many administrators, or why not."""
+
+    list_display = ["licence", "support_ends_on", "created_at", "mail_sent_at", "recipients", "mail_error"]
+    list_filter = ["support_ends_on", "mail_sent_at"]
+    search_fields = ["=licence__support_number", "=licence__customer__customer_id"]
+    list_select_related = ["licence"]
+    fields = readonly_fields = (
+        "licence",
+        "support_ends_on",
+        "created_at",
+        "mail_sent_at",
+        "recipients",
+        "mail_attempts",
+        "mail_error",
+    )

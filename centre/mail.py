@@ -20,8 +20,9 @@ from accounts.models import Membership
 from core.claims import claim
 from orders.mail import set_password_url
 
-from .models import Invitation, Registration
+from .models import Invitation, Registration, SupportReminder
 from .services.registration import registration_link_token
+from .services.reminders import reminder_recipients, reminder_wanted
 
 logger = logging.getLogger(__name__)
 
@@ -163,3 +164,62 @@ def registration_mail_send(*, registration_id: int) -> str:
 
 def registration_mail_failed(*, registration_id: int, reason: str) -> None:
     _give_up(Registration, registration_id, reason)
+
+
+# --- the reminder before support ends (SUP-2; centre.services.reminders) -------------------------------
+def build_support_reminder_mail(reminder: SupportReminder) -> EmailMultiAlternatives:
+    """One mail per licence to the customer's active administrators: product, support number, end date
+    and the way to renew. Never the installation number (it is not opened for this)."""
+    licence = reminder.licence
+    context = {
+        "organisation_name": licence.customer.name,
+        "product_name": licence.product.name,
+        "edition": licence.edition,
+        "support_number": licence.support_number,
+        "support_ends_on": licence.support_ends_on,
+        "renewal_url": settings.SUPPORT_RENEWAL_URL,
+        "support_email": settings.PORTAL_SUPPORT_EMAIL,
+        "licences_url": settings.PORTAL_BASE_URL + reverse("centre:licences"),
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("centre/email/support_reminder_subject.txt", context).strip()
+        text = render_to_string("centre/email/support_reminder.txt", context)
+        html = render_to_string("centre/email/support_reminder.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=reminder_recipients(licence),
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def support_reminder_send(*, reminder_id: int) -> str:
+    """Send a licence's support reminder, once (``_send_once``); ``"dropped"`` when the term changed or
+    ended before it went out, or the customer has no active administrator to tell."""
+
+    def wanted(reminder: SupportReminder) -> bool:
+        return reminder_wanted(reminder) and bool(reminder_recipients(reminder.licence))
+
+    def build(reminder: SupportReminder) -> EmailMultiAlternatives:
+        message = build_support_reminder_mail(reminder)
+        SupportReminder.objects.filter(pk=reminder.pk).update(recipients=len(message.to))
+        return message
+
+    return _send_once(
+        SupportReminder,
+        reminder_id,
+        load=lambda: (
+            SupportReminder.objects.select_related("licence__customer", "licence__product")
+            .filter(pk=reminder_id)
+            .first()
+        ),
+        wanted=wanted,
+        build=build,
+        dropped="Not sent: support changed or ended, or no active administrator.",
+    )
+
+
+def support_reminder_failed(*, reminder_id: int, reason: str) -> None:
+    _give_up(SupportReminder, reminder_id, reason)

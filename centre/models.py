@@ -571,3 +571,44 @@ class DocumentDownloadEvent(Event):
 
     def __str__(self) -> str:
         return f"{self.document_id} by {self.actor_id} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
+
+
+# --- reminders before support ends (SUP-2, CC-1; issue #14) --------------------------------------------
+class SupportReminder(models.Model):
+    """The one reminder of a licence's support term (SUP-2): made when the term comes within
+    ``SUPPORT_REMINDER_DAYS`` of its end, mailed once to the customer's active administrators
+    (``centre.services.reminders``, ``centre.mail.support_reminder_send``: claimed, sent, marked sent, as the
+    invitations). One per licence and end date (a database constraint), so a run twice, or two at once,
+    make one; a term extended later gets its own reminder. The record of the reminder on the licence
+    (``licence.support_reminders``): when it was due, when and to how many it went, or why not."""
+
+    licence = models.ForeignKey(
+        Licence, on_delete=models.CASCADE, related_name="support_reminders", verbose_name=_("licence")
+    )
+    support_ends_on = models.DateField(_("support ends on"))
+    created_at = models.DateTimeField(_("due since"), default=timezone.now)
+    recipients = models.PositiveSmallIntegerField(_("administrators mailed"), default=0)
+    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
+    mail_sent_at = models.DateTimeField(_("mail sent at"), null=True, blank=True)
+    mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("support reminder")
+        verbose_name_plural = _("support reminders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["licence", "support_ends_on"], name="supportreminder_once_per_term"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="supportreminder_unsent_idx",
+                condition=models.Q(mail_sent_at=None),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.licence_id} ends {self.support_ends_on}"

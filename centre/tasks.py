@@ -16,8 +16,9 @@ from core.backoff import backoff
 from orders.mail import is_permanent_smtp_error
 
 from . import mail
-from .models import Invitation, Registration
+from .models import Invitation, Registration, SupportReminder
 from .services.registration import registrations_sweep
+from .services.reminders import reminders_make
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +99,44 @@ def sweep_registrations() -> dict[str, int]:
         send_registration_mail.delay(registration_id)
         enqueued += 1
     return {"lapsed": lapsed, "enqueued": enqueued}
+
+
+# --- reminders before support ends (SUP-2; centre.services.reminders) ----------------------------------
+@shared_task(bind=True, max_retries=None)
+def send_support_reminder(self: Any, reminder_id: int) -> str:
+    """Send one licence's support reminder once; retries as ``send_invitation`` does."""
+    try:
+        return mail.support_reminder_send(reminder_id=reminder_id)
+    except (smtplib.SMTPException, OSError) as exc:
+        attempts = (
+            SupportReminder.objects.filter(pk=reminder_id).values_list("mail_attempts", flat=True).first()
+            or 0
+        )
+        reason = f"{exc.__class__.__name__}: {exc}"
+        if is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
+            mail.support_reminder_failed(reminder_id=reminder_id, reason=reason)
+            return "failed"
+        logger.warning(
+            "Support reminder %s: attempt %s failed (%s)", reminder_id, attempts, exc.__class__.__name__
+        )
+        raise self.retry(countdown=backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)) from None
+
+
+@shared_task
+def send_support_reminders() -> dict[str, int]:
+    """The beat's reminder run (SUP-2): make the reminders due today, then enqueue every one not sent yet,
+    never tried and held by nobody (new ones, and those a lost message left). Idempotent: run twice, or
+    twice at once, each licence's reminder is made once and mailed once (``_send_once``'s claim)."""
+    due = reminders_make()
+    now = timezone.now()
+    unsent = (
+        SupportReminder.objects.filter(mail_sent_at=None, mail_error="", mail_attempts=0)
+        .filter(Q(mail_claimed_until=None) | Q(mail_claimed_until__lt=now))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+    enqueued = 0
+    for reminder_id in unsent:
+        send_support_reminder.delay(reminder_id)
+        enqueued += 1
+    return {"due": due, "enqueued": enqueued}

@@ -19,3 +19,11 @@ class OrdersConfig(AppConfig):
         key_first_revealed.connect(on_key_first_revealed, dispatch_uid="orders.on_key_first_revealed")
         user_logged_in.connect(on_user_logged_in, dispatch_uid="orders.on_user_logged_in")
         password_chosen.connect(on_password_chosen, dispatch_uid="orders.on_password_chosen")
+
+        # A person's own change of address (accounts.email_change): ESD-7 checked, the orders follow.
+        from accounts.signals import email_change_check, email_changed
+
+        from .receivers import on_account_email_changed, on_account_email_check
+
+        email_change_check.connect(on_account_email_check, dispatch_uid="orders.on_account_email_check")
+        email_changed.connect(on_account_email_changed, dispatch_uid="orders.on_account_email_changed")

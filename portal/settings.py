@@ -518,3 +518,31 @@ LOGGING = {
 # file system one keeps them here, a volume in production. Never served as static files: every document
 # goes out through the centre's access check.
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# --- A person's own account: e-mail change and signed-in sessions (issue #14) ---------------------------
+# The link mailed to a new address works this many hours (accounts.email_change); requests to change the
+# address are limited per account and per client (counted like the sign-in limits, accounts.login_limits).
+EMAIL_CHANGE_HOURS = env.int("EMAIL_CHANGE_HOURS", default=24)
+ACCOUNT_RATE_LIMITS["email_change"] = env.str("EMAIL_CHANGE_LIMIT", default="5/h/key,20/h/ip")
+CELERY_BEAT_SCHEDULE["sweep-email-changes"] = {
+    "task": "accounts.tasks.sweep_email_changes",
+    "schedule": float(ORDER_SWEEP_INTERVAL),
+}
+# Signed-in sessions (allauth.usersessions, /accounts/sessions/): each person sees theirs and ends the
+# others. "Last seen" is refreshed at most every few minutes (accounts.session_activity), not by allauth's
+# per-request tracking; after the authentication and allauth's context, which it reads.
+INSTALLED_APPS.append("allauth.usersessions")
+USERSESSIONS_TRACK_ACTIVITY = False
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("allauth.account.middleware.AccountMiddleware") + 1,
+    "accounts.session_activity.SessionActivityMiddleware",
+)
+
+# --- Reminders before support ends (SUP-2; centre.services.reminders) ------------------------------------
+# A customer's active administrators get one mail per licence this many days before its support ends, with
+# the way to renew: SUPPORT_RENEWAL_URL if set, else the distributor's support address.
+SUPPORT_REMINDER_DAYS = env.int("SUPPORT_REMINDER_DAYS", default=30)
+SUPPORT_RENEWAL_URL = env.str("SUPPORT_RENEWAL_URL", default="")
+CELERY_BEAT_SCHEDULE["support-reminders"] = {
+    "task": "centre.tasks.send_support_reminders",
+    "schedule": env.float("SUPPORT_REMINDER_INTERVAL", default=3600.0),
+}

@@ -26,6 +26,8 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("organisation/", organisation_switch, name="organisation_switch"),
+    # A person's own address (accounts.email_change): confirmed from the new address.
+    path("account/email/", include("accounts.email_urls")),
     path("orders/", include("orders.urls")),
     path("locker/", include("locker.urls")),
     path("centre/", include("centre.urls")),

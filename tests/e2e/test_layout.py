@@ -237,8 +237,8 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
 ) -> None:
     """ALL-6: at 1280 and 390 px, the login, home, order list, new order, order detail, address correction,
     invoices, API tokens, webhooks, mail domains, two-factor, locker, set-password, customer centre (overview,
-    people, invite, person, licences, addresses, billing and site forms, news, a news item, documents) and
-    error pages fit the
+    people, invite, person, licences, addresses, billing and site forms, news, a news item, documents), own
+    e-mail change, signed-in sessions and error pages fit the
     window without an inner horizontal scroll, and axe-core reports no serious or critical violation."""
     settings.PORTAL_BASE_URL = live_server.url
     world = _world(settings)
@@ -258,6 +258,8 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
         ("two-factor", "/accounts/2fa/", False),
         ("not-found", "/orders/999999/", False),
         ("forbidden", "/locker/", False),
+        ("email-change", "/account/email/", True),
+        ("sessions", "/accounts/sessions/", True),
     ]
     problems: list[str] = []
     for width_name, width in WIDTHS.items():
