@@ -311,3 +311,20 @@ def run_concurrently(calls: list[Any]) -> list[Any]:
     if errors:
         raise errors[0]
     return results
+
+
+# --- release files (issue #14, downloads) ------------------------------------------------------------
+@pytest.fixture
+def releases_dir(settings: Any, tmp_path: Path) -> Path:
+    """Release files stored in a fresh folder of this test (the ``releases`` storage alias), never in the
+    worktree; the catalogue's storage follows the setting."""
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "releases": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder), "base_url": "/release-files/"},
+        },
+    }
+    return folder
