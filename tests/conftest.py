@@ -314,17 +314,20 @@ def run_concurrently(calls: list[Any]) -> list[Any]:
 
 
 # --- release files (issue #14, downloads) ------------------------------------------------------------
-@pytest.fixture
-def releases_dir(settings: Any, tmp_path: Path) -> Path:
-    """Release files stored in a fresh folder of this test (the ``releases`` storage alias), never in the
-    worktree; the catalogue's storage follows the setting."""
-    folder = tmp_path / "releases"
-    folder.mkdir()
+@pytest.fixture(scope="session")
+def _releases_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("releases")
+
+
+@pytest.fixture(autouse=True)
+def releases_dir(settings: Any, _releases_folder: Path) -> Path:
+    """Release files (the ``releases`` storage alias) go to a folder of the test session, never to the
+    worktree, whichever test stores one (``seed_demo`` does); the catalogue's storage follows the setting."""
     settings.STORAGES = {
         **settings.STORAGES,
         "releases": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(folder), "base_url": "/release-files/"},
+            "OPTIONS": {"location": str(_releases_folder), "base_url": "/release-files/"},
         },
     }
-    return folder
+    return _releases_folder

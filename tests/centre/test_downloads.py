@@ -365,7 +365,7 @@ def test_cc2_direct_delivery_streams_the_file_as_an_attachment(
     assert response.status_code == 200
     assert (
         response["Content-Disposition"].startswith("attachment")
-        and "suite-2.0.zip" in response["Content-Disposition"]
+        and release.files.get().file.name.rsplit("/", 1)[-1] in response["Content-Disposition"]
     )
     assert hashlib.sha256(body(response)).hexdigest() == release.files.get().sha256
     assert "no-store" in response["Cache-Control"]
@@ -383,7 +383,7 @@ def test_cc2_x_accel_delivery_names_the_internal_location(
     stored = release.files.get()
     assert response.status_code == 200 and response.content == b""
     assert response["X-Accel-Redirect"] == "/internal-releases/" + stored.file.name
-    assert "suite-2.0.zip" in response["Content-Disposition"]
+    assert response["Content-Disposition"].endswith(stored.file.name.rsplit("/", 1)[-1])
     assert DownloadEvent.objects.count() == 1
 
 
@@ -517,3 +517,23 @@ def test_cc5_the_media_list_is_for_staff_only(client, admin):
     client.force_login(admin)
     response = client.get(reverse("admin:centre_deliverypreference_media_list"))
     assert response.status_code in (302, 403)
+
+
+@pytest.mark.django_db
+def test_cc2_the_demo_customer_downloads_a_release_of_each_commerce_suite_edition(client):
+    """CC-2: seed_demo publishes a release of CS-STD and CS-PRO with a generated file, once however often it
+    runs; the downloads-only colleague of the demo customer sees and downloads them."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    releases = Release.objects.published().filter(product__sku__in=["CS-STD", "CS-PRO"])
+    assert releases.count() == 2 and all(r.files.count() == 1 for r in releases)
+    client.force_login(User.objects.get(email="colleague@demo.test"))
+    page = client.get(reverse("centre:downloads"))
+    assert {r.product.sku for r, _ in page.context["releases"]} == {"CS-STD", "CS-PRO"}
+    stored = releases.get(product__sku="CS-PRO").files.get()
+    response = client.get(reverse("centre:download_file", args=[stored.pk]))
+    assert hashlib.sha256(body(response)).hexdigest() == stored.sha256 and stored.size > 0
