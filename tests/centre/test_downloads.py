@@ -537,3 +537,21 @@ def test_cc2_the_demo_customer_downloads_a_release_of_each_commerce_suite_editio
     stored = releases.get(product__sku="CS-PRO").files.get()
     response = client.get(reverse("centre:download_file", args=[stored.pk]))
     assert hashlib.sha256(body(response)).hexdigest() == stored.sha256 and stored.size > 0
+
+
+def test_cc2_production_hands_files_over_by_x_accel_unless_told_and_refuses_an_unknown_mode():
+    """CC-2: with DEBUG off the default is x-accel (never Django streaming a large file), with DEBUG on it
+    is direct; an unknown CENTRE_DOWNLOAD_DELIVERY stops the start."""
+    from tests.portal.test_setup import _production, _run_manage
+
+    show = "from django.conf import settings as s; print(s.CENTRE_DOWNLOAD_DELIVERY)"
+    production = _run_manage("shell", "-c", show, **_production())
+    assert production.stdout.strip().splitlines()[-1] == "x-accel", production.stderr
+    development = _run_manage(
+        "shell", "-c", show, DEBUG="true", DATABASE_URL="sqlite:////tmp/dl-check.sqlite3"
+    )
+    assert development.stdout.strip().splitlines()[-1] == "direct", development.stderr
+    chosen = _run_manage("shell", "-c", show, **_production(CENTRE_DOWNLOAD_DELIVERY="signed-url"))
+    assert chosen.stdout.strip().splitlines()[-1] == "signed-url", chosen.stderr
+    wrong = _run_manage("check", **_production(CENTRE_DOWNLOAD_DELIVERY="carrier-pigeon"))
+    assert wrong.returncode != 0 and "CENTRE_DOWNLOAD_DELIVERY" in wrong.stderr
