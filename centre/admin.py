@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organisation
 from core.admin import ReadOnlyAdmin
 
+from .download_admin import restore_downloads, withdraw_downloads
 from .models import (
     Invitation,
     Licence,
@@ -159,6 +160,7 @@ class LicenceAdmin(admin.ModelAdmin):
     search_fields = ["support_number", "customer__name", "customer__customer_id", "product__sku"]
     list_select_related = ["customer", "product"]
     date_hierarchy = "purchase_date"
+    actions = [withdraw_downloads, restore_downloads]  # SUP-11 (centre.download_admin)
     readonly_fields = [
         "installation_number_shown",
         "support_number",

@@ -199,6 +199,14 @@ class Licence(models.Model):
     support_number = models.CharField(_("support number"), max_length=40, unique=True)
     support_ends_on = models.DateField(_("support ends on"))
     created_at = models.DateTimeField(_("booked at"), default=timezone.now, editable=False)
+    # SUP-11: staff withdrew this licence's download access for a licence breach (set and cleared only by
+    # ``centre.services.downloads``, recorded as a ``LicenceEvent``); the reason is shown to the customer.
+    downloads_withdrawn_at = models.DateTimeField(
+        _("downloads withdrawn at"), null=True, blank=True, editable=False
+    )
+    downloads_withdrawn_reason = models.TextField(
+        _("why downloads were withdrawn"), blank=True, editable=False
+    )
 
     objects = LicenceQuerySet.as_manager()
 
@@ -243,6 +251,8 @@ class LicenceEvent(Event):
         BOOKED = "booked", _("Booked")
         CHANGED = "changed", _("Changed")
         NUMBER_REPLACED = "number_replaced", _("Installation number replaced")
+        DOWNLOADS_WITHDRAWN = "downloads_withdrawn", _("Download access withdrawn")
+        DOWNLOADS_RESTORED = "downloads_restored", _("Download access restored")
 
     # Indexed by ``licenceevent_licence_at_idx``, which starts with it.
     licence = models.ForeignKey(
@@ -305,6 +315,94 @@ class RevealedLicence(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.licence_id} in {self.event_id}"
+
+
+# --- downloads and the delivery preference (CC-2, CC-5, SUP-11) ------------------------------------------
+class DownloadEvent(Event):
+    """One download of a release file (CC-2, ALL-3): who (``actor``), when, which file, for which
+    organisation, from which address. Recorded by the access check before the file is handed over."""
+
+    class Kind(models.TextChoices):
+        DOWNLOADED = "downloaded", _("Downloaded")
+
+    # Indexed by ``downloadevent_org_at_idx``, which starts with it.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer"), db_index=False
+    )
+    release_file = models.ForeignKey(
+        "catalog.ReleaseFile", on_delete=models.PROTECT, related_name="+", verbose_name=_("file")
+    )
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=400, blank=True)
+
+    class Meta:
+        verbose_name = _("download")
+        verbose_name_plural = _("downloads")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organisation", "at"], name="downloadevent_org_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.release_file_id} by {self.actor_id} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
+
+
+class DeliveryPreferenceQuerySet(models.QuerySet["DeliveryPreference"]):
+    def for_org(self, organisation: Any) -> DeliveryPreferenceQuerySet:
+        return self.filter(organisation=organisation)
+
+
+class DeliveryPreference(models.Model):
+    """How new versions reach a customer (CC-5): downloads (the default, also when no row exists) or
+    media by post to its delivery address. Changed only by ``centre.services.downloads``."""
+
+    class Method(models.TextChoices):
+        DOWNLOAD = "download", _("Download from the customer centre")
+        MEDIA = "media", _("Media by post to our delivery address")
+
+    organisation = models.OneToOneField(
+        Organisation,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="delivery_preference",
+        verbose_name=_("customer"),
+    )
+    method = models.CharField(_("delivery"), max_length=20, choices=Method.choices, default=Method.DOWNLOAD)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    objects = DeliveryPreferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("delivery preference")
+        verbose_name_plural = _("delivery preferences")
+        # The media list on publishing: the customers who want media.
+        indexes = [
+            models.Index(
+                fields=["organisation"], condition=models.Q(method="media"), name="deliverypref_media_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}: {self.method}"
+
+
+class DeliveryPreferenceEvent(Event):
+    """A change of a customer's delivery preference (CC-5, ALL-3): who, when, ``data`` {"before", "after"}."""
+
+    class Kind(models.TextChoices):
+        CHANGED = "changed", _("Delivery preference changed")
+
+    # Indexed by ``deliveryprefevent_org_at_idx``, which starts with it.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer"), db_index=False
+    )
+
+    class Meta:
+        verbose_name = _("delivery preference change")
+        verbose_name_plural = _("delivery preference changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organisation", "at"], name="deliveryprefevent_org_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.kind} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
 
 
 # --- addresses (CC-4, SVC-4) ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import licence_views, registration_views, views
+from . import download_views, licence_views, registration_views, views
 
 app_name = "centre"
 urlpatterns = [
@@ -20,6 +20,11 @@ urlpatterns = [
         registration_views.RegisterConfirmView.as_view(),
         name="register_confirm",
     ),
+    # Downloads (CC-2, CC-5, SUP-11).
+    path("downloads/", download_views.DownloadsView.as_view(), name="downloads"),
+    path("downloads/<int:pk>/", download_views.ReleaseView.as_view(), name="release"),
+    path("downloads/file/<int:pk>/", download_views.DownloadFileView.as_view(), name="download_file"),
+    path("downloads/delivery/", download_views.DeliveryPreferenceView.as_view(), name="delivery_preference"),
 ]
 
 # Addresses (CC-4, SVC-4).

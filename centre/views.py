@@ -68,6 +68,7 @@ class CentreHomeView(CustomerRequiredMixin, View):
             "rights": rights,
             "can_manage_people": self.tenancy.has_right(USER_MANAGEMENT),
             "can_see_licences": self.tenancy.has_right(Membership.Right.LICENCES.value),
+            "can_download": self.tenancy.has_right(Membership.Right.DOWNLOADS.value),
         }
         return render(request, "centre/home.html", context)
 

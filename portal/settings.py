@@ -328,6 +328,33 @@ INVOICE_ISSUER_TAX_ID = env.str("INVOICE_ISSUER_TAX_ID", default="PL0000000000")
 # CC-8: a registration not confirmed within this many days lapses (its link dies, the sweeper deletes it).
 CENTRE_REGISTRATION_DAYS = env.int("CENTRE_REGISTRATION_DAYS", default=2)
 
+# --- Customer centre: releases and downloads (CC-2, CC-5, SUP-11) -------------------------------------
+# Release files live in their own storage alias: a private volume by default (RELEASES_ROOT, never served
+# by the web server as it is), or any Django storage (RELEASES_STORAGE_BACKEND, e.g.
+# storages.backends.s3.S3Storage) with its options as JSON (RELEASES_STORAGE_OPTIONS).
+STORAGES["releases"] = {
+    "BACKEND": env.str("RELEASES_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+    "OPTIONS": env.json(
+        "RELEASES_STORAGE_OPTIONS",
+        default={"location": env.str("RELEASES_ROOT", default=str(BASE_DIR / "var" / "releases"))},
+    ),
+}
+# How /centre/downloads/file/<id>/ hands a file over once the access check passed: "x-accel" (nginx
+# serves it from an internal location: X-Accel-Redirect: <prefix><file name>), "x-sendfile" (Apache or
+# lighttpd: X-Sendfile: <absolute path>), "signed-url" (a redirect to the storage's short-lived URL, e.g.
+# S3 with query-string auth) or "direct" (Django streams it: development only). x-accel in production.
+CENTRE_DOWNLOAD_DELIVERIES = ("x-accel", "x-sendfile", "signed-url", "direct")
+CENTRE_DOWNLOAD_DELIVERY = env.str("CENTRE_DOWNLOAD_DELIVERY", default="direct" if DEBUG else "x-accel")
+if CENTRE_DOWNLOAD_DELIVERY not in CENTRE_DOWNLOAD_DELIVERIES:
+    raise ImproperlyConfigured(
+        "CENTRE_DOWNLOAD_DELIVERY must be one of " + ", ".join(CENTRE_DOWNLOAD_DELIVERIES)
+    )
+CENTRE_DOWNLOAD_ACCEL_PREFIX = env.str("CENTRE_DOWNLOAD_ACCEL_PREFIX", default="/protected-releases/")
+# How long a signed storage URL stays valid (signed-url), in seconds.
+CENTRE_DOWNLOAD_URL_SECONDS = env.int("CENTRE_DOWNLOAD_URL_SECONDS", default=300)
+# SUP-11: whom a customer whose download access was withdrawn contacts.
+CENTRE_LICENSING_CONTACT_EMAIL = env.str("CENTRE_LICENSING_CONTACT_EMAIL", default=PORTAL_SUPPORT_EMAIL)
+
 # --- Reseller API ---------------------------------------------------------------------------------------
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
 REST_FRAMEWORK: dict[str, Any] = {

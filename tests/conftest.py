@@ -313,6 +313,26 @@ def run_concurrently(calls: list[Any]) -> list[Any]:
     return results
 
 
+# --- release files (issue #14, downloads) ------------------------------------------------------------
+@pytest.fixture(scope="session")
+def _releases_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("releases")
+
+
+@pytest.fixture(autouse=True)
+def releases_dir(settings: Any, _releases_folder: Path) -> Path:
+    """Release files (the ``releases`` storage alias) go to a folder of the test session, never to the
+    worktree, whichever test stores one (``seed_demo`` does); the catalogue's storage follows the setting."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "releases": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(_releases_folder), "base_url": "/release-files/"},
+        },
+    }
+    return _releases_folder
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Files saved to Django's default storage (centre documents, the demo's) go to a temporary folder,

@@ -143,3 +143,31 @@ def login_staff_with_mfa(client: Any, user: User, password: str = DEFAULT_PASSWO
     response = client.post(reverse("mfa_authenticate"), {"code": fresh_totp_code(secret)})
     assert response.status_code == 302, response.content.decode()[:2000]
     return secret
+
+
+def make_release(
+    product: Product,
+    version: str = "1.0",
+    *,
+    files: dict[str, bytes] | None = None,
+    published: bool = True,
+    release_date: Any = None,
+    notes: str = "",
+) -> Any:
+    """A release of ``product`` with ``files`` (name → bytes, stored through ``catalog.services`` so size
+    and SHA-256 are computed), published unless told otherwise. Needs the ``releases_dir`` fixture."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from catalog.models import Release
+    from catalog.services import release_file_add, releases_publish
+
+    release = Release.objects.create(
+        product=product, version=version, release_date=release_date or timezone.localdate(), notes=notes
+    )
+    for name, content in (files or {}).items():
+        release_file_add(release=release, upload=ContentFile(content, name=name))
+    if published:
+        releases_publish(release_ids=[release.pk], actor=None)
+        release.refresh_from_db()
+    return release

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation
 from api.services import api_token_create
+from centre.services.downloads import licence_downloads_withdraw
 from centre.services.licences import licence_book
 from locker.models import ProductKey
 from orders.mail import set_password_url
@@ -29,6 +30,7 @@ from tests.factories import (
     give_totp,
     make_org,
     make_product,
+    make_release,
     make_user,
     random_key,
     stock,
@@ -217,8 +219,29 @@ def _world(settings: Any) -> dict[str, Any]:
     )
     document.file.save("installation-guide.txt", ContentFile(b"guide"), save=False)
     document.save()
+    # Downloads (issue #14): a release of the licensed product with a long-named file (bytes made now), and
+    # another product whose download access was withdrawn, with its reason.
+    release = make_release(
+        server,
+        "2022.11.0-cumulative-update",
+        files={"windows-server-2022-datacenter-cumulative-update-2022-11.msu": b"update"},
+        notes="Security fixes and a long note that must wrap on a phone without scrolling sideways.",
+    )
+    withdrawn_product = make_product("CS-STD-LAYOUT", name="Commerce Suite STANDARD")
+    withdrawn = licence_book(
+        customer=company,
+        product=withdrawn_product,
+        installation_number=random_key(),
+        purchase_date=timezone.localdate(),
+        actor=staff,
+    )
+    make_release(withdrawn_product, "5.2.0", files={"cs-std.zip": b"std"})
+    licence_downloads_withdraw(
+        licence_ids=[withdrawn.pk], reason="The licence was used on more shops than it covers.", actor=staff
+    )
     return {
         "news_item": news_item,
+        "release": release,
         "reseller": reseller,
         "customer": customer,
         "staff": staff,
@@ -237,9 +260,8 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
 ) -> None:
     """ALL-6: at 1280 and 390 px, the login, home, order list, new order, order detail, address correction,
     invoices, API tokens, webhooks, mail domains, two-factor, locker, set-password, customer centre (overview,
-    people, invite, person, licences, addresses, billing and site forms, news, a news item, documents), own
-    e-mail change, signed-in sessions and error pages fit the
-    window without an inner horizontal scroll, and axe-core reports no serious or critical violation."""
+    people, invite, person, licences, addresses, billing and site forms, news, a news item, documents,
+    downloads, a release), own e-mail change, signed-in sessions and error pages fit the window without an inner horizontal scroll, and axe-core reports no serious or critical violation."""
     settings.PORTAL_BASE_URL = live_server.url
     world = _world(settings)
     base = live_server.url
@@ -305,11 +327,15 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
             ("news", "/centre/news/"),
             ("news-item", f"/centre/news/{world['news_item'].pk}/"),
             ("documents", "/centre/documents/"),
+            ("downloads", "/centre/downloads/"),
+            ("release", f"/centre/downloads/{world['release'].pk}/"),
         ]:
             _check(page, base + path, name, width_name, axe=True, problems=problems)
         assert page.goto(f"{base}/centre/people/").status == 200  # walked as the administrator, not a 403
         licences = page.goto(f"{base}/centre/licences/")
-        assert licences is not None and licences.status == 200 and page.locator("code.key").count() == 2
+        assert (
+            licences is not None and licences.status == 200 and page.locator("code.key").count() == 3
+        )  # with the withdrawn one
         context.close()
     assert not problems, "\n".join(problems)
 
