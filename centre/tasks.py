@@ -98,3 +98,30 @@ def sweep_registrations() -> dict[str, int]:
         send_registration_mail.delay(registration_id)
         enqueued += 1
     return {"lapsed": lapsed, "enqueued": enqueued}
+
+
+# --- imports uploaded in the admin (issue #14) --------------------------------------------------------
+@shared_task(acks_late=True)
+def run_import_job(job_id: int) -> str:
+    """Run one uploaded import (``centre.services.imports.import_job_run``); a finished job is left
+    alone, so a second delivery does nothing twice."""
+    from .services.imports import import_job_run
+
+    return import_job_run(job_id=job_id).status
+
+
+@shared_task
+def sweep_import_jobs() -> int:
+    """Re-enqueue uploads still waiting for a worker after ``ORDER_SWEEP_INTERVAL`` (a message lost with
+    the broker); the job's own lock makes a duplicate run harmless."""
+    from .models import ImportJob
+
+    due = ImportJob.objects.filter(
+        status=ImportJob.Status.QUEUED,
+        created_at__lt=timezone.now() - timedelta(seconds=max(60, settings.ORDER_SWEEP_INTERVAL)),
+    ).values_list("pk", flat=True)[:100]
+    enqueued = 0
+    for job_id in due:
+        run_import_job.delay(job_id)
+        enqueued += 1
+    return enqueued
