@@ -245,3 +245,7 @@ class LicenceEventAdmin(ReadOnlyAdmin):
     list_select_related = ["licence", "actor"]
     date_hierarchy = "at"
     fields = readonly_fields = ("at", "licence", "kind", "actor", "data")
+
+
+# --- imports and product registration (issue #14, CC-9, CC-10): in a module of their own ----------------
+from . import import_admin  # noqa: E402, F401

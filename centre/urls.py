@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import licence_views, registration_views, views
+from . import licence_views, product_registration_views, registration_views, views
 
 app_name = "centre"
 urlpatterns = [
@@ -19,5 +19,11 @@ urlpatterns = [
         "register/confirm/<str:token>/",
         registration_views.RegisterConfirmView.as_view(),
         name="register_confirm",
+    ),
+    # Product registration (CC-10): a number issued with a partner's sale becomes a licence.
+    path(
+        "licences/register/",
+        product_registration_views.ProductRegisterView.as_view(),
+        name="licence_register",
     ),
 ]

@@ -111,14 +111,18 @@ def read_csv(
     except csv.Error:
         header = None
     if header is None:
-        return [], [LineError(1, _("a header row is required (%(columns)s)") % {"columns": ",".join(required)})]
+        return [], [
+            LineError(1, _("a header row is required (%(columns)s)") % {"columns": ",".join(required)})
+        ]
     names = [cell.strip().lower().replace(" ", "_") for cell in header]
     header_line = reader.line_num
     missing = [name for name in required if name not in names]
     unknown = [name for name in names if name not in required + optional]
     if missing:
         errors.append(
-            LineError(header_line, _("the header lacks the column(s) %(names)s") % {"names": ", ".join(missing)})
+            LineError(
+                header_line, _("the header lacks the column(s) %(names)s") % {"names": ", ".join(missing)}
+            )
         )
     if unknown:
         shown = ", ".join(name[:40] for name in unknown[:5])
@@ -210,7 +214,9 @@ def customers_import(
         if problems:
             result.errors.extend(LineError(line, problem) for problem in problems)
             continue
-        wanted.append((line, {"customer_id": customer_id, "tax_id": tax_id, "name": name, "country": country}))
+        wanted.append(
+            (line, {"customer_id": customer_id, "tax_id": tax_id, "name": name, "country": country})
+        )
 
     existing: dict[str, Organisation] = {}
     for batch in _batches(wanted):
@@ -359,11 +365,15 @@ def licences_import(
         if checked is not None:
             first = by_fingerprint.setdefault(checked.fingerprint, line)
             if first != line:
-                problems.append(_("this installation number is repeated in the file (line %(line)d)") % {"line": first})
+                problems.append(
+                    _("this installation number is repeated in the file (line %(line)d)") % {"line": first}
+                )
             if checked.support_number:
                 first = by_support.setdefault(checked.support_number, line)
                 if first != line:
-                    problems.append(_("support number repeated in the file (line %(line)d)") % {"line": first})
+                    problems.append(
+                        _("support number repeated in the file (line %(line)d)") % {"line": first}
+                    )
         if problems:
             result.errors.extend(LineError(line, problem) for problem in problems)
         elif checked is not None:
@@ -376,29 +386,28 @@ def licences_import(
     support_taken: set[str] = set()
     for batch in _batches(lines):
         keys = {item.customer_key for item in batch if item.customer_key} - customers.keys()
-        customers.update(
-            Organisation.objects.filter(kind=Organisation.Kind.CUSTOMER, customer_id__in=keys).values_list(
-                "customer_id", "pk"
-            )
-        )
+        found = Organisation.objects.filter(kind=Organisation.Kind.CUSTOMER, customer_id__in=keys)
+        customers.update((key or "", pk) for key, pk in found.values_list("customer_id", "pk"))
         skus = {item.sku for item in batch} - products.keys()
         products.update({p.sku: p for p in Product.objects.filter(sku__in=skus)})
         fingerprints = [item.fingerprint for item in batch]
-        for held in Licence.objects.filter(number_fingerprint__in=fingerprints).values(
+        for on_licence in Licence.objects.filter(number_fingerprint__in=fingerprints).values(
             "number_fingerprint", "customer_id", "product_id", "purchase_date", "support_number"
         ):
-            licences[held["number_fingerprint"]] = held
-        for item in IssuedNumber.objects.filter(number_fingerprint__in=fingerprints).values(
+            licences[on_licence["number_fingerprint"]] = dict(on_licence)
+        for was_issued in IssuedNumber.objects.filter(number_fingerprint__in=fingerprints).values(
             "number_fingerprint", "customer_id", "product_id", "sale_date", "support_number"
         ):
-            issued[item["number_fingerprint"]] = item
+            issued[was_issued["number_fingerprint"]] = dict(was_issued)
         wanted = [item.support_number for item in batch if item.support_number]
         if wanted:
             support_taken.update(
                 Licence.objects.filter(support_number__in=wanted).values_list("support_number", flat=True)
             )
             support_taken.update(
-                IssuedNumber.objects.filter(support_number__in=wanted).values_list("support_number", flat=True)
+                IssuedNumber.objects.filter(support_number__in=wanted).values_list(
+                    "support_number", flat=True
+                )
             )
         tracker.advance(len(batch))
 
@@ -536,9 +545,9 @@ def import_job_run(*, job_id: int) -> ImportJob:
         content = vault.open_from(job, ImportJob.SEAL_KIND)
     except vault.VaultError:
         return _job_failed(job, [LineError(0, _("the uploaded file could not be opened"))])
-    ImportJob.objects.filter(pk=job.pk, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now()
-    )
+    ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    ).update(status=ImportJob.Status.RUNNING, started_at=timezone.now())
     step = {"last": -1}
 
     def progress(done: int, total: int) -> None:

@@ -25,7 +25,9 @@ class ImportCommand(BaseCommand):
         try:
             content = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"Cannot read {file}: {exc.__class__.__name__} (UTF-8 text expected)") from None
+            raise CommandError(
+                f"Cannot read {file}: {exc.__class__.__name__} (UTF-8 text expected)"
+            ) from None
         bar: dict[str, ProgressBar] = {}
 
         def progress(done: int, total: int) -> None:
