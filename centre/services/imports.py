@@ -250,6 +250,7 @@ def customers_import(
             to_update.append(org)
         else:
             result.unchanged += 1
+    result.created, result.updated = len(to_create), len(to_update)
     try:
         with transaction.atomic():
             if in_transaction is not None and not in_transaction(result):
@@ -261,9 +262,10 @@ def customers_import(
             )
             tracker.advance(tracker.total)
     except IntegrityError:
+        result.created = result.updated = 0
         result.errors.append(_concurrent_change())
         return result
-    result.created, result.updated, result.written = len(to_create), len(to_update), True
+    result.written = True
     logger.info(
         "Customers imported by %s: %d created, %d updated, %d unchanged",
         getattr(actor, "pk", None),
@@ -488,6 +490,7 @@ def licences_import(
         result.errors.sort(key=lambda e: e.line)
         return result
 
+    result.created, result.issued = len(direct), len(partner)
     try:
         with transaction.atomic():
             if in_transaction is not None and not in_transaction(result):
@@ -497,9 +500,10 @@ def licences_import(
             issued_numbers_issue_many(rows=partner, actor=actor)
             tracker.advance(tracker.total)
     except IntegrityError:
+        result.created = result.issued = 0
         result.errors.append(_concurrent_change())
         return result
-    result.created, result.issued, result.written = len(direct), len(partner), True
+    result.written = True
     logger.info(
         "Licences imported by %s: %d booked, %d issued numbers, %d unchanged",
         getattr(actor, "pk", None),
