@@ -167,9 +167,14 @@ class RegistrationConflictAdmin(ReadOnlyAdmin):
     """Registrations refused because the number belongs to another customer (CC-10): the person trying
     was told nothing more than for a number never issued; staff see it here."""
 
-    list_display = ["at", "organisation", "actor", "kind", "issued_number", "licence"]
+    list_display = ["at", "organisation", "actor", "what", "issued_number", "licence"]
     list_filter = ["kind"]
     search_fields = ["organisation__name", "organisation__customer_id", "actor__email"]
     list_select_related = ["organisation", "actor", "issued_number", "licence"]
     date_hierarchy = "at"
-    fields = readonly_fields = ("at", "organisation", "actor", "kind", "issued_number", "licence", "data")
+    fields = readonly_fields = ("at", "organisation", "actor", "what", "issued_number", "licence")
+
+    @admin.display(description=_("what happened"), ordering="kind")
+    def what(self, obj: RegistrationConflict) -> str:
+        kinds = dict(RegistrationConflict.Kind.choices)
+        return str(kinds.get(obj.kind, obj.kind))

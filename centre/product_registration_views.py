@@ -51,8 +51,11 @@ class ProductRegisterView(LicencesRequiredMixin, View):
         form = ProductRegistrationForm(request.POST)
         if not form.is_valid():
             return self.render_form(request, form)
-        if count_attempt(request, LIMIT_USER, key=f"user:{request.user.pk}") is None or (
-            count_attempt(request, LIMIT_ORG, key=f"org:{self.organisation.pk}") is None
+        # Keyed by the address and the customer id (not row ids, which a new database gives out again).
+        user_key = "user:" + request.user.get_username().lower()
+        org_key = "org:" + (self.organisation.customer_id or str(self.organisation.pk)).upper()
+        if count_attempt(request, LIMIT_USER, key=user_key) is None or (
+            count_attempt(request, LIMIT_ORG, key=org_key) is None
         ):
             form.add_error(None, _("Too many registration attempts. Please try again later."))
             return self.render_form(request, form)
