@@ -261,6 +261,7 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
             ("invite", "/centre/people/invite/"),
             ("person", f"/centre/people/{world['colleague'].pk}/"),
             ("licences", "/centre/licences/"),
+            ("licence-register", "/centre/licences/register/"),
         ]:
             _check(page, base + path, name, width_name, axe=True, problems=problems)
         assert page.goto(f"{base}/centre/people/").status == 200  # walked as the administrator, not a 403
