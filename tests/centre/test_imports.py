@@ -435,3 +435,24 @@ def test_cc9_all5_an_uploaded_import_runs_on_the_real_worker(celery_worker):
     assert Organisation.objects.filter(customer_id__startswith="W-").count() == 2_000
     done = ImportJob.objects.get(pk=job.pk)
     assert done.summary["created"] == 2_000 and done.started_at and done.finished_at
+
+
+@pytest.mark.django_db
+def test_all5_the_sweeper_re_enqueues_uploads_a_lost_message_left_queued(
+    staff, django_capture_on_commit_callbacks, settings
+):
+    """ALL-5: an upload whose message was lost stays queued; the sweeper sends it again once it is older
+    than the sweep interval, and the run imports it."""
+    from centre.tasks import sweep_import_jobs
+
+    text = "customer_id,tax_id,name,country\nC-60,6,Sixty,PL\n"
+    with django_capture_on_commit_callbacks(execute=False):  # the message is lost
+        job = import_job_create(
+            kind=ImportJob.Kind.CUSTOMERS, filename="c.csv", content=text, created_by=staff
+        )
+    assert sweep_import_jobs() == 0  # too young: its own message may still be on the way
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert sweep_import_jobs() == 1  # tasks run in-process here
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE and Organisation.objects.filter(customer_id="C-60").exists()
+    assert sweep_import_jobs() == 0
