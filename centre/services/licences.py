@@ -130,31 +130,23 @@ def licence_book(
                 raise _number_taken()
             if given and Licence.objects.filter(support_number=given).exists():
                 raise _support_number_taken()
-            licence = Licence.objects.create(
-                customer=customer,
-                product=product,
-                edition=edition.strip(),
-                number_fingerprint=fingerprint,
-                purchase_date=purchase_date,
+            # The write itself is the bulk path's, for one licence (one copy of sealing and recording).
+            (licence,) = licences_book_many(
+                rows=[
+                    LicenceIn(
+                        customer_id=customer.pk,
+                        product=product,
+                        installation_number=number,
+                        fingerprint=fingerprint,
+                        purchase_date=purchase_date,
+                        support_number=given,
+                        edition=edition.strip(),
+                    )
+                ],
+                actor=actor,
                 source=source,
-                support_number=given or support_number_issue(),
-                support_ends_on=support_ends_on(product=product, purchase_date=purchase_date),
             )
-            # The seal binds the record's id (LOCK-2), known only once the row exists.
-            vault.seal_into(licence, Licence.SEAL_KIND, number)
-            licence.save(update_fields=list(vault.columns(Licence.SEAL_KIND)))
-            LicenceEvent.objects.create(
-                licence=licence,
-                kind=LicenceEvent.Kind.BOOKED,
-                actor_id=getattr(actor, "pk", None),
-                data={
-                    "customer": customer.pk,
-                    "product": product.pk,
-                    "purchase_date": purchase_date.isoformat(),
-                    "support_number": licence.support_number,
-                    "source": source,
-                },
-            )
+            licence.customer = customer
     except IntegrityError as error:
         # Two bookings of the same number (or support number) at once: the constraint decides.
         if "licence_number_unique" in str(error):
@@ -270,6 +262,7 @@ class LicenceIn:
     fingerprint: str
     purchase_date: date
     support_number: str = ""
+    edition: str | None = None  # None: the product's edition
 
 
 def support_numbers_issue(count: int, *, today: date | None = None) -> list[str]:
@@ -296,7 +289,7 @@ def licences_book_many(
         Licence(
             customer_id=row.customer_id,
             product=row.product,
-            edition=row.product.edition,
+            edition=row.product.edition if row.edition is None else row.edition,
             number_ciphertext=b"",
             number_wrapped_key=b"",
             number_master_key_id="",
@@ -325,7 +318,6 @@ def licences_book_many(
                     "purchase_date": licence.purchase_date.isoformat(),
                     "support_number": licence.support_number,
                     "source": source,
-                    "imported": True,
                 },
             )
             for licence in licences
