@@ -247,6 +247,10 @@ class LicenceRevealEventAdmin(ReadOnlyAdmin):
         return ", ".join(obj.shown.order_by("licence_id").values_list("licence__support_number", flat=True))
 
 
+# --- imports and product registration (issue #14, CC-9, CC-10): in a module of their own ----------------
+from . import import_admin  # noqa: E402, F401
+
+
 @admin.register(LicenceEvent)
 class LicenceEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "licence", "kind", "actor"]

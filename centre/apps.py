@@ -28,3 +28,27 @@ class CentreConfig(AppConfig):
                 label=_("installation numbers"),
             )
         )
+        # Issued numbers waiting for registration (CC-10) are installation numbers too, and an uploaded
+        # import file holds them until its run ends: both sealed, both re-wrapped by a rotation (LOCK-3).
+        from .models import ImportJob, IssuedNumber
+
+        vault.register(
+            vault.SealedField(
+                kind=IssuedNumber.SEAL_KIND,
+                model="centre.IssuedNumber",
+                ciphertext="number_ciphertext",
+                wrapped_key="number_wrapped_key",
+                master_key_id="number_master_key_id",
+                label=_("issued installation numbers"),
+            )
+        )
+        vault.register(
+            vault.SealedField(
+                kind=ImportJob.SEAL_KIND,
+                model="centre.ImportJob",
+                ciphertext="payload_ciphertext",
+                wrapped_key="payload_wrapped_key",
+                master_key_id="payload_master_key_id",
+                label=_("centre import files"),
+            )
+        )

@@ -251,6 +251,7 @@ class LicenceEvent(Event):
         BOOKED = "booked", _("Booked")
         CHANGED = "changed", _("Changed")
         NUMBER_REPLACED = "number_replaced", _("Installation number replaced")
+        REGISTERED = "registered", _("Registered by the customer")
         DOWNLOADS_WITHDRAWN = "downloads_withdrawn", _("Download access withdrawn")
         DOWNLOADS_RESTORED = "downloads_restored", _("Download access restored")
 
@@ -710,3 +711,178 @@ class SupportReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.licence_id} ends {self.support_ends_on}"
+
+
+# --- imports and product registration (CC-9, CC-10, SUP-3) -------------------------------------------
+class IssuedNumberQuerySet(models.QuerySet["IssuedNumber"]):
+    def unregistered(self) -> IssuedNumberQuerySet:
+        return self.filter(licence=None)
+
+
+class IssuedNumber(models.Model):
+    """An installation number the distributor issued with a product sold through a partner, waiting for the
+    end customer to register it (CC-10). Imported by staff (``import_licences`` with an empty customer id,
+    or ``source=partner``) with the product, the sale date (the purchase date support counts from, SUP-2)
+    and, where the ERP knows it, the customer it names and a support number already issued.
+
+    The number is a licence secret (LOCK-1): sealed by ``locker.vault`` onto the three ``number_*`` columns
+    (kind ``issuednumber``, registered in ``CentreConfig.ready`` so a master-key rotation re-wraps it,
+    LOCK-3) and found by ``number_fingerprint``, the same keyed hash a ``Licence`` keeps, so a number is
+    matched against issued numbers and licences alike without decrypting anything. Once registered,
+    ``licence`` points at the licence it became; the row stays as the record of the issue."""
+
+    SEAL_KIND = "issuednumber"
+
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, related_name="issued_numbers", verbose_name=_("product")
+    )
+    number_ciphertext = models.BinaryField(editable=False)
+    number_wrapped_key = models.BinaryField(editable=False)
+    number_master_key_id = models.CharField(max_length=16, editable=False)
+    number_fingerprint = models.CharField(max_length=64, editable=False)
+    sale_date = models.DateField(_("sale date"))
+    customer = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer named"),
+        help_text=_("Only this customer may register the number, when set."),
+    )
+    support_number = models.CharField(_("support number"), max_length=40, blank=True)
+    licence = models.OneToOneField(
+        Licence,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="issued_number",
+        verbose_name=_("registered as"),
+    )
+    created_at = models.DateTimeField(_("issued at"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = IssuedNumberQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("issued installation number")
+        verbose_name_plural = _("issued installation numbers")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer"], name="issuednumber_customer_idx"),
+            models.Index(fields=["-created_at", "-id"], name="issuednumber_recent_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["number_fingerprint"], name="issuednumber_number_unique"),
+            models.UniqueConstraint(
+                fields=["support_number"],
+                condition=~models.Q(support_number=""),
+                name="issuednumber_support_number_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} issued {self.sale_date}"
+
+
+class RegistrationConflict(Event):
+    """A registration refused because the number belongs to someone else (CC-10): registered to or booked
+    for another customer, or issued naming another one. The person trying got the answer a never-issued
+    number gets; staff see the conflict here. ``organisation`` is who tried, ``actor`` the person."""
+
+    class Kind(models.TextChoices):
+        REGISTERED_ELSEWHERE = "registered_elsewhere", _("Already registered to another customer")
+        BOOKED_ELSEWHERE = "booked_elsewhere", _("On another customer's licence")
+        NAMES_ANOTHER = "names_another", _("Issued for another customer")
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer trying")
+    )
+    issued_number = models.ForeignKey(
+        IssuedNumber,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="conflicts",
+        verbose_name=_("issued number"),
+    )
+    licence = models.ForeignKey(
+        Licence,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("licence holding the number"),
+    )
+
+    class Meta:
+        verbose_name = _("registration conflict")
+        verbose_name_plural = _("registration conflicts")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["-at"], name="regconflict_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.kind} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
+
+
+class ImportJob(models.Model):
+    """A customers or licences file uploaded in the admin and imported by a worker (``centre.tasks``)
+    through the same service as ``import_customers`` / ``import_licences``. The file is kept sealed by the
+    vault (a licences file holds installation numbers, LOCK-1) until the run ends, then destroyed; what
+    stays is the outcome: the counts, and the errors by line number (never a line's content)."""
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        LICENCES = "licences", _("Licences and issued numbers")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    SEAL_KIND = "centreimport"
+    ERRORS_KEPT = 1000
+
+    kind = models.CharField(_("what"), max_length=20, choices=Kind.choices)
+    filename = models.CharField(_("file"), max_length=255, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.QUEUED)
+    progress_done = models.PositiveIntegerField(_("lines checked"), default=0)
+    progress_total = models.PositiveIntegerField(_("lines"), default=0)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)  # [{"line": n, "message": "..."}]
+    error_count = models.PositiveIntegerField(_("errors found"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    payload_ciphertext = models.BinaryField(editable=False, default=b"")
+    payload_wrapped_key = models.BinaryField(editable=False, default=b"")
+    payload_master_key_id = models.CharField(max_length=16, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("centre import")
+        verbose_name_plural = _("centre imports")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="importjob_recent_idx"),
+            models.Index(fields=["status"], name="importjob_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.filename} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0

@@ -16,7 +16,8 @@ from core.backoff import backoff
 from orders.mail import is_permanent_smtp_error
 
 from . import mail
-from .models import Invitation, Registration, SupportReminder
+from .models import ImportJob, Invitation, Registration, SupportReminder
+from .services.imports import import_job_run
 from .services.registration import registrations_sweep
 from .services.reminders import reminders_make
 
@@ -140,3 +141,26 @@ def send_support_reminders() -> dict[str, int]:
         send_support_reminder.delay(reminder_id)
         enqueued += 1
     return {"due": due, "enqueued": enqueued}
+
+
+# --- imports uploaded in the admin (issue #14) --------------------------------------------------------
+@shared_task(acks_late=True)
+def run_import_job(job_id: int) -> str:
+    """Run one uploaded import (``centre.services.imports.import_job_run``); a finished job is left
+    alone, so a second delivery does nothing twice."""
+    return import_job_run(job_id=job_id).status
+
+
+@shared_task
+def sweep_import_jobs() -> int:
+    """Re-enqueue uploads still waiting for a worker after ``ORDER_SWEEP_INTERVAL`` (a message lost with
+    the broker); the job's own lock makes a duplicate run harmless."""
+    due = ImportJob.objects.filter(
+        status=ImportJob.Status.QUEUED,
+        created_at__lt=timezone.now() - timedelta(seconds=max(60, settings.ORDER_SWEEP_INTERVAL)),
+    ).values_list("pk", flat=True)[:100]
+    enqueued = 0
+    for job_id in due:
+        run_import_job.delay(job_id)
+        enqueued += 1
+    return enqueued

@@ -573,3 +573,18 @@ CELERY_BEAT_SCHEDULE["support-reminders"] = {
     "task": "centre.tasks.send_support_reminders",
     "schedule": env.float("SUPPORT_REMINDER_INTERVAL", default=3600.0),
 }
+
+# --- Customer centre: imports and product registration (issue #14, CC-10) ------------------------------
+# Product registrations (centre.product_registration_views): attempts per person and per customer, counted
+# like the registration's (accounts.login_limits.count_attempt), so nobody tries numbers in bulk.
+ACCOUNT_RATE_LIMITS["centre_product_register_user"] = env.str(
+    "CENTRE_PRODUCT_REGISTRATION_LIMIT_USER", default="10/h/key"
+)
+ACCOUNT_RATE_LIMITS["centre_product_register_org"] = env.str(
+    "CENTRE_PRODUCT_REGISTRATION_LIMIT_ORG", default="30/h/key"
+)
+# Uploads still queued after a lost message are sent to a worker again.
+CELERY_BEAT_SCHEDULE["sweep-import-jobs"] = {
+    "task": "centre.tasks.sweep_import_jobs",
+    "schedule": float(max(60, ORDER_SWEEP_INTERVAL)),
+}

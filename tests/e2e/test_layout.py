@@ -260,8 +260,9 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
 ) -> None:
     """ALL-6: at 1280 and 390 px, the login, home, order list, new order, order detail, address correction,
     invoices, API tokens, webhooks, mail domains, two-factor, locker, set-password, customer centre (overview,
-    people, invite, person, licences, addresses, billing and site forms, news, a news item, documents,
-    downloads, a release), own e-mail change, signed-in sessions and error pages fit the window without an inner horizontal scroll, and axe-core reports no serious or critical violation."""
+    people, invite, person, licences, product registration, addresses, billing and site forms, news, a news
+    item, documents, downloads, a release), own e-mail change, signed-in sessions and error pages fit the
+    window without an inner horizontal scroll, and axe-core reports no serious or critical violation."""
     settings.PORTAL_BASE_URL = live_server.url
     world = _world(settings)
     base = live_server.url
@@ -327,6 +328,7 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
             ("news", "/centre/news/"),
             ("news-item", f"/centre/news/{world['news_item'].pk}/"),
             ("documents", "/centre/documents/"),
+            ("licence-register", "/centre/licences/register/"),
             ("downloads", "/centre/downloads/"),
             ("release", f"/centre/downloads/{world['release'].pk}/"),
         ]:

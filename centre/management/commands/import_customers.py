@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Any
+
+from centre.services.imports import customers_import
+
+from ._importing import ImportCommand
+
+
+class Command(ImportCommand):
+    help = (
+        "Create or update customers from a CSV file with the columns customer_id,tax_id,name,country. "
+        "Every line is checked first; any error (reported by line) and nothing is imported."
+    )
+    service = staticmethod(customers_import)
+
+    def report(self, result: Any) -> str:
+        return (
+            f"Customers: {result.lines} lines, {result.created} created, {result.updated} updated, "
+            f"{result.unchanged} unchanged."
+        )
