@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "locker",
     "orders",
     "centre",
+    "support",
     "webhooks",
     "api",
     "rest_framework",
@@ -328,6 +329,22 @@ INVOICE_ISSUER_TAX_ID = env.str("INVOICE_ISSUER_TAX_ID", default="PL0000000000")
 # CC-8: a registration not confirmed within this many days lapses (its link dies, the sweeper deletes it).
 CENTRE_REGISTRATION_DAYS = env.int("CENTRE_REGISTRATION_DAYS", default=2)
 
+# --- Support desk (SUP-*) --------------------------------------------------------------------------------
+# SUP-8: the first answer is due this many working hours after arrival; working days leave out weekends,
+# the public holidays of SUPPORT_COUNTRY (ISO code for the `holidays` package) and the closed days staff
+# add in the admin. At SUPPORT_WARN_PERCENT of the time the queue warns; a breach is mailed to
+# SUPPORT_ESCALATION_EMAILS and raises the priority.
+SUPPORT_COUNTRY = env.str("SUPPORT_COUNTRY", default="PL")
+SUPPORT_SLA_HOURS = env.int("SUPPORT_SLA_HOURS", default=72)
+SUPPORT_WARN_PERCENT = env.int("SUPPORT_WARN_PERCENT", default=80)
+SUPPORT_ESCALATION_EMAILS = env.list("SUPPORT_ESCALATION_EMAILS", default=[])
+# Attachments: at most this many bytes each, and this many per message.
+SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+SUPPORT_ATTACHMENTS_PER_MESSAGE = env.int("SUPPORT_ATTACHMENTS_PER_MESSAGE", default=5)
+# Uploaded files (support attachments) go through Django's default storage; never served as static files:
+# a view checks who asks and sends them as downloads.
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+
 # --- Reseller API ---------------------------------------------------------------------------------------
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
 REST_FRAMEWORK: dict[str, Any] = {
@@ -440,6 +457,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "centre.tasks.sweep_registrations",
         "schedule": float(ORDER_SWEEP_INTERVAL),
     },
+}
+# The support desk's clocks (SUP-8): warnings, breaches and escalations, and mails a lost message left unsent.
+CELERY_BEAT_SCHEDULE["support-check-clocks"] = {
+    "task": "support.tasks.check_clocks",
+    "schedule": float(env.int("SUPPORT_CLOCK_INTERVAL", default=60)),
 }
 
 # --- Sessions ------------------------------------------------------------------------------------------
