@@ -73,7 +73,9 @@ class NewRequestForm(forms.Form):
             (licence.support_number, f"{licence.support_number} · {licence.product.name}")
             for licence in licences
         ]
-        self.fields["category"].choices = category_choices()
+        category = self.fields["category"]
+        assert isinstance(category, forms.ChoiceField)
+        category.choices = category_choices()
 
 
 class ReplyForm(forms.Form):

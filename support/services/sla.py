@@ -50,7 +50,7 @@ def _event(request: SupportRequest, kind: str, at: datetime, actor: Any = None, 
     SupportEvent.objects.create(request=request, kind=kind, at=at, actor=actor, data=data)
 
 
-def _run(request: SupportRequest, since: datetime, calendar: clock.WorkingCalendar) -> None:
+def _run(request: SupportRequest, since: datetime, calendar: clock.WorkingCalendar) -> clock.ClockTimes:
     times = clock.running_times(
         since=since,
         used=request.sla_used_seconds,
@@ -60,6 +60,7 @@ def _run(request: SupportRequest, since: datetime, calendar: clock.WorkingCalend
     )
     request.sla_state, request.sla_running_since = Sla.RUNNING, since
     request.due_at, request.warn_at = times.due_at, times.warn_at
+    return times
 
 
 _CLOCK_FIELDS = ["sla_state", "sla_used_seconds", "sla_running_since", "due_at", "warn_at"]
@@ -75,8 +76,8 @@ def clock_begin(request: SupportRequest, *, now: datetime, calendar: clock.Worki
         _event(request, SupportEvent.Kind.CLOCK_LEFT, now, reason=request.not_covered)
     else:
         request.sla_used_seconds = 0
-        _run(request, now, calendar)
-        _event(request, SupportEvent.Kind.CLOCK_STARTED, now, due_at=request.due_at.isoformat())
+        times = _run(request, now, calendar)
+        _event(request, SupportEvent.Kind.CLOCK_STARTED, now, due_at=times.due_at.isoformat())
     return list(_CLOCK_FIELDS)
 
 
@@ -104,8 +105,8 @@ def clock_resume(
     """The customer answered: the clock runs again with the time it had left."""
     if request.sla_state != Sla.PAUSED:
         return []
-    _run(request, now, calendar)
-    _event(request, SupportEvent.Kind.CLOCK_RESUMED, now, actor, due_at=request.due_at.isoformat())
+    times = _run(request, now, calendar)
+    _event(request, SupportEvent.Kind.CLOCK_RESUMED, now, actor, due_at=times.due_at.isoformat())
     return list(_CLOCK_FIELDS)
 
 

@@ -67,12 +67,16 @@ def outsider(other_customer: Organisation) -> User:
 
 @pytest.fixture
 def pro(db: None) -> Product:
-    return make_product("CS-PRO", name="Commerce Suite", edition="PROFESSIONAL", support_months=6, esd_eligible=False)
+    return make_product(
+        "CS-PRO", name="Commerce Suite", edition="PROFESSIONAL", support_months=6, esd_eligible=False
+    )
 
 
 @pytest.fixture
 def standard(db: None) -> Product:
-    return make_product("CS-STD", name="Commerce Suite", edition="STANDARD", support_months=3, esd_eligible=False)
+    return make_product(
+        "CS-STD", name="Commerce Suite", edition="STANDARD", support_months=3, esd_eligible=False
+    )
 
 
 @pytest.fixture

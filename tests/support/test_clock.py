@@ -64,7 +64,9 @@ def test_sup8_a_pause_over_a_weekend_keeps_the_time_left():
     cal = polish(2026)
     used = clock.working_seconds(local(2026, 12, 4, 15, 0), local(2026, 12, 4, 23, 0), cal)
     assert used == 8 * 3600
-    times = clock.running_times(since=local(2026, 12, 7, 10, 0), used=used, budget=H72, warn_percent=80, calendar=cal)
+    times = clock.running_times(
+        since=local(2026, 12, 7, 10, 0), used=used, budget=H72, warn_percent=80, calendar=cal
+    )
     assert times.due_at.astimezone(WARSAW) == local(2026, 12, 10, 2, 0)
     # 80 % = 57.6 h; 8 h used before: 49.6 h after Monday 10:00 = Wednesday 11:36.
     assert times.warn_at.astimezone(WARSAW) == local(2026, 12, 9, 11, 36)
@@ -89,9 +91,15 @@ def test_sup8_a_working_day_with_a_time_change_counts_its_real_length():
     zone = ZoneInfo("America/New_York")
     cal = clock.WorkingCalendar(zone=zone)
     # Friday 6 March 2026 00:00 to Monday 9 March 00:00: only Friday counts, 24 h, whatever the Sunday did.
-    assert clock.working_seconds(datetime(2026, 3, 6, tzinfo=zone), datetime(2026, 3, 9, tzinfo=zone), cal) == 24 * 3600
+    assert (
+        clock.working_seconds(datetime(2026, 3, 6, tzinfo=zone), datetime(2026, 3, 9, tzinfo=zone), cal)
+        == 24 * 3600
+    )
     # Monday to Tuesday after the change: 24 real hours.
-    assert clock.working_seconds(datetime(2026, 3, 9, tzinfo=zone), datetime(2026, 3, 10, tzinfo=zone), cal) == 24 * 3600
+    assert (
+        clock.working_seconds(datetime(2026, 3, 9, tzinfo=zone), datetime(2026, 3, 10, tzinfo=zone), cal)
+        == 24 * 3600
+    )
 
 
 def test_sup8_working_seconds_is_zero_backwards_and_add_zero_is_the_start_on_a_working_day():
@@ -101,7 +109,9 @@ def test_sup8_working_seconds_is_zero_backwards_and_add_zero_is_the_start_on_a_w
 
 
 def test_sup8_merge_closed_keeps_the_first_reason():
-    merged = clock.merge_closed([(date(2026, 11, 11), "Holiday")], [(date(2026, 11, 11), "Staff"), (date(2026, 12, 7), "")])
+    merged = clock.merge_closed(
+        [(date(2026, 11, 11), "Holiday")], [(date(2026, 11, 11), "Staff"), (date(2026, 12, 7), "")]
+    )
     assert merged == {date(2026, 11, 11): "Holiday", date(2026, 12, 7): ""}
 
 

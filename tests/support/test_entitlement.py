@@ -33,7 +33,10 @@ def test_sup1_sup3_a_direct_or_registered_licence_with_active_support_entitles(c
     """SUP-1, SUP-3: the licence of the organisation, direct or registered, support active."""
     assert entitlement_find(organisation=customer, support_number=licence.support_number) == licence
     registered = book(customer, pro, source=Licence.Source.REGISTERED)
-    assert entitlement_find(organisation=customer, support_number=registered.support_number.lower()) == registered
+    assert (
+        entitlement_find(organisation=customer, support_number=registered.support_number.lower())
+        == registered
+    )
 
 
 @pytest.mark.django_db
@@ -76,7 +79,9 @@ def test_sup4_sup5_the_host_is_normalised(typed, host):
     assert found == host and url.startswith(("http://", "https://"))
 
 
-@pytest.mark.parametrize("typed", ["", "   ", "not a url", "ftp://shop.example.com", "https://", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "typed", ["", "   ", "not a url", "ftp://shop.example.com", "https://", "javascript:alert(1)"]
+)
 def test_sup4_a_missing_or_invalid_address_is_refused_on_the_url_field(typed):
     """SUP-4: without a valid address the request is refused, next to the field."""
     with pytest.raises(SupportError) as refused:
@@ -130,7 +135,9 @@ def test_sup5_two_first_requests_for_two_hosts_at_once_make_exactly_one_binding(
     def attempt(host):
         def call():
             try:
-                return file(customer, member, support_number=licence.support_number, url=f"https://{host}/").host
+                return file(
+                    customer, member, support_number=licence.support_number, url=f"https://{host}/"
+                ).host
             except SupportError as error:
                 return error.code
 

@@ -174,7 +174,9 @@ def test_sup8_sup12_the_customer_sees_public_replies_never_internal_notes_and_te
     """SUP-8/12: the page shows the public reply and the acknowledgement, never an internal note; HTML
     typed into a message is shown as text."""
     request = filed(customer, member, licence)
-    request_staff_reply(request_id=request.pk, author=staff, body="SECRET-NOTE the customer is rude", internal=True)
+    request_staff_reply(
+        request_id=request.pk, author=staff, body="SECRET-NOTE the customer is rude", internal=True
+    )
     request_staff_reply(request_id=request.pk, author=staff, body="Please clear the cache.", internal=False)
     client.force_login(member)
     url = reverse("support:detail", args=[request.pk])
@@ -224,13 +226,18 @@ def test_attachments_are_downloads_with_a_size_limit(client, customer, member, l
     attachment = Attachment.objects.get()
     response = client.get(reverse("support:attachment", args=[attachment.pk]))
     assert response.status_code == 200
-    assert response["Content-Disposition"].startswith("attachment;") and 'filename="a.html"' in response["Content-Disposition"]
+    assert (
+        response["Content-Disposition"].startswith("attachment;")
+        and 'filename="a.html"' in response["Content-Disposition"]
+    )
     assert response["Content-Type"] == "application/octet-stream"
     assert b"".join(response.streaming_content) == b"x" * 20
 
 
 @pytest.mark.django_db
-def test_an_attachment_on_an_internal_note_is_never_served_to_the_customer(client, customer, member, licence, staff):
+def test_an_attachment_on_an_internal_note_is_never_served_to_the_customer(
+    client, customer, member, licence, staff
+):
     request = filed(customer, member, licence)
     note = request_staff_reply(request_id=request.pk, author=staff, body="see file", internal=True)
     hidden = Attachment(organisation=customer, request=request, message=note, name="internal.txt", size=1)

@@ -6,7 +6,7 @@ run at once."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -70,7 +70,9 @@ def test_sup8_a_holiday_and_a_closed_day_move_the_due_time(customer, member, lic
     settings.TIME_ZONE = "Europe/Warsaw"
     ClosedDay.objects.create(day=at(2026, 11, 12).date(), reason="Inventory")
     request = file(customer, member, licence, at(2026, 11, 9, 10, 0))
-    assert request.due_at == at(2026, 11, 16, 10, 0)  # Mon 14 h, Tue 24, (Wed holiday, Thu closed), Fri 24, Mon 10
+    assert request.due_at == at(
+        2026, 11, 16, 10, 0
+    )  # Mon 14 h, Tue 24, (Wed holiday, Thu closed), Fri 24, Mon 10
     text = " ".join(clock_explanation(request))
     assert "National Independence Day" in text and "Inventory" in text
 
@@ -83,11 +85,17 @@ def test_sup8_the_clock_pauses_over_a_weekend_and_resumes_when_the_customer_answ
     from Monday 10:00 to Thursday 08:00; the explanation says how long it waited for the customer (17 h of
     working time: Friday evening and Monday morning)."""
     request = friday_request
-    request_move(request_id=request.pk, to=SupportRequest.Status.WAITING, actor=staff, now=at(2026, 12, 4, 17, 0))
+    request_move(
+        request_id=request.pk, to=SupportRequest.Status.WAITING, actor=staff, now=at(2026, 12, 4, 17, 0)
+    )
     request.refresh_from_db()
     assert request.sla_state == Sla.PAUSED and request.due_at is None and request.sla_used_seconds == 2 * 3600
     request_customer_reply(
-        organisation=customer, request_id=request.pk, author=member, body="Here is the log.", now=at(2026, 12, 7, 10, 0)
+        organisation=customer,
+        request_id=request.pk,
+        author=member,
+        body="Here is the log.",
+        now=at(2026, 12, 7, 10, 0),
     )
     request.refresh_from_db()
     assert request.status == SupportRequest.Status.OPEN and request.sla_state == Sla.RUNNING
@@ -107,10 +115,18 @@ def test_sup8_an_internal_note_does_not_stop_the_clock_a_public_reply_does(frida
     reply stops it (answered in time)."""
     request = friday_request
     assert request.messages.filter(kind=Message.Kind.ACKNOWLEDGEMENT).exists()
-    request_staff_reply(request_id=request.pk, author=staff, body="Looks like PHP.", internal=True, now=at(2026, 12, 7, 9, 0))
+    request_staff_reply(
+        request_id=request.pk, author=staff, body="Looks like PHP.", internal=True, now=at(2026, 12, 7, 9, 0)
+    )
     request.refresh_from_db()
     assert request.sla_state == Sla.RUNNING and request.status == SupportRequest.Status.NEW
-    request_staff_reply(request_id=request.pk, author=staff, body="Please update PHP.", internal=False, now=at(2026, 12, 7, 10, 0))
+    request_staff_reply(
+        request_id=request.pk,
+        author=staff,
+        body="Please update PHP.",
+        internal=False,
+        now=at(2026, 12, 7, 10, 0),
+    )
     request.refresh_from_db()
     assert request.sla_state == Sla.ANSWERED and request.status == SupportRequest.Status.ANSWERED
     assert request.first_answered_at == at(2026, 12, 7, 10, 0)
@@ -118,7 +134,11 @@ def test_sup8_an_internal_note_does_not_stop_the_clock_a_public_reply_does(frida
     assert answered.actor == staff and answered.data["in_time"] is True
     # The clock is for the first answer: the customer's next message does not start it again.
     request_customer_reply(
-        organisation=request.organisation, request_id=request.pk, author=request.requester, body="Thanks", now=at(2026, 12, 7, 11, 0)
+        organisation=request.organisation,
+        request_id=request.pk,
+        author=request.requester,
+        body="Thanks",
+        now=at(2026, 12, 7, 11, 0),
     )
     request.refresh_from_db()
     assert request.sla_state == Sla.ANSWERED and request.status == SupportRequest.Status.OPEN
@@ -158,14 +178,22 @@ def test_sup8_the_check_warns_at_80_percent_then_flags_the_breach_raises_priorit
     sent = [m for m in mail.outbox if m.to == ["escalation@distributor.test"]]
     assert len(sent) == 1 and request.number in sent[0].subject
     # A late first answer is recorded as not in time.
-    request_staff_reply(request_id=request.pk, author=None, body="Sorry for the wait.", internal=False, now=at(2026, 12, 10, 9, 0))
+    request_staff_reply(
+        request_id=request.pk,
+        author=None,
+        body="Sorry for the wait.",
+        internal=False,
+        now=at(2026, 12, 10, 9, 0),
+    )
     assert request.events.get(kind=SupportEvent.Kind.CLOCK_ANSWERED).data["in_time"] is False
 
 
 @pytest.mark.django_db
 def test_sup8_the_periodic_task_is_idempotent(friday_request, settings):
     """ALL-5: the beat task run twice finds nothing more to do the second time."""
-    SupportRequest.objects.filter(pk=friday_request.pk).update(due_at=at(2026, 12, 1), warn_at=at(2026, 12, 1))
+    SupportRequest.objects.filter(pk=friday_request.pk).update(
+        due_at=at(2026, 12, 1), warn_at=at(2026, 12, 1)
+    )
     first = check_clocks()
     second = check_clocks()
     assert first["events"] == 2 and second["events"] == 0
@@ -189,7 +217,9 @@ def test_sup8_two_checks_at_once_flag_a_breach_once(customer, member, licence, s
 
 @pytest.mark.django_db
 def test_sup8_closing_stops_the_clock(friday_request, staff):
-    request_move(request_id=friday_request.pk, to=SupportRequest.Status.CLOSED, actor=staff, now=at(2026, 12, 7, 9, 0))
+    request_move(
+        request_id=friday_request.pk, to=SupportRequest.Status.CLOSED, actor=staff, now=at(2026, 12, 7, 9, 0)
+    )
     friday_request.refresh_from_db()
     assert friday_request.sla_state == Sla.NONE and friday_request.due_at is None
     assert clocks_check(now=at(2026, 12, 20)) == 0
