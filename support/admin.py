@@ -10,26 +10,17 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.template.defaultfilters import linebreaksbr
+from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin
 
 from .errors import SupportError
-from .models import BindingEvent, ClosedDay, EntitlementBinding, Message, SupportEvent, SupportRequest
+from .models import BindingEvent, ClosedDay, EntitlementBinding, SupportRequest
 from .services.entitlement import entitlement_rebind
 from .services.requests import request_assign, request_move, request_staff_reply
-
-
-class MessageInline(ReadOnlyInline):
-    model = Message
-    fields = readonly_fields = ("created_at", "kind", "author", "body")
-    ordering = ("created_at", "id")
-
-
-class SupportEventInline(ReadOnlyInline):
-    model = SupportEvent
-    fields = readonly_fields = ("at", "kind", "actor", "data")
-    ordering = ("at", "id")
 
 
 class SupportRequestAdminForm(forms.ModelForm):
@@ -73,7 +64,6 @@ class SupportRequestAdmin(admin.ModelAdmin):
     search_fields = ["number", "subject", "organisation__name"]
     list_select_related = ["organisation", "assignee"]
     show_full_result_count = False
-    inlines = [MessageInline, SupportEventInline]
     readonly_fields = [
         "number",
         "organisation",
@@ -96,8 +86,50 @@ class SupportRequestAdmin(admin.ModelAdmin):
         "sla_breached",
         "first_answered_at",
         "mail_sent_at",
+        "conversation",
+        "history",
     ]
     fields = [*readonly_fields, "assignee", "reply", "internal", "new_status"]
+
+    @admin.display(description=_("Conversation"))
+    def conversation(self, obj: SupportRequest) -> str:
+        """Every message, internal notes marked (they are never shown to the customer)."""
+        rows = obj.messages.select_related("author").order_by("created_at", "id")
+        return (
+            format_html_join(
+                "",
+                '<div class="support-message"><p><strong>{}</strong> · {} · {}</p><p>{}</p></div>',
+                (
+                    (
+                        m.get_kind_display(),
+                        (m.author.email if m.author else "—"),
+                        timezone.localtime(m.created_at).strftime("%Y-%m-%d %H:%M"),
+                        linebreaksbr(m.body),
+                    )
+                    for m in rows
+                ),
+            )
+            or "—"
+        )
+
+    @admin.display(description=_("History and clock"))
+    def history(self, obj: SupportRequest) -> str:
+        rows = obj.events.select_related("actor").order_by("at", "id")
+        return (
+            format_html_join(
+                "",
+                "<div>{} · {} · {}</div>",
+                (
+                    (
+                        timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                        e.get_kind_display(),
+                        e.actor.email if e.actor else _("system"),
+                    )
+                    for e in rows
+                ),
+            )
+            or "—"
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # requests come through the channels (phone intake is a later increment)
@@ -125,7 +157,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        return None  # the inlines are read-only
+        return None  # nothing related is edited here
 
 
 @admin.register(ClosedDay)
@@ -134,11 +166,6 @@ class ClosedDayAdmin(admin.ModelAdmin):
 
     list_display = ["day", "reason"]
     date_hierarchy = "day"
-
-
-class BindingEventInline(ReadOnlyInline):
-    model = BindingEvent
-    fields = readonly_fields = ("at", "kind", "actor", "data")
 
 
 class EntitlementBindingForm(forms.ModelForm):
@@ -159,9 +186,28 @@ class EntitlementBindingAdmin(admin.ModelAdmin):
     list_display = ["licence", "host", "bound_at", "bound_by"]
     search_fields = ["licence__support_number", "host"]
     list_select_related = ["licence", "bound_by"]
-    readonly_fields = ["licence", "host", "bound_at", "bound_by"]
+    readonly_fields = ["licence", "host", "bound_at", "bound_by", "history"]
     fields = [*readonly_fields, "new_host"]
-    inlines = [BindingEventInline]
+
+    @admin.display(description=_("History"))
+    def history(self, obj: EntitlementBinding) -> str:
+        rows = obj.events.select_related("actor").order_by("at", "id")
+        return (
+            format_html_join(
+                "",
+                "<div>{} · {} · {} → {}</div>",
+                (
+                    (
+                        timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                        e.get_kind_display(),
+                        e.data.get("from", ""),
+                        e.data.get("to", e.data.get("host", "")),
+                    )
+                    for e in rows
+                ),
+            )
+            or "—"
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
