@@ -183,6 +183,20 @@ def _world(settings: Any) -> dict[str, Any]:
             edition=edition,
             actor=staff,
         )
+    # The support desk (issue #15): one request on the supported licence, with a long subject and address.
+    from support.services.requests import request_file
+
+    supported = company.licences.filter(support_ends_on__gt=timezone.localdate()).get()
+    support_request = request_file(
+        organisation=company,
+        requester=centre_admin,
+        kind="support",
+        support_number=supported.support_number,
+        url="https://www.a-rather-long-customer-domain.test/shop/administration-panel/index.php",
+        category="technical_advice",
+        subject="The checkout of the shop shows an error after the update to the newest release",
+        body="Steps:\n1. Add a product\n2. Pay\nhttps://www.a-rather-long-customer-domain.test/shop/checkout/error",
+    )
     return {
         "reseller": reseller,
         "customer": customer,
@@ -192,6 +206,7 @@ def _world(settings: Any) -> dict[str, Any]:
         "set_password": set_password_url(fresh),
         "centre_admin": centre_admin,
         "colleague": colleague.memberships.get(),
+        "support_request": support_request,
     }
 
 
@@ -202,7 +217,7 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
 ) -> None:
     """ALL-6: at 1280 and 390 px, the login, home, order list, new order, order detail, address correction,
     invoices, API tokens, webhooks, mail domains, two-factor, locker, set-password, customer centre (overview,
-    people, invite, person, licences) and error pages fit the
+    people, invite, person, licences), help module (list, new request, request) and error pages fit the
     window without an inner horizontal scroll, and axe-core reports no serious or critical violation."""
     settings.PORTAL_BASE_URL = live_server.url
     world = _world(settings)
@@ -261,6 +276,9 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
             ("invite", "/centre/people/invite/"),
             ("person", f"/centre/people/{world['colleague'].pk}/"),
             ("licences", "/centre/licences/"),
+            ("support", "/support/"),
+            ("support-new", "/support/new/"),
+            ("support-request", f"/support/{world['support_request'].pk}/"),
         ]:
             _check(page, base + path, name, width_name, axe=True, problems=problems)
         assert page.goto(f"{base}/centre/people/").status == 200  # walked as the administrator, not a 403
