@@ -280,3 +280,35 @@ def test_the_list_is_keyset_paged_at_a_constant_number_of_queries(
         second = client.get(f"{LIST}?before={older}").content.decode()
     assert "Question 4" in second and "Question 29" not in second
     assert client.get(f"{LIST}?before=garbage").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_centre_overview_links_to_the_help_module_only_with_the_support_right(client, customer, member):
+    client.force_login(member)
+    assert reverse("support:list") in client.get(reverse("centre:home")).content.decode()
+    without = make_user(customer, email="nothing@acme.test", role=Membership.Role.MEMBER)
+    client.force_login(without)
+    assert reverse("support:list") not in client.get(reverse("centre:home")).content.decode()
+
+
+@pytest.mark.django_db
+def test_all2_nothing_a_user_sends_produces_a_server_error(client, customer, member, licence):
+    """ALL-2: NUL characters, forged choices, pending ids of any shape and ids past the database's range
+    answer with a form or a 404, never a 500."""
+    client.force_login(member)
+    nul = "a\x00b"
+    for data in [
+        form(licence, url=nul, subject=nul, body=nul, support_number=nul),
+        form(licence, kind="nonsense", category="nonsense"),
+        form(licence, support_number="x" * 500, url="https://" + "a" * 600 + ".test"),
+        {},
+    ]:
+        assert client.post(NEW, data).status_code == 200
+    assert not SupportRequest.objects.exists()
+    assert client.get(reverse("support:detail", args=[9 * 10**20])).status_code == 404
+    assert client.get(reverse("support:attachment", args=[9 * 10**20])).status_code == 404
+    assert client.get(f"{LIST}?before=1.2.3&after=zz").status_code == 200
+    # Forged pending ids are ignored.
+    data = {**form(licence, subject="Hello world"), "pending": ["abc", "-1", "9" * 30, ""]}
+    assert client.post(NEW, data).status_code == 302
+    assert SupportRequest.objects.get().subject == "Hello world"
