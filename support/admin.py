@@ -60,7 +60,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
         "sla_breached",
         "assignee",
     ]
-    list_filter = ["status", "priority", "channel", "kind", "category", "sla_state", "sla_breached"]
+    list_filter = ["status", "priority", "channel", "category", "sla_state"]  # each indexed
     search_fields = ["number", "subject", "organisation__name"]
     list_select_related = ["organisation", "assignee"]
     show_full_result_count = False

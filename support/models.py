@@ -185,6 +185,12 @@ class SupportRequest(models.Model):
             models.Index(
                 fields=["warn_at"], name="supportrequest_warn_idx", condition=models.Q(sla_state="running")
             ),
+            # The admin's filters (the triage queue of SUP-12 will refine them).
+            models.Index(fields=["status", "-priority"], name="supportrequest_status_idx"),
+            models.Index(fields=["priority"], name="supportrequest_priority_idx"),
+            models.Index(fields=["channel"], name="supportrequest_channel_idx"),
+            models.Index(fields=["category"], name="supportrequest_category_idx"),
+            models.Index(fields=["sla_state"], name="supportrequest_sla_idx"),
             # Installation help once per entitlement (SUP-9), and a licence's requests.
             models.Index(fields=["licence", "category"], name="supportrequest_licence_cat_idx"),
             # Confirmation mails a lost message left unsent.
