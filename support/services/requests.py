@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
 from catalog.models import Product
+from centre.models import Licence
 from core.sequences import take_numbers
 from core.states import StateMachine
 from core.tasking import enqueue_on_commit
@@ -193,7 +194,8 @@ def request_file(
             organisation=organisation, support_number=support_number, today=timezone.localdate(now)
         )
         clean_url, host = entitlement.url_clean(url)
-        category, covered, not_covered = coverage(category=category, licence=licence, product=licence.product)
+        if category not in Category.values:
+            raise SupportError("category_missing", _("Choose what your request is about."), field="category")
     else:
         category = ""
         if (url or "").strip():
@@ -201,6 +203,12 @@ def request_file(
     calendar = sla.working_calendar(around=now)
     with transaction.atomic():
         if licence is not None:
+            # The licence's row lock makes its requests file one after another: the first installation
+            # help is covered once (SUP-9) however many arrive at the same moment.
+            Licence.objects.select_for_update().filter(pk=licence.pk).first()
+            category, covered, not_covered = coverage(
+                category=category, licence=licence, product=licence.product
+            )
             entitlement.entitlement_bind(licence=licence, host=host, actor=requester, now=now)
         request = SupportRequest(
             number=request_number_issue(today=timezone.localdate(now)),

@@ -312,3 +312,19 @@ def test_all2_nothing_a_user_sends_produces_a_server_error(client, customer, mem
     data = {**form(licence, subject="Hello world"), "pending": ["abc", "-1", "9" * 30, ""]}
     assert client.post(NEW, data).status_code == 302
     assert SupportRequest.objects.get().subject == "Hello world"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sup9_two_installation_requests_at_once_only_one_is_covered(customer, member, licence):
+    """SUP-9, race: two first installation-help requests on one licence at the same moment, each in its own
+    transaction: the licence's row lock files them one after the other, so one is covered and the other is
+    a repeat installation."""
+    from tests.conftest import run_concurrently
+
+    results = run_concurrently(
+        [lambda: filed(customer, member, licence, category=Category.INSTALLATION).pk] * 2
+    )
+    rows = SupportRequest.objects.filter(pk__in=results)
+    assert sorted(rows.values_list("covered", flat=True)) == [False, True]
+    assert rows.filter(category=Category.REPEAT_INSTALLATION).count() == 1
