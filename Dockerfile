@@ -25,7 +25,8 @@ RUN DEBUG=false \
 # The translations (ALL-4): locale/<language>/LC_MESSAGES/django.po compiled to .mo, as `make` does.
 RUN find locale -name django.po -execdir msgfmt --check -o django.mo django.po \;
 
-RUN useradd --system --uid 10001 portal && chown -R portal /app
+# /data: where docker-compose.yml mounts the shared files volume (a new named volume takes this owner).
+RUN useradd --system --uid 10001 portal && mkdir -p /data/media /data/releases && chown -R portal /app /data
 USER portal
 EXPOSE 8000
 # Workers, bind address and timeout: portal/gunicorn_conf.py (WEB_CONCURRENCY, WEB_BIND, WEB_TIMEOUT).

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "locker",
     "orders",
     "centre",
+    "support",
     "webhooks",
     "api",
     "rest_framework",
@@ -354,6 +355,20 @@ CENTRE_DOWNLOAD_ACCEL_PREFIX = env.str("CENTRE_DOWNLOAD_ACCEL_PREFIX", default="
 CENTRE_DOWNLOAD_URL_SECONDS = env.int("CENTRE_DOWNLOAD_URL_SECONDS", default=300)
 # SUP-11: whom a customer whose download access was withdrawn contacts.
 CENTRE_LICENSING_CONTACT_EMAIL = env.str("CENTRE_LICENSING_CONTACT_EMAIL", default=PORTAL_SUPPORT_EMAIL)
+# --- Support desk (SUP-*) --------------------------------------------------------------------------------
+# SUP-8: the first answer is due this many working hours after arrival; working days leave out weekends,
+# the public holidays of SUPPORT_COUNTRY (ISO code for the `holidays` package) and the closed days staff
+# add in the admin. At SUPPORT_WARN_PERCENT of the time the queue warns; a breach is mailed to
+# SUPPORT_ESCALATION_EMAILS and raises the priority.
+SUPPORT_COUNTRY = env.str("SUPPORT_COUNTRY", default="PL")
+SUPPORT_SLA_HOURS = env.int("SUPPORT_SLA_HOURS", default=72)
+SUPPORT_WARN_PERCENT = env.int("SUPPORT_WARN_PERCENT", default=80)
+SUPPORT_ESCALATION_EMAILS = env.list("SUPPORT_ESCALATION_EMAILS", default=[])
+# Attachments: at most this many bytes each, and this many per message.
+SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+SUPPORT_ATTACHMENTS_PER_MESSAGE = env.int("SUPPORT_ATTACHMENTS_PER_MESSAGE", default=5)
+# Support attachments go through Django's default storage (MEDIA_ROOT above), never served as static
+# files: a view checks who asks and sends them as downloads.
 
 # --- Reseller API ---------------------------------------------------------------------------------------
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
@@ -467,6 +482,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "centre.tasks.sweep_registrations",
         "schedule": float(ORDER_SWEEP_INTERVAL),
     },
+}
+# The support desk's clocks (SUP-8): warnings, breaches and escalations, and mails a lost message left unsent.
+CELERY_BEAT_SCHEDULE["support-check-clocks"] = {
+    "task": "support.tasks.check_clocks",
+    "schedule": float(env.int("SUPPORT_CLOCK_INTERVAL", default=60)),
 }
 
 # --- Sessions ------------------------------------------------------------------------------------------

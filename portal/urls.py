@@ -31,6 +31,7 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("locker/", include("locker.urls")),
     path("centre/", include("centre.urls")),
+    path("support/", include("support.urls")),
     path("api/v1/", include("api.urls")),
     path("settings/api-tokens/", include("api.portal_urls")),
     path("settings/webhooks/", include("webhooks.urls")),

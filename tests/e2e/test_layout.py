@@ -239,6 +239,20 @@ def _world(settings: Any) -> dict[str, Any]:
     licence_downloads_withdraw(
         licence_ids=[withdrawn.pk], reason="The licence was used on more shops than it covers.", actor=staff
     )
+    # The support desk (issue #15): one request on the supported licence, with a long subject and address.
+    from support.services.requests import request_file
+
+    supported = company.licences.filter(support_ends_on__gt=timezone.localdate()).get()
+    support_request = request_file(
+        organisation=company,
+        requester=centre_admin,
+        kind="support",
+        support_number=supported.support_number,
+        url="https://www.a-rather-long-customer-domain.test/shop/administration-panel/index.php",
+        category="technical_advice",
+        subject="The checkout of the shop shows an error after the update to the newest release",
+        body="Steps:\n1. Add a product\n2. Pay\nhttps://www.a-rather-long-customer-domain.test/shop/checkout/error",
+    )
     return {
         "news_item": news_item,
         "release": release,
@@ -250,6 +264,7 @@ def _world(settings: Any) -> dict[str, Any]:
         "set_password": set_password_url(fresh),
         "centre_admin": centre_admin,
         "colleague": colleague.memberships.get(),
+        "support_request": support_request,
     }
 
 
@@ -261,8 +276,8 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
     """ALL-6: at 1280 and 390 px, the login, home, order list, new order, order detail, address correction,
     invoices, API tokens, webhooks, mail domains, two-factor, locker, set-password, customer centre (overview,
     people, invite, person, licences, product registration, addresses, billing and site forms, news, a news
-    item, documents, downloads, a release), own e-mail change, signed-in sessions and error pages fit the
-    window without an inner horizontal scroll, and axe-core reports no serious or critical violation."""
+    item, documents, downloads, a release), own e-mail change, signed-in sessions, the help module (list, new
+    request, request) and error pages fit the window without an inner horizontal scroll, and axe-core reports no serious or critical violation."""
     settings.PORTAL_BASE_URL = live_server.url
     world = _world(settings)
     base = live_server.url
@@ -331,6 +346,9 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
             ("licence-register", "/centre/licences/register/"),
             ("downloads", "/centre/downloads/"),
             ("release", f"/centre/downloads/{world['release'].pk}/"),
+            ("support", "/support/"),
+            ("support-new", "/support/new/"),
+            ("support-request", f"/support/{world['support_request'].pk}/"),
         ]:
             _check(page, base + path, name, width_name, axe=True, problems=problems)
         assert page.goto(f"{base}/centre/people/").status == 200  # walked as the administrator, not a 403

@@ -1,0 +1,234 @@
+"""A minimal desk for staff (first increment; the triage queue of SUP-12 comes later): requests with their
+conversation and clock, a public reply (shown and mailed to the customer, stops the clock) or an internal
+note (never shown to the customer), status moves, the closed days the clock skips and entitlement bindings
+staff move (SUP-5). Every change goes through ``support.services`` (recorded, ALL-3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.template.defaultfilters import linebreaksbr
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import ReadOnlyAdmin
+
+from .errors import SupportError
+from .models import BindingEvent, ClosedDay, EntitlementBinding, SupportRequest
+from .services.entitlement import entitlement_rebind
+from .services.requests import request_assign, request_move, request_staff_reply
+
+
+class SupportRequestAdminForm(forms.ModelForm):
+    reply = forms.CharField(
+        label=_("Write"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("A public reply is shown to the customer and stops the first-answer clock."),
+    )
+    internal = forms.BooleanField(label=_("Internal note (never shown to the customer)"), required=False)
+    new_status = forms.ChoiceField(
+        label=_("Move to"),
+        required=False,
+        choices=[("", "—"), *SupportRequest.Status.choices],
+        help_text=_("Waiting for the customer pauses the clock; closing stops it."),
+    )
+
+    class Meta:
+        model = SupportRequest
+        fields = ["assignee"]
+
+
+@admin.register(SupportRequest)
+class SupportRequestAdmin(admin.ModelAdmin):
+    form = SupportRequestAdminForm
+    list_display = [
+        "number",
+        "organisation",
+        "subject",
+        "kind",
+        "channel",
+        "status",
+        "priority",
+        "covered",
+        "sla_state",
+        "due_at",
+        "sla_breached",
+        "assignee",
+    ]
+    list_filter = ["status", "priority", "channel", "category", "sla_state"]  # each indexed
+    search_fields = ["number", "subject", "organisation__name"]
+    list_select_related = ["organisation", "assignee"]
+    show_full_result_count = False
+    readonly_fields = [
+        "number",
+        "organisation",
+        "requester",
+        "kind",
+        "channel",
+        "licence",
+        "url",
+        "host",
+        "category",
+        "covered",
+        "not_covered",
+        "subject",
+        "status",
+        "priority",
+        "created_at",
+        "sla_state",
+        "due_at",
+        "sla_warned",
+        "sla_breached",
+        "first_answered_at",
+        "mail_sent_at",
+        "conversation",
+        "history",
+    ]
+    fields = [*readonly_fields, "assignee", "reply", "internal", "new_status"]
+
+    @admin.display(description=_("Conversation"))
+    def conversation(self, obj: SupportRequest) -> str:
+        """Every message, internal notes marked (they are never shown to the customer)."""
+        rows = obj.messages.select_related("author").order_by("created_at", "id")
+        return (
+            format_html_join(
+                "",
+                '<div class="support-message"><p><strong>{}</strong> · {} · {}</p><p>{}</p></div>',
+                (
+                    (
+                        m.get_kind_display(),
+                        (m.author.email if m.author else "—"),
+                        timezone.localtime(m.created_at).strftime("%Y-%m-%d %H:%M"),
+                        linebreaksbr(m.body),
+                    )
+                    for m in rows
+                ),
+            )
+            or "—"
+        )
+
+    @admin.display(description=_("History and clock"))
+    def history(self, obj: SupportRequest) -> str:
+        rows = obj.events.select_related("actor").order_by("at", "id")
+        return (
+            format_html_join(
+                "",
+                "<div>{} · {} · {}</div>",
+                (
+                    (
+                        timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                        e.get_kind_display(),
+                        e.actor.email if e.actor else _("system"),
+                    )
+                    for e in rows
+                ),
+            )
+            or "—"
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # requests come through the channels (phone intake is a later increment)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: SupportRequest, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        try:
+            if "assignee" in form.changed_data:
+                request_assign(request_id=obj.pk, assignee=data.get("assignee"), actor=request.user)
+            if (data.get("reply") or "").strip():
+                request_staff_reply(
+                    request_id=obj.pk,
+                    author=request.user,
+                    body=data["reply"],
+                    internal=bool(data.get("internal")),
+                    status=data.get("new_status") or "",
+                )
+            elif data.get("new_status"):
+                request_move(request_id=obj.pk, to=data["new_status"], actor=request.user)
+        except SupportError as error:
+            messages.error(request, error.message)
+        obj.refresh_from_db()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        return None  # nothing related is edited here
+
+
+@admin.register(ClosedDay)
+class ClosedDayAdmin(admin.ModelAdmin):
+    """Days the support desk is closed besides weekends and public holidays: the clock skips them."""
+
+    list_display = ["day", "reason"]
+    date_hierarchy = "day"
+
+
+class EntitlementBindingForm(forms.ModelForm):
+    new_host = forms.CharField(
+        label=_("Move to host"), required=False, max_length=500, help_text=_("The customer moved its shop.")
+    )
+
+    class Meta:
+        model = EntitlementBinding
+        fields: list[str] = []
+
+
+@admin.register(EntitlementBinding)
+class EntitlementBindingAdmin(admin.ModelAdmin):
+    """SUP-5: which host each entitlement covers; staff move it, recorded."""
+
+    form = EntitlementBindingForm
+    list_display = ["licence", "host", "bound_at", "bound_by"]
+    search_fields = ["licence__support_number", "host"]
+    list_select_related = ["licence", "bound_by"]
+    readonly_fields = ["licence", "host", "bound_at", "bound_by", "history"]
+    fields = [*readonly_fields, "new_host"]
+
+    @admin.display(description=_("History"))
+    def history(self, obj: EntitlementBinding) -> str:
+        rows = obj.events.select_related("actor").order_by("at", "id")
+        return (
+            format_html_join(
+                "",
+                "<div>{} · {} · {} → {}</div>",
+                (
+                    (
+                        timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                        e.get_kind_display(),
+                        e.data.get("from", ""),
+                        e.data.get("to", e.data.get("host", "")),
+                    )
+                    for e in rows
+                ),
+            )
+            or "—"
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: EntitlementBinding, form: Any, change: bool) -> None:
+        new_host = (form.cleaned_data.get("new_host") or "").strip()
+        if new_host:
+            try:
+                entitlement_rebind(licence_id=obj.licence_id, host=new_host, actor=request.user)
+            except SupportError as error:
+                messages.error(request, error.message)
+        obj.refresh_from_db()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        return None
+
+
+@admin.register(BindingEvent)
+class BindingEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "binding", "kind", "actor"]
+    list_select_related = ["binding", "actor"]

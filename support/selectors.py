@@ -1,0 +1,162 @@
+"""The support desk's reads, each scoped to the organisation the request acts for (ALL-1)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Prefetch
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Organisation
+from centre.models import Licence
+from core.paging import KeysetPage, keyset_page
+
+from . import clock
+from .models import Attachment, Message, SupportEvent, SupportRequest
+from .services.sla import working_calendar
+
+REQUEST_PAGE_SIZE = 25
+
+
+def request_page(
+    *,
+    organisation: Organisation,
+    before: str | None = None,
+    after: str | None = None,
+    size: int = REQUEST_PAGE_SIZE,
+) -> KeysetPage:
+    """The organisation's requests, newest first, ``size`` a page: one query from the (organisation,
+    arrival, id) index wherever the page is."""
+    rows = SupportRequest.objects.for_org(organisation).only(
+        "pk", "number", "subject", "status", "kind", "sla_state", "due_at", "created_at", "organisation_id"
+    )
+    return keyset_page(
+        rows,
+        fields=["created_at", "id"],
+        kinds=[datetime, int],
+        before=before,
+        after=after,
+        size=size,
+        position_of=lambda request: [request.created_at, request.pk],
+        first_page_when_empty=True,
+    )
+
+
+def request_get(*, organisation: Organisation, request_id: Any) -> SupportRequest:
+    """One request of the organisation; ``SupportRequest.DoesNotExist`` for another organisation's as for a
+    missing one (ALL-1)."""
+    return (
+        SupportRequest.objects.for_org(organisation)
+        .select_related("licence__product", "requester")
+        .get(pk=request_id)
+    )
+
+
+def public_conversation(request: SupportRequest) -> list[Message]:
+    """What the customer sees of the conversation: never an internal note. Two queries."""
+    return list(
+        request.messages.filter(kind__in=Message.PUBLIC_KINDS)
+        .select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+        .order_by("created_at", "id")
+    )
+
+
+def attachment_get(*, organisation: Organisation, attachment_id: Any, staff: bool = False) -> Attachment:
+    """An attachment of a request of the organisation, on a public message or the request itself (never
+    one on an internal note, never a pending one of someone else); ``Attachment.DoesNotExist`` otherwise."""
+    rows = Attachment.objects.filter(request__organisation=organisation)
+    if not staff:
+        rows = rows.exclude(message__kind=Message.Kind.INTERNAL_NOTE)
+    return rows.get(pk=attachment_id)
+
+
+def entitled_licences(*, organisation: Organisation, today: date | None = None) -> list[Licence]:
+    """The organisation's licences whose support is active (SUP-1..3), for the new request's choice."""
+    today = today or timezone.localdate()
+    return list(
+        Licence.objects.for_org(organisation)
+        .filter(support_ends_on__gt=today, source__in=[Licence.Source.DIRECT, Licence.Source.REGISTERED])
+        .select_related("product")
+        .order_by("support_number")
+    )
+
+
+def ended_licences(
+    *, organisation: Organisation, today: date | None = None, limit: int = 10
+) -> list[Licence]:
+    today = today or timezone.localdate()
+    return list(
+        Licence.objects.for_org(organisation)
+        .filter(support_ends_on__lte=today)
+        .select_related("product")
+        .order_by("-support_ends_on")[:limit]
+    )
+
+
+def _when(moment: Any) -> str:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return formats.date_format(timezone.localtime(moment), "D j.m H:i")
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    minutes = rest // 60
+    if hours and minutes:
+        return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+    if hours:
+        return _("%(h)d h") % {"h": hours}
+    return _("%(m)d min") % {"m": minutes}
+
+
+def clock_explanation(request: SupportRequest) -> list[str]:
+    """The first-answer clock in words (SUP-8): each recorded clock event, how long the request waited for
+    the customer, and the days that did not count, so the due time can be checked by hand."""
+    events = list(request.events.filter(kind__in=SupportEvent.CLOCK_KINDS).order_by("at", "id"))
+    lines: list[str] = []
+    paused_at: datetime | None = None
+    calendar = working_calendar(around=request.created_at)
+    for event in events:
+        kind = event.kind
+        if kind == SupportEvent.Kind.CLOCK_STARTED:
+            lines.append(_("Arrived %(when)s: the clock started.") % {"when": _when(event.at)})
+        elif kind == SupportEvent.Kind.NO_CLOCK:
+            lines.append(
+                _("Arrived %(when)s by e-mail: no guaranteed answer time.") % {"when": _when(event.at)}
+            )
+        elif kind == SupportEvent.Kind.CLOCK_LEFT:
+            lines.append(
+                _("%(when)s: no guaranteed answer time (not covered by support, or closed).")
+                % {"when": _when(event.at)}
+            )
+        elif kind == SupportEvent.Kind.CLOCK_PAUSED:
+            paused_at = event.at
+            lines.append(_("%(when)s: paused while waiting for you.") % {"when": _when(event.at)})
+        elif kind == SupportEvent.Kind.CLOCK_RESUMED:
+            waited = clock.working_seconds(paused_at, event.at, calendar) if paused_at else 0
+            lines.append(
+                _("%(when)s: you answered, the clock runs again (waited %(waited)s of working time for you).")
+                % {"when": _when(event.at), "waited": _duration(waited)}
+            )
+            paused_at = None
+        elif kind == SupportEvent.Kind.CLOCK_WARNED:
+            lines.append(_("%(when)s: 80 %% of the time used.") % {"when": _when(event.at)})
+        elif kind == SupportEvent.Kind.CLOCK_BREACHED:
+            lines.append(
+                _("%(when)s: the time was exceeded; the request was escalated.") % {"when": _when(event.at)}
+            )
+        elif kind == SupportEvent.Kind.CLOCK_ANSWERED:
+            lines.append(_("%(when)s: first answer given.") % {"when": _when(event.at)})
+    if request.due_at and request.sla_state == SupportRequest.Sla.RUNNING:
+        skipped = clock.skipped_days(request.created_at, request.due_at, calendar)
+        if skipped:
+            names = ", ".join(
+                formats.date_format(day, "D j.m") + ("" if why == "weekend" else f" ({why})")
+                for day, why in skipped
+            )
+            lines.append(_("Not counted (weekends, holidays, closed days): %(days)s.") % {"days": names})
+        lines.append(_("Due %(when)s: 72 hours of working time.") % {"when": _when(request.due_at)})
+    return lines
