@@ -2,8 +2,11 @@
 checks every placeholder against its English original), is loaded (``make install`` compiles it), and a
 page asked for in that language is written in it."""
 
+import os
 import re
+import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -39,6 +42,42 @@ def test_all4_every_catalogue_is_complete(code):
     brings the catalogues up to date and prints what each lacks)."""
     stats = _statistics(code)
     assert "untranslated" not in stats and "fuzzy" not in stats, f"{code}: {stats.strip()}"
+
+
+def test_all4_every_string_of_the_code_is_in_every_catalogue(tmp_path):
+    """A string added to the code or a template and not translated fails here, not in front of a customer:
+    ``makemessages`` is run, as ``make messages`` runs it, on a copy of the tree, and every catalogue it
+    writes must still be complete."""
+    skipped = {".git", ".venv", "node_modules", "tests", "bench", "test-artifacts", "media", "var", "static"}
+    copy = tmp_path / "tree"
+    shutil.copytree(
+        ROOT,
+        copy,
+        ignore=lambda folder, names: (
+            [n for n in names if n in skipped or n == "__pycache__" or n.endswith((".mo", ".pyc"))]
+            if Path(folder) == ROOT
+            else [n for n in names if n == "__pycache__" or n.endswith((".mo", ".pyc"))]
+        ),
+    )
+    languages = [arg for code in TRANSLATED for arg in ("-l", code)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "--no-obsolete", *languages],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for code in TRANSLATED:
+        po = copy / "locale" / code / "LC_MESSAGES" / "django.po"
+        stats = subprocess.run(
+            ["msgfmt", "--statistics", "-o", "/dev/null", str(po)], capture_output=True, text=True, timeout=60
+        ).stderr
+        assert "untranslated" not in stats and "fuzzy" not in stats, (
+            f"{code}: {stats.strip()} (run `make messages` and translate what it adds)"
+        )
 
 
 @pytest.mark.parametrize("code", TRANSLATED)
