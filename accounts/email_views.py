@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 
@@ -81,9 +81,12 @@ class EmailChangeView(LoginRequiredMixin, View):
             email_change_request(user=user, new_email=form.cleaned_data["new_email"])
             messages.success(
                 request,
-                _(
+                ngettext(
                     "If %(email)s can be used, we have sent a link to it. Your address changes only when "
-                    "that link is opened, within %(hours)s hours."
+                    "that link is opened, within %(hours)s hour.",
+                    "If %(email)s can be used, we have sent a link to it. Your address changes only when "
+                    "that link is opened, within %(hours)s hours.",
+                    settings.EMAIL_CHANGE_HOURS,
                 )
                 % {"email": form.cleaned_data["new_email"], "hours": settings.EMAIL_CHANGE_HOURS},
             )

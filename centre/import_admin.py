@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.admin import ReadOnlyAdmin
 
@@ -63,8 +64,8 @@ class ImportJobAdmin(admin.ModelAdmin):
         if not s:
             return "—"
         return _(
-            "%(lines)d lines: %(created)d created, %(updated)d updated, %(issued)d numbers issued, "
-            "%(unchanged)d unchanged"
+            "Lines: %(lines)d · created: %(created)d · updated: %(updated)d · numbers issued: %(issued)d · "
+            "unchanged: %(unchanged)d"
         ) % {key: int(s.get(key, 0)) for key in ("lines", "created", "updated", "issued", "unchanged")}
 
     @admin.display(description=_("errors by line"))
@@ -84,7 +85,11 @@ class ImportJobAdmin(admin.ModelAdmin):
             ),
         )
         more = obj.error_count - len(obj.errors)
-        tail = format_html("<p>{}</p>", _("… and %(n)d more") % {"n": more}) if more > 0 else ""
+        tail = (
+            format_html("<p>{}</p>", ngettext("… and %(n)d more", "… and %(n)d more", more) % {"n": more})
+            if more > 0
+            else ""
+        )
         return format_html("<ul>{}</ul>{}", items, tail)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:

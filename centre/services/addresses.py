@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Membership, Organisation
 
@@ -82,7 +83,11 @@ def _clean(data: AddressIn, kind: str) -> dict[str, str]:
     for name, value in values.items():
         limit = limits.get(name)
         if limit and len(value) > limit:
-            raise CentreError("too_long", _("At most %(n)d characters.") % {"n": limit}, field=name)
+            raise CentreError(
+                "too_long",
+                ngettext("At most %(n)d character.", "At most %(n)d characters.", limit) % {"n": limit},
+                field=name,
+            )
     return values
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Organisation
 from catalog.models import ReleaseFile
@@ -55,7 +56,12 @@ def licence_downloads_withdraw(*, licence_ids: Iterable[int], reason: str, actor
     if len(text) > REASON_MAX_LENGTH:
         raise CentreError(
             "reason_too_long",
-            _("A reason has at most %(n)d characters.") % {"n": REASON_MAX_LENGTH},
+            ngettext(
+                "A reason has at most %(n)d character.",
+                "A reason has at most %(n)d characters.",
+                REASON_MAX_LENGTH,
+            )
+            % {"n": REASON_MAX_LENGTH},
             field="reason",
         )
     with transaction.atomic():

@@ -25,6 +25,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Organisation, normalise_tax_id
@@ -121,12 +122,24 @@ def read_csv(
     if missing:
         errors.append(
             LineError(
-                header_line, _("the header lacks the column(s) %(names)s") % {"names": ", ".join(missing)}
+                header_line,
+                ngettext(
+                    "the header lacks the column %(names)s",
+                    "the header lacks the columns %(names)s",
+                    len(missing),
+                )
+                % {"names": ", ".join(missing)},
             )
         )
     if unknown:
         shown = ", ".join(name[:40] for name in unknown[:5])
-        errors.append(LineError(header_line, _("unknown column(s) %(names)s") % {"names": shown}))
+        errors.append(
+            LineError(
+                header_line,
+                ngettext("unknown column %(names)s", "unknown columns %(names)s", len(unknown))
+                % {"names": shown},
+            )
+        )
     if len(set(names)) != len(names):
         errors.append(LineError(header_line, _("a column is named twice in the header")))
     if errors:
@@ -146,7 +159,7 @@ def read_csv(
             errors.append(
                 LineError(
                     reader.line_num,
-                    _("has %(n)d fields, the header has %(m)d") % {"n": len(row), "m": len(names)},
+                    _("the line's fields: %(n)d, the header's: %(m)d") % {"n": len(row), "m": len(names)},
                 )
             )
             continue
@@ -313,7 +326,14 @@ def _check_licence_line(line: int, row: dict[str, str], today: date) -> tuple[_L
     if not normalise_installation_number(number):
         problems.append(_("installation number missing"))
     elif len(number) > NUMBER_MAX_LENGTH:
-        problems.append(_("an installation number has at most %(n)d characters") % {"n": NUMBER_MAX_LENGTH})
+        problems.append(
+            ngettext(
+                "an installation number has at most %(n)d character",
+                "an installation number has at most %(n)d characters",
+                NUMBER_MAX_LENGTH,
+            )
+            % {"n": NUMBER_MAX_LENGTH}
+        )
     purchase_date = _parse_date(row["purchase_date"])
     if not row["purchase_date"]:
         problems.append(_("purchase date missing"))

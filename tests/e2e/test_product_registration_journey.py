@@ -67,7 +67,7 @@ def test_cc10_cc9_staff_upload_issued_numbers_and_the_customer_registers_one_in_
         timeout=60,
         what="the worker to import the file",
     )
-    expect(page.locator("#content")).to_contain_text("1 numbers issued", timeout=15_000)  # refreshed itself
+    expect(page.locator("#content")).to_contain_text("numbers issued: 1", timeout=15_000)  # refreshed itself
     assert number not in page.content()
     assert IssuedNumber.objects.get().licence is None
     page.goto(f"{base}/admin/")
