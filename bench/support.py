@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 HELPDESK_VERSION = os.environ.get("BENCH_HELPDESK_VERSION", "2.6.1")  # supports Django 5.2
 HELPDESK_VENV = ROOT / "bench" / ".helpdesk-venv"
-HELPDESK_DATABASE = "h_bench_helpdesk"
+HELPDESK_DATABASE = "portal_bench_helpdesk"
 HELPDESK_PORT_OFFSET = 1  # django-helpdesk's gunicorn listens on BENCH_PORT + 1
 
 WORDS = [
