@@ -21,6 +21,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import string
 import subprocess
 import sys
@@ -652,6 +653,7 @@ def bench_support(n: int, helpdesk_n: int, seconds: float, reps: int, port: int)
         if theirs is not None:
             theirs.terminate()
             theirs.wait(30)
+        shutil.rmtree(hd_project, ignore_errors=True)
     summary: dict[str, dict[str, float]] = {
         k: {"rps": median([r["rps"] for r in v]), "p95": median([r["p95"] for r in v])}
         for k, v in results.items()
