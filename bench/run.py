@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 QUICK = os.environ.get("BENCH_QUICK") == "1"  # smaller sizes, to try the harness itself
-# A comma-separated subset (import, fulfilment, latency, big_order, pages), to iterate on one figure.
+# A comma-separated subset (import, fulfilment, latency, big_order, pages, support), to iterate on one figure.
 ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
 PAGES_PORT = int(os.environ.get("BENCH_PORT", "8765"))
 PAGE_SLICES = 5  # each page's seconds of a repetition, in this many turns with the others
@@ -722,6 +722,8 @@ def main() -> int:
         "orders": 2_000 if QUICK else 10_000,
         "keys": 200,
         "page_seconds": 5.0 if QUICK else 10.0,
+        "support": 5_000 if QUICK else 100_000,
+        "helpdesk": 1_000 if QUICK else 10_000,
     }
     results: dict[str, Any] = {"sizes": sizes, "reps": REPS, "machine": {"cpus": os.cpu_count()}}
 
@@ -743,6 +745,14 @@ def main() -> int:
             workers.stop()
     if wanted("pages"):
         results["pages"] = bench_pages(sizes["orders"], sizes["keys"], sizes["page_seconds"])
+    if wanted("support"):
+        from bench.support import bench_support
+        from bench.support import report as support_report
+
+        results["support"] = bench_support(
+            sizes["support"], sizes["helpdesk"], sizes["page_seconds"], REPS, PAGES_PORT
+        )
+        support_report(results["support"])
     smtp.controller.stop()
     if ONLY:
         print(json.dumps({k: v for k, v in results.items() if k in ONLY}, indent=2, default=str))
