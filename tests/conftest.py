@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import translation
 
 from accounts.models import Organisation
 from portal.celery import app as celery_app
@@ -338,3 +339,13 @@ def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None
     """Files saved to Django's default storage (centre documents, the demo's) go to a temporary folder,
     never into the working tree."""
     settings.MEDIA_ROOT = str(tmp_path_factory.getbasetemp() / "media")
+
+
+@pytest.fixture(autouse=True)
+def _english_until_asked() -> Iterator[None]:
+    """Each test starts in the default language and leaves none behind: a page asked for in Czech
+    activates Czech in this thread (LocaleMiddleware), and the next test's service messages would be
+    Czech too."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
