@@ -169,6 +169,8 @@ class SupportRequest(models.Model):
     mail_attempts = models.PositiveIntegerField(default=0, editable=False)
     mail_sent_at = models.DateTimeField(_("confirmation mailed at"), null=True, blank=True)
     mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
+    # A web-form request's confirmed address (no requester): its mails go there (SUP-6; sup15b).
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
 
     objects = SupportRequestQuerySet.as_manager()
 
@@ -406,3 +408,74 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}"
+
+
+# --- The public web form (SUP-6, SUP-7, SVC-6; sup15b) ---------------------------------------------------
+
+
+class HeldWebRequest(models.Model):
+    """A request typed into the public web form (``/help/``), held until its address is confirmed from a
+    mail: not in the queue, no number (SUP-7). Confirmed, it becomes a ``SupportRequest`` (or is refused
+    with the reason); unconfirmed, it lapses after ``SUPPORT_WEB_FORM_HOLD_DAYS``."""
+
+    class State(models.TextChoices):
+        HELD = "held", _("Waiting for the address to be confirmed")
+        FILED = "filed", _("Filed")
+        REFUSED = "refused", _("Refused")
+
+    email = models.EmailField(_("e-mail"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.SUPPORT)
+    support_number = models.CharField(_("support number"), max_length=40, blank=True)
+    url = models.CharField(_("address (URL)"), max_length=500, blank=True)
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices, blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.HELD)
+    refusal = models.CharField(_("why refused"), max_length=500, blank=True)
+    request = models.OneToOneField(
+        SupportRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="held_web_request"
+    )
+    created_at = models.DateTimeField(_("typed at"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    # The mail with the confirmation link, sent once (centre.mail's send-once path).
+    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
+    mail_sent_at = models.DateTimeField(null=True, blank=True)
+    mail_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("held web-form request")
+        verbose_name_plural = _("held web-form requests")
+        indexes = [
+            # The lapse sweep: held requests by age.
+            models.Index(
+                fields=["created_at"], name="heldwebrequest_held_idx", condition=models.Q(state="held")
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.state}"
+
+
+class ReplyMail(models.Model):
+    """A staff public reply mailed to the customer (SUP-12), once (centre.mail's send-once path). Internal
+    notes never get one."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="reply_mail")
+    created_at = models.DateTimeField(default=timezone.now)
+    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
+    mail_sent_at = models.DateTimeField(_("mailed at"), null=True, blank=True)
+    mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("reply mail")
+        verbose_name_plural = _("reply mails")
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="replymail_unsent_idx", condition=models.Q(mail_sent_at=None)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}"
