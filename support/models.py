@@ -32,6 +32,19 @@ class Kind(models.TextChoices):
     PRE_SALES = "pre_sales", _("Pre-sales question")
     ORDERING = "ordering", _("Ordering question")
     ACTIVATION = "activation", _("Activation")
+    # VL-10: resellers' ordering questions on volume licences, routed to the licensing specialists (sup15b).
+    VOLUME_ORDERING = "volume_ordering", _("Ordering question on volume licences")
+
+
+class Team(models.TextChoices):
+    """Who handles a request, set by the service from its kind (VL-10): each is a staff ``Group``."""
+
+    SUPPORT_AGENTS = "support_agents", _("Support agents")
+    LICENSING_SPECIALISTS = "licensing_specialists", _("Licensing specialists")
+
+
+# The staff group behind each team (made by migration support 0003).
+TEAM_GROUPS = {Team.SUPPORT_AGENTS: "Support agents", Team.LICENSING_SPECIALISTS: "Licensing specialists"}
 
 
 class Channel(models.TextChoices):
@@ -171,6 +184,17 @@ class SupportRequest(models.Model):
     mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
     # A web-form request's confirmed address (no requester): its mails go there (SUP-6; sup15b).
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    # A reseller's or an end customer's request names one of their orders (the order stands in for the
+    # support number of an end customer's key); the team is set from the kind (VL-10; sup15b).
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="support_requests",
+        verbose_name=_("order"),
+    )
+    team = models.CharField(_("team"), max_length=30, choices=Team.choices, default=Team.SUPPORT_AGENTS)
 
     objects = SupportRequestQuerySet.as_manager()
 
@@ -201,6 +225,9 @@ class SupportRequest(models.Model):
                 name="supportrequest_unmailed_idx",
                 condition=models.Q(mail_sent_at=None),
             ),
+            # An end customer's own requests, newest first (keyset; sup15b), and the queue's team filter.
+            models.Index(fields=["requester", "-created_at", "-id"], name="supportrequest_req_recent_idx"),
+            models.Index(fields=["team", "status"], name="supportrequest_team_idx"),
         ]
 
     def __str__(self) -> str:
