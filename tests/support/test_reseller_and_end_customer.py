@@ -133,3 +133,46 @@ def test_sup6_an_end_customer_files_about_a_key_of_theirs_by_its_order_only(
     assert client.get(reverse("support:detail", args=[request.pk])).status_code == 404
     assert client.post(NEW, {"order": order.pk, "subject": "Steal", "body": "x"}).status_code == 200
     assert SupportRequest.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_reseller_and_end_customer_lists_cost_a_constant_number_of_queries(
+    client, reseller, end_customer, order, django_assert_max_num_queries
+):
+    from support.services.intake import end_customer_request_file, reseller_request_file
+
+    def counted(user, make, n):
+        for i in range(n):
+            make(i)
+        client.force_login(user)
+        with django_assert_max_num_queries(12) as captured:
+            assert client.get(LIST).status_code == 200
+        return len(captured)
+
+    reseller_org = order.reseller
+    few = counted(
+        reseller,
+        lambda i: reseller_request_file(
+            reseller=reseller_org, requester=reseller, kind=Kind.ORDERING, subject=f"R{i}", body="x"
+        ),
+        2,
+    )
+    many = counted(
+        reseller,
+        lambda i: reseller_request_file(
+            reseller=reseller_org, requester=reseller, kind=Kind.ORDERING, subject=f"S{i}", body="x"
+        ),
+        30,
+    )
+    assert few == many
+    few = counted(
+        end_customer,
+        lambda i: end_customer_request_file(user=end_customer, order_id=order.pk, subject=f"E{i}", body="x"),
+        2,
+    )
+    many = counted(
+        end_customer,
+        lambda i: end_customer_request_file(user=end_customer, order_id=order.pk, subject=f"F{i}", body="x"),
+        30,
+    )
+    assert few == many
