@@ -298,6 +298,8 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
         ("forbidden", "/locker/", False),
         ("email-change", "/account/email/", True),
         ("sessions", "/accounts/sessions/", True),
+        ("support-reseller", "/support/", True),
+        ("support-reseller-new", "/support/new/", True),
     ]
     problems: list[str] = []
     for width_name, width in WIDTHS.items():
