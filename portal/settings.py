@@ -608,3 +608,15 @@ CELERY_BEAT_SCHEDULE["sweep-import-jobs"] = {
     "task": "centre.tasks.sweep_import_jobs",
     "schedule": float(max(60, ORDER_SWEEP_INTERVAL)),
 }
+
+# --- Support desk: the public web form (/help/, SUP-6, SUP-7, SVC-6; support.web_views) ------------------
+# A web-form request is held until its address is confirmed from a mail; unconfirmed, it lapses after this
+# many days (the link expires with it), swept by a periodic task that also re-sends reply mails a lost
+# message left unsent. Submissions are limited per client address and per e-mail address.
+SUPPORT_WEB_FORM_HOLD_DAYS = env.int("SUPPORT_WEB_FORM_HOLD_DAYS", default=2)
+ACCOUNT_RATE_LIMITS["support_web_form_ip"] = env.str("SUPPORT_WEB_FORM_LIMIT_IP", default="10/h/ip")
+ACCOUNT_RATE_LIMITS["support_web_form_email"] = env.str("SUPPORT_WEB_FORM_LIMIT_EMAIL", default="5/h/key")
+CELERY_BEAT_SCHEDULE["support-sweep-web-requests"] = {
+    "task": "support.tasks.sweep_web_requests",
+    "schedule": float(max(60, ORDER_SWEEP_INTERVAL)),
+}

@@ -32,6 +32,8 @@ urlpatterns = [
     path("locker/", include("locker.urls")),
     path("centre/", include("centre.urls")),
     path("support/", include("support.urls")),
+    # The public web form and its signed links (support.web_views, SUP-6).
+    path("help/", include("support.web_urls")),
     path("api/v1/", include("api.urls")),
     path("settings/api-tokens/", include("api.portal_urls")),
     path("settings/webhooks/", include("webhooks.urls")),

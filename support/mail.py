@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from centre.mail import _give_up, _send_once
 
-from .models import Escalation, SupportRequest
+from .models import Escalation, HeldWebRequest, Message, ReplyMail, SupportRequest
 
 
 def _due_text(request: SupportRequest) -> str:
@@ -22,21 +22,37 @@ def _due_text(request: SupportRequest) -> str:
     return formats.date_format(timezone.localtime(request.due_at), "DATETIME_FORMAT")
 
 
+def recipient(request: SupportRequest) -> str:
+    """Where a request's mails go: its requester, else the web form's confirmed address (SUP-6)."""
+    if request.requester is not None and request.requester.email:
+        return str(request.requester.email)
+    return request.contact_email
+
+
+def request_link(request: SupportRequest) -> str:
+    """The customer's way to the request: the help module, or a web-form request's signed follow link."""
+    if request.requester is None and request.contact_email:
+        from .services.web_form import follow_token
+
+        return settings.PORTAL_BASE_URL + reverse("help:follow", args=[follow_token(request)])
+    return settings.PORTAL_BASE_URL + reverse("support:detail", args=[request.pk])
+
+
 def build_confirmation_mail(request: SupportRequest) -> EmailMultiAlternatives:
-    assert request.requester is not None
+    assert recipient(request)
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "number": request.number,
             "subject": request.subject,
             "due": _due_text(request) if request.sla_state == SupportRequest.Sla.RUNNING else "",
             "no_clock": _("This request has no guaranteed answer time."),
-            "request_url": settings.PORTAL_BASE_URL + reverse("support:detail", args=[request.pk]),
+            "request_url": request_link(request),
         }
         subject = render_to_string("support/email/confirmation_subject.txt", context).strip()
         text = render_to_string("support/email/confirmation.txt", context)
         html = render_to_string("support/email/confirmation.html", context)
     message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[request.requester.email]
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient(request)]
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -48,7 +64,7 @@ def confirmation_send(*, request_id: int) -> str:
         SupportRequest,
         request_id,
         load=lambda: SupportRequest.objects.select_related("requester").filter(pk=request_id).first(),
-        wanted=lambda request: bool(request.requester and request.requester.email),
+        wanted=lambda request: bool(recipient(request)),
         build=build_confirmation_mail,
         dropped="Not sent: the requester has no address.",
     )
@@ -100,3 +116,75 @@ def escalation_send(*, escalation_id: int) -> str:
 
 def escalation_failed(*, escalation_id: int, reason: str) -> None:
     _give_up(Escalation, escalation_id, reason)
+
+
+# --- The web form's confirmation link and staff replies (SUP-6, SUP-12; sup15b) ---------------------------
+
+
+def build_web_confirm_mail(held: HeldWebRequest) -> EmailMultiAlternatives:
+    from .services.web_form import confirm_token
+
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "subject": held.subject,
+            "confirm_url": settings.PORTAL_BASE_URL + reverse("help:confirm", args=[confirm_token(held)]),
+            "days": settings.SUPPORT_WEB_FORM_HOLD_DAYS,
+        }
+        subject = render_to_string("support/email/web_confirm_subject.txt", context).strip()
+        text = render_to_string("support/email/web_confirm.txt", context)
+    return EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[held.email]
+    )
+
+
+def web_confirm_send(*, held_id: int) -> str:
+    """Mail a held web-form request's confirmation link once; ``"dropped"`` once it is no longer held."""
+    return _send_once(
+        HeldWebRequest,
+        held_id,
+        load=lambda: HeldWebRequest.objects.filter(pk=held_id).first(),
+        wanted=lambda held: held.state == HeldWebRequest.State.HELD,
+        build=build_web_confirm_mail,
+        dropped="Not sent: no longer held.",
+    )
+
+
+def web_confirm_failed(*, held_id: int, reason: str) -> None:
+    _give_up(HeldWebRequest, held_id, reason)
+
+
+def build_reply_mail(reply: ReplyMail) -> EmailMultiAlternatives:
+    message = reply.message
+    request = message.request
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "number": request.number,
+            "subject": request.subject,
+            "body": message.body,
+            "request_url": request_link(request),
+        }
+        subject = render_to_string("support/email/reply_subject.txt", context).strip()
+        text = render_to_string("support/email/reply.txt", context)
+    return EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient(request)]
+    )
+
+
+def reply_send(*, reply_mail_id: int) -> str:
+    """Mail a staff public reply to the customer once; never an internal note (``"dropped"``)."""
+    return _send_once(
+        ReplyMail,
+        reply_mail_id,
+        load=lambda: (
+            ReplyMail.objects.select_related("message__request__requester").filter(pk=reply_mail_id).first()
+        ),
+        wanted=lambda reply: (
+            reply.message.kind == Message.Kind.PUBLIC_REPLY and bool(recipient(reply.message.request))
+        ),
+        build=build_reply_mail,
+        dropped="Not sent: not a public reply, or nobody to send it to.",
+    )
+
+
+def reply_failed(*, reply_mail_id: int, reason: str) -> None:
+    _give_up(ReplyMail, reply_mail_id, reason)

@@ -32,6 +32,19 @@ class Kind(models.TextChoices):
     PRE_SALES = "pre_sales", _("Pre-sales question")
     ORDERING = "ordering", _("Ordering question")
     ACTIVATION = "activation", _("Activation")
+    # VL-10: resellers' ordering questions on volume licences, routed to the licensing specialists (sup15b).
+    VOLUME_ORDERING = "volume_ordering", _("Ordering question on volume licences")
+
+
+class Team(models.TextChoices):
+    """Who handles a request, set by the service from its kind (VL-10): each is a staff ``Group``."""
+
+    SUPPORT_AGENTS = "support_agents", _("Support agents")
+    LICENSING_SPECIALISTS = "licensing_specialists", _("Licensing specialists")
+
+
+# The staff group behind each team (made by migration support 0003).
+TEAM_GROUPS = {Team.SUPPORT_AGENTS: "Support agents", Team.LICENSING_SPECIALISTS: "Licensing specialists"}
 
 
 class Channel(models.TextChoices):
@@ -169,6 +182,19 @@ class SupportRequest(models.Model):
     mail_attempts = models.PositiveIntegerField(default=0, editable=False)
     mail_sent_at = models.DateTimeField(_("confirmation mailed at"), null=True, blank=True)
     mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
+    # A web-form request's confirmed address (no requester): its mails go there (SUP-6; sup15b).
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    # A reseller's or an end customer's request names one of their orders (the order stands in for the
+    # support number of an end customer's key); the team is set from the kind (VL-10; sup15b).
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="support_requests",
+        verbose_name=_("order"),
+    )
+    team = models.CharField(_("team"), max_length=30, choices=Team.choices, default=Team.SUPPORT_AGENTS)
 
     objects = SupportRequestQuerySet.as_manager()
 
@@ -199,6 +225,9 @@ class SupportRequest(models.Model):
                 name="supportrequest_unmailed_idx",
                 condition=models.Q(mail_sent_at=None),
             ),
+            # An end customer's own requests, newest first (keyset; sup15b), and the queue's team filter.
+            models.Index(fields=["requester", "-created_at", "-id"], name="supportrequest_req_recent_idx"),
+            models.Index(fields=["team", "status"], name="supportrequest_team_idx"),
         ]
 
     def __str__(self) -> str:
@@ -406,3 +435,74 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}"
+
+
+# --- The public web form (SUP-6, SUP-7, SVC-6; sup15b) ---------------------------------------------------
+
+
+class HeldWebRequest(models.Model):
+    """A request typed into the public web form (``/help/``), held until its address is confirmed from a
+    mail: not in the queue, no number (SUP-7). Confirmed, it becomes a ``SupportRequest`` (or is refused
+    with the reason); unconfirmed, it lapses after ``SUPPORT_WEB_FORM_HOLD_DAYS``."""
+
+    class State(models.TextChoices):
+        HELD = "held", _("Waiting for the address to be confirmed")
+        FILED = "filed", _("Filed")
+        REFUSED = "refused", _("Refused")
+
+    email = models.EmailField(_("e-mail"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.SUPPORT)
+    support_number = models.CharField(_("support number"), max_length=40, blank=True)
+    url = models.CharField(_("address (URL)"), max_length=500, blank=True)
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices, blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.HELD)
+    refusal = models.CharField(_("why refused"), max_length=500, blank=True)
+    request = models.OneToOneField(
+        SupportRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="held_web_request"
+    )
+    created_at = models.DateTimeField(_("typed at"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    # The mail with the confirmation link, sent once (centre.mail's send-once path).
+    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
+    mail_sent_at = models.DateTimeField(null=True, blank=True)
+    mail_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("held web-form request")
+        verbose_name_plural = _("held web-form requests")
+        indexes = [
+            # The lapse sweep: held requests by age.
+            models.Index(
+                fields=["created_at"], name="heldwebrequest_held_idx", condition=models.Q(state="held")
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.state}"
+
+
+class ReplyMail(models.Model):
+    """A staff public reply mailed to the customer (SUP-12), once (centre.mail's send-once path). Internal
+    notes never get one."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="reply_mail")
+    created_at = models.DateTimeField(default=timezone.now)
+    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
+    mail_sent_at = models.DateTimeField(_("mailed at"), null=True, blank=True)
+    mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("reply mail")
+        verbose_name_plural = _("reply mails")
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="replymail_unsent_idx", condition=models.Q(mail_sent_at=None)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}"

@@ -16,9 +16,10 @@ from core.backoff import backoff
 from orders.mail import is_permanent_smtp_error
 
 from . import mail
-from .models import Escalation, SupportRequest
+from .models import Escalation, HeldWebRequest, ReplyMail, SupportRequest
 from .services.requests import pending_attachments_sweep
 from .services.sla import clocks_check
+from .services.web_form import held_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -88,3 +89,46 @@ def check_clocks() -> dict[str, int]:
         enqueued += 1
     swept = pending_attachments_sweep(older_than=now - timedelta(days=1))
     return {"events": events, "enqueued": enqueued, "attachments_swept": swept}
+
+
+# --- The web form and reply mails (SUP-6, SUP-12; sup15b) -------------------------------------------------
+
+
+@shared_task(bind=True, max_retries=None)
+def send_web_confirm(self: Any, held_id: int) -> str:
+    """A held web-form request's confirmation link, once."""
+    try:
+        return mail.web_confirm_send(held_id=held_id)
+    except (smtplib.SMTPException, OSError) as exc:
+        return _retry_or_fail(
+            self, HeldWebRequest, held_id, exc, lambda pk, r: mail.web_confirm_failed(held_id=pk, reason=r)
+        )
+
+
+@shared_task(bind=True, max_retries=None)
+def send_reply(self: Any, reply_mail_id: int) -> str:
+    """A staff public reply mailed to the customer, once."""
+    try:
+        return mail.reply_send(reply_mail_id=reply_mail_id)
+    except (smtplib.SMTPException, OSError) as exc:
+        return _retry_or_fail(
+            self, ReplyMail, reply_mail_id, exc, lambda pk, r: mail.reply_failed(reply_mail_id=pk, reason=r)
+        )
+
+
+@shared_task
+def sweep_web_requests() -> dict[str, int]:
+    """Held web-form requests nobody confirmed lapse; reply mails a lost message left unsent go again."""
+    now = timezone.now()
+    lapsed = held_sweep(now=now)
+    stale = now - timedelta(seconds=settings.ORDER_SWEEP_INTERVAL)
+    free = Q(mail_claimed_until=None) | Q(mail_claimed_until__lt=now)
+    enqueued = 0
+    for pk in (
+        ReplyMail.objects.filter(mail_sent_at=None, mail_error="", mail_attempts=0, created_at__lt=stale)
+        .filter(free)
+        .values_list("pk", flat=True)[:500]
+    ):
+        send_reply.delay(pk)
+        enqueued += 1
+    return {"lapsed": lapsed, "enqueued": enqueued}

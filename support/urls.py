@@ -1,11 +1,24 @@
 from django.urls import path
 
-from . import views
+from . import intake_views, views
 
 app_name = "support"
 urlpatterns = [
-    path("", views.RequestListView.as_view(), name="list"),
-    path("new/", views.NewRequestView.as_view(), name="new"),
-    path("<int:pk>/", views.RequestDetailView.as_view(), name="detail"),
+    # Customers get support.views; resellers and end customers support.intake_views (by_asker).
+    path(
+        "",
+        intake_views.by_asker(views.RequestListView.as_view(), intake_views.IntakeListView.as_view()),
+        name="list",
+    ),
+    path(
+        "new/",
+        intake_views.by_asker(views.NewRequestView.as_view(), intake_views.IntakeNewView.as_view()),
+        name="new",
+    ),
+    path(
+        "<int:pk>/",
+        intake_views.by_asker(views.RequestDetailView.as_view(), intake_views.IntakeDetailView.as_view()),
+        name="detail",
+    ),
     path("attachments/<int:pk>/", views.AttachmentView.as_view(), name="attachment"),
 ]

@@ -155,6 +155,14 @@ def entitlement_bind(*, licence: Licence, host: str, actor: Any, now: Any = None
     return binding
 
 
+def entitlement_check_host(*, licence: Licence, host: str) -> None:
+    """SUP-5 without binding (a web-form request): accepted when ``licence`` is bound to nothing or to
+    ``host``; ``bound_elsewhere`` otherwise."""
+    binding = EntitlementBinding.objects.filter(licence=licence).first()
+    if binding is not None and binding.host != host:
+        raise _bound_elsewhere(binding)
+
+
 def entitlement_rebind(*, licence_id: int, host: str, actor: Any) -> EntitlementBinding:
     """Staff move a licence's binding to another host (a customer moved its shop), recorded (SUP-5, ALL-3).
     ``host`` may be typed as an address or a host."""

@@ -37,6 +37,7 @@ from ..models import (
     Channel,
     Kind,
     Message,
+    ReplyMail,
     RequestNumberSequence,
     SupportEvent,
     SupportRequest,
@@ -176,6 +177,8 @@ def request_file(
     channel: str = Channel.MODULE,
     attachment_ids: Sequence[Any] = (),
     now: datetime | None = None,
+    bind: bool = True,
+    contact_email: str = "",
 ) -> SupportRequest:
     """File a request of ``organisation`` (SUP-4..9, SVC-6); ``SupportError`` by field when it is refused,
     with nothing stored (the pending attachments stay pending for the form to show again)."""
@@ -209,7 +212,10 @@ def request_file(
             category, covered, not_covered = coverage(
                 category=category, licence=licence, product=licence.product
             )
-            entitlement.entitlement_bind(licence=licence, host=host, actor=requester, now=now)
+            if bind:
+                entitlement.entitlement_bind(licence=licence, host=host, actor=requester, now=now)
+            else:  # a web-form request never binds (SUP-5): only an unbound or same-host licence
+                entitlement.entitlement_check_host(licence=licence, host=host)
         request = SupportRequest(
             number=request_number_issue(today=timezone.localdate(now)),
             organisation=organisation,
@@ -225,6 +231,7 @@ def request_file(
             not_covered=not_covered,
             subject=subject,
             created_at=now,
+            contact_email=contact_email,
         )
         request.save()
         SupportEvent.objects.create(
@@ -239,7 +246,7 @@ def request_file(
         Message.objects.create(
             request=request, kind=Message.Kind.ACKNOWLEDGEMENT, body=_acknowledgement(request), created_at=now
         )
-        if requester is not None and requester.email:
+        if (requester is not None and requester.email) or contact_email:
             enqueue_on_commit("support.tasks.send_confirmation", request.pk)
     return request
 
@@ -315,6 +322,9 @@ def request_staff_reply(
         request = _locked(SupportRequest.objects.all(), request_id)
         kind = Message.Kind.INTERNAL_NOTE if internal else Message.Kind.PUBLIC_REPLY
         message = Message.objects.create(request=request, author=author, kind=kind, body=body, created_at=now)
+        if not internal:  # mailed to the customer after commit, once; an internal note never is
+            reply_mail = ReplyMail.objects.create(message=message, created_at=now)
+            enqueue_on_commit("support.tasks.send_reply", reply_mail.pk)
         fields: list[str] = []
         if not internal:
             fields += sla.clock_answer(request, now=now, actor=author, calendar=calendar)

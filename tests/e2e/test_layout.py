@@ -298,6 +298,8 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
         ("forbidden", "/locker/", False),
         ("email-change", "/account/email/", True),
         ("sessions", "/accounts/sessions/", True),
+        ("support-reseller", "/support/", True),
+        ("support-reseller-new", "/support/new/", True),
     ]
     problems: list[str] = []
     for width_name, width in WIDTHS.items():
@@ -314,6 +316,7 @@ def test_all6_no_page_scrolls_sideways_and_axe_finds_nothing_serious(
             problems=problems,
         )
         _check(page, f"{base}/centre/register/", "register", width_name, axe=True, problems=problems)
+        _check(page, f"{base}/help/", "help", width_name, axe=True, problems=problems)
         _sign_in(page, base, world["reseller"].email)
         for name, path, axe in reseller_pages:
             _check(page, base + path, name, width_name, axe=axe, problems=problems)

@@ -249,7 +249,7 @@ def test_an_attachment_on_an_internal_note_is_never_served_to_the_customer(
 @pytest.mark.django_db
 def test_only_people_with_the_support_right_of_a_customer_get_in(client, customer, licence):
     """The module is for members with the *support requests* right (administrators have every right);
-    resellers come in a later increment."""
+    resellers and end customers get their own views (support.intake_views)."""
     without = make_user(customer, email="dl@acme.test", role=Membership.Role.MEMBER)
     client.force_login(without)
     assert client.get(LIST).status_code == 403 and client.get(NEW).status_code == 403
@@ -258,6 +258,11 @@ def test_only_people_with_the_support_right_of_a_customer_get_in(client, custome
     assert client.get(LIST).status_code == 200
     reseller = make_user(make_org(Organisation.Kind.RESELLER, "Shop"), email="r@shop.test")
     client.force_login(reseller)
+    assert (
+        client.get(LIST).status_code == 200
+    )  # resellers have their own module (test_reseller_and_end_customer)
+    distributor = make_user(make_org(Organisation.Kind.DISTRIBUTOR, "Dist"), email="d@dist.test")
+    client.force_login(distributor)
     assert client.get(LIST).status_code == 403
     client.logout()
     assert client.get(LIST).status_code == 302
