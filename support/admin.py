@@ -9,18 +9,23 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.http import HttpRequest
 from django.template.defaultfilters import linebreaksbr
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
 
+from . import triage
 from .errors import SupportError
 from .models import BindingEvent, ClosedDay, EntitlementBinding, SupportRequest
+from .selectors import visible_kinds
 from .services.entitlement import entitlement_rebind
 from .services.requests import request_assign, request_move, request_staff_reply
+from .services.triage import triage_assign, triage_close
 
 
 class SupportRequestAdminForm(forms.ModelForm):
@@ -55,15 +60,26 @@ class SupportRequestAdmin(admin.ModelAdmin):
         "status",
         "priority",
         "covered",
-        "sla_state",
-        "due_at",
-        "sla_breached",
+        "time_left",
         "assignee",
     ]
-    list_filter = ["status", "priority", "channel", "category", "sla_state"]  # each indexed
+    # The triage queue (SUP-12): each filter has its index (see the model's Meta).
+    list_filter = [
+        "status",
+        "priority",
+        "channel",
+        "category",
+        triage.ProductFilter,
+        triage.AssigneeFilter,
+        triage.SlaFilter,
+    ]
     search_fields = ["number", "subject", "organisation__name"]
     list_select_related = ["organisation", "assignee"]
+    # Paged without counting every row: a capped count, and no full-table count beside it.
+    paginator = triage.CappedPaginator
     show_full_result_count = False
+    ordering = ["-priority", "due_at", "-id"]
+    actions = ["assign_to", "take", "close"]
     readonly_fields = [
         "number",
         "organisation",
@@ -130,6 +146,79 @@ class SupportRequestAdmin(admin.ModelAdmin):
             )
             or "—"
         )
+
+    # --- the triage queue (SUP-12): who sees what, the time left, bulk actions ---------------------------
+    def get_queryset(self, request: HttpRequest) -> Any:
+        """Only the kinds of request the user's group works on (``visible_kinds``; VL-10)."""
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(kind__in=sorted(visible_kinds(request.user)))
+
+    def _desk(self, request: HttpRequest) -> bool:
+        return bool(visible_kinds(request.user))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or self._desk(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) or self._desk(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) or self._desk(request)
+
+    @admin.display(description=_("Time left"), ordering="due_at")
+    def time_left(self, obj: SupportRequest) -> str:
+        return triage.time_left(obj)
+
+    @admin.action(description=_("Assign to…"))
+    def assign_to(self, request: HttpRequest, queryset: Any) -> Any:
+        """An intermediate page chooses the staff member; its form posts back to this action."""
+        form = triage.AssignForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = triage_assign(
+                request_ids=queryset.values_list("pk", flat=True),
+                assignee=form.cleaned_data["assignee"],
+                actor=request.user,
+                kinds=visible_kinds(request.user),
+            )
+            self.message_user(request, _("%(n)d requests assigned.") % {"n": done}, messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/support/supportrequest/assign.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Assign support requests"),
+                "opts": self.model._meta,
+                "form": form,
+                "requests": queryset.select_related(None).only("pk", "number", "subject")[:500],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=_("Take (assign to me)"))
+    def take(self, request: HttpRequest, queryset: Any) -> None:
+        done = triage_assign(
+            request_ids=queryset.values_list("pk", flat=True),
+            assignee=request.user,
+            actor=request.user,
+            kinds=visible_kinds(request.user),
+        )
+        self.message_user(request, _("%(n)d requests assigned to you.") % {"n": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Close"))
+    def close(self, request: HttpRequest, queryset: Any) -> None:
+        closed, refused = triage_close(
+            request_ids=queryset.values_list("pk", flat=True),
+            actor=request.user,
+            kinds=visible_kinds(request.user),
+        )
+        self.message_user(request, _("%(n)d requests closed.") % {"n": closed}, messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request, _("%(n)d requests could not be closed.") % {"n": refused}, messages.ERROR
+            )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # requests come through the channels (phone intake is a later increment)

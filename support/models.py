@@ -199,6 +199,19 @@ class SupportRequest(models.Model):
                 name="supportrequest_unmailed_idx",
                 condition=models.Q(mail_sent_at=None),
             ),
+            # The triage queue (SUP-12): its default order, the kinds a staff group sees, the SLA flags.
+            models.Index(fields=["-priority", "due_at", "-id"], name="supportrequest_triage_idx"),
+            models.Index(fields=["kind", "-priority", "due_at"], name="supportrequest_kind_idx"),
+            models.Index(
+                fields=["due_at"],
+                name="supportrequest_breached_idx",
+                condition=models.Q(sla_breached=True),
+            ),
+            models.Index(
+                fields=["due_at"],
+                name="supportrequest_due_soon_idx",
+                condition=models.Q(sla_state="running", sla_warned=True, sla_breached=False),
+            ),
         ]
 
     def __str__(self) -> str:
