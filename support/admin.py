@@ -10,10 +10,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.http import HttpRequest
-from django.template.defaultfilters import linebreaksbr
+from django.http import FileResponse, Http404, HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -109,43 +110,38 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Conversation"))
     def conversation(self, obj: SupportRequest) -> str:
-        """Every message, internal notes marked (they are never shown to the customer)."""
-        rows = obj.messages.select_related("author").order_by("created_at", "id")
-        return (
-            format_html_join(
-                "",
-                '<div class="support-message"><p><strong>{}</strong> · {} · {}</p><p>{}</p></div>',
-                (
-                    (
-                        m.get_kind_display(),
-                        (m.author.email if m.author else "—"),
-                        timezone.localtime(m.created_at).strftime("%Y-%m-%d %H:%M"),
-                        linebreaksbr(m.body),
-                    )
-                    for m in rows
-                ),
-            )
-            or "—"
-        )
+        """Every message with its files (downloads through the staff access check); internal notes stand
+        apart (never shown or mailed to the customer), public replies are what the customer reads."""
+        return triage.conversation_html(obj)
 
     @admin.display(description=_("History and clock"))
     def history(self, obj: SupportRequest) -> str:
-        rows = obj.events.select_related("actor").order_by("at", "id")
-        return (
-            format_html_join(
-                "",
-                "<div>{} · {} · {}</div>",
-                (
-                    (
-                        timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
-                        e.get_kind_display(),
-                        e.actor.email if e.actor else _("system"),
-                    )
-                    for e in rows
-                ),
-            )
-            or "—"
+        """Every recorded event (who, when, what) and the clock explained in words (SUP-8)."""
+        return triage.history_html(obj)
+
+    def get_urls(self) -> list[Any]:
+        extra = [
+            path(
+                "attachment/<int:pk>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="support_supportrequest_attachment",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def attachment_view(self, request: HttpRequest, pk: int) -> FileResponse:
+        """A file of a request the staff member may see (its kind), as a download; 404 otherwise."""
+        attachment = triage.staff_attachment(user=request.user, attachment_id=pk)
+        if attachment is None:
+            raise Http404
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.name,
+            content_type="application/octet-stream",
         )
+        add_never_cache_headers(response)
+        return response
 
     # --- the triage queue (SUP-12): who sees what, the time left, bulk actions ---------------------------
     def get_queryset(self, request: HttpRequest) -> Any:

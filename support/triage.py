@@ -10,17 +10,22 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat, linebreaksbr
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from catalog.models import Product
 
-from .models import SupportRequest
+from .models import Attachment, Message, SupportRequest
+from .selectors import clock_explanation, visible_kinds
 
 COUNT_CAP = 10_000
 
@@ -134,3 +139,94 @@ class AssignForm(forms.Form):
         label=gettext_lazy("Assign to"),
         queryset=User.objects.filter(is_staff=True, is_active=True).order_by("email"),
     )
+
+
+# --- the request's page in the admin: conversation, files, history ---------------------------------------
+_MESSAGE_STYLE: dict[str, str] = {
+    # Internal notes stand apart from what the customer reads (SUP-12).
+    "internal_note": "border-left:4px solid #c77c02;background:#fff7e6;padding:6px 10px;margin:6px 0",
+    "public_reply": "border-left:4px solid #417690;padding:6px 10px;margin:6px 0",
+}
+_DEFAULT_STYLE = "border-left:4px solid #ccc;padding:6px 10px;margin:6px 0"
+
+
+def conversation_html(request: SupportRequest) -> str:
+    rows = (
+        request.messages.select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+        .order_by("created_at", "id")
+    )
+    parts = []
+    for message in rows:
+        label = message.get_kind_display()
+        if message.kind == Message.Kind.INTERNAL_NOTE:
+            label = _("Internal note — never shown or mailed to the customer")
+        elif message.kind == Message.Kind.PUBLIC_REPLY:
+            label = _("Public reply — shown and mailed to the customer")
+        files = format_html_join(
+            ", ",
+            '<a href="{}" download>{}</a> ({})',
+            (
+                (
+                    reverse("admin:support_supportrequest_attachment", args=[a.pk]),
+                    a.name,
+                    filesizeformat(a.size),
+                )
+                for a in message.attachments.all()
+            ),
+        )
+        parts.append(
+            format_html(
+                '<div class="support-message support-message--{}" style="{}">'
+                "<p><strong>{}</strong> · {} · {}</p><p>{}</p>{}</div>",
+                message.kind,
+                _MESSAGE_STYLE.get(str(message.kind), _DEFAULT_STYLE),
+                label,
+                message.author.email if message.author else "—",
+                timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M"),
+                linebreaksbr(message.body),
+                format_html("<p>{}: {}</p>", _("Files"), files) if files else "",
+            )
+        )
+    return mark_safe("".join(parts)) or "—"  # noqa: S308 (every part built by format_html)
+
+
+def history_html(request: SupportRequest) -> str:
+    rows = request.events.select_related("actor").order_by("at", "id")
+    events = format_html_join(
+        "",
+        "<li>{} · {} · {}{}</li>",
+        (
+            (
+                timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                e.get_kind_display(),
+                e.actor.email if e.actor else _("system"),
+                _event_detail(e),
+            )
+            for e in rows
+        ),
+    )
+    explanation = format_html_join("", "<li>{}</li>", ((line,) for line in clock_explanation(request)))
+    return format_html(
+        "<ul>{}</ul><p><strong>{}</strong></p><ul>{}</ul>",
+        events or "—",
+        _("The first-answer clock explained"),
+        explanation or "—",
+    )
+
+
+def _event_detail(event: Any) -> str:
+    data = event.data or {}
+    if "from" in data or "to" in data:
+        return f" ({data.get('from') or '—'} → {data.get('to') or '—'})"
+    if "channel" in data:
+        return f" ({data['channel']})"
+    return ""
+
+
+def staff_attachment(*, user: Any, attachment_id: Any) -> Attachment | None:
+    """A request's file for a staff member who sees the request's kind (``visible_kinds``), else None."""
+    kinds = visible_kinds(user)
+    if not kinds:
+        return None
+    return Attachment.objects.filter(pk=attachment_id, request__kind__in=sorted(kinds)).first()

@@ -198,3 +198,37 @@ def test_sup12_vl10_agents_see_support_requests_specialists_see_ordering_questio
     client.logout()
     login_staff_with_mfa(client, nobody)
     assert client.get(QUEUE).status_code == 403
+
+
+@pytest.mark.django_db
+def test_sup12_request_page_conversation_notes_apart_files_and_clock_history(
+    client, staff_client, staff, customer, member, licence
+):
+    """SUP-12/SUP-8: the admin request page shows public replies and internal notes apart, the files through
+    the staff access check (a download), and every clock event with the clock explained in words."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from support.services.requests import attachment_stash, request_staff_reply
+
+    upload = SimpleUploadedFile("error-log.txt", b"stack trace", content_type="text/plain")
+    stashed = attachment_stash(organisation=customer, user=member, upload=upload)
+    request = filed(customer, member, licence, attachment_ids=[stashed.pk])
+    request_staff_reply(request_id=request.pk, author=staff, body="Looks like the cache", internal=True)
+    request_staff_reply(request_id=request.pk, author=staff, body="Please clear the cache.", internal=False)
+    html = numbers(staff_client.get(reverse("admin:support_supportrequest_change", args=[request.pk])))
+    assert "support-message--internal_note" in html and "support-message--public_reply" in html
+    assert "never shown or mailed to the customer" in html
+    assert "Looks like the cache" in html and "Please clear the cache." in html
+    assert "Clock started" in html and "First answer given" in html
+    assert "the clock started" in html  # the explanation in words
+    link = reverse("admin:support_supportrequest_attachment", args=[stashed.pk])
+    assert link in html
+    download = staff_client.get(link)
+    assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
+    assert b"".join(download.streaming_content) == b"stack trace"
+    # A licensing specialist does not see support requests, nor their files (404 like a missing one).
+    specialist = desk_user("licensing@distributor.test", "Licensing specialists")
+    client.logout()
+    login_staff_with_mfa(client, specialist)
+    assert client.get(link).status_code == 404
+    assert client.get(reverse("admin:support_supportrequest_attachment", args=[999999])).status_code == 404
