@@ -10,21 +10,25 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.http import FileResponse, Http404, HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
+from core.errors import add_to_form
 
 from . import triage
 from .errors import SupportError
-from .models import BindingEvent, ClosedDay, EntitlementBinding, SupportRequest
+from .models import BindingEvent, ClosedDay, EntitlementBinding, Kind, SupportRequest
+from .phone import PhoneCallForm
 from .selectors import visible_kinds
 from .services.entitlement import entitlement_rebind
+from .services.phone import phone_request_file
 from .services.requests import request_assign, request_move, request_staff_reply
 from .services.triage import triage_assign, triage_close
 
@@ -81,6 +85,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
     show_full_result_count = False
     ordering = ["-priority", "due_at", "-id"]
     actions = ["assign_to", "take", "close"]
+    change_list_template = "admin/support/supportrequest/change_list.html"
     readonly_fields = [
         "number",
         "organisation",
@@ -122,6 +127,11 @@ class SupportRequestAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         extra = [
             path(
+                "phone/",
+                self.admin_site.admin_view(self.phone_view),
+                name="support_supportrequest_phone",
+            ),
+            path(
                 "attachment/<int:pk>/",
                 self.admin_site.admin_view(self.attachment_view),
                 name="support_supportrequest_attachment",
@@ -142,6 +152,35 @@ class SupportRequestAdmin(admin.ModelAdmin):
         )
         add_never_cache_headers(response)
         return response
+
+    def phone_view(self, request: HttpRequest) -> HttpResponse:
+        """Record a phone call (SUP-6) as a request on the customer's behalf; refusals by field, what was
+        typed kept."""
+        if not self._desk(request) or Kind.SUPPORT not in visible_kinds(request.user):
+            raise PermissionDenied
+        form = PhoneCallForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                filed = phone_request_file(staff=request.user, **form.cleaned_data)
+            except SupportError as error:
+                add_to_form(form, error)
+            else:
+                self.message_user(
+                    request,
+                    _("The call was recorded as %(number)s.") % {"number": filed.number},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:support_supportrequest_change", args=[filed.pk]))
+        return TemplateResponse(
+            request,
+            "admin/support/supportrequest/phone.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Record a phone call"),
+                "opts": self.model._meta,
+                "form": form,
+            },
+        )
 
     # --- the triage queue (SUP-12): who sees what, the time left, bulk actions ---------------------------
     def get_queryset(self, request: HttpRequest) -> Any:
@@ -217,7 +256,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
             )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # requests come through the channels (phone intake is a later increment)
+        return False  # requests come through the channels; staff record a call with "Record a phone call"
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

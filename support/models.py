@@ -317,6 +317,11 @@ class SupportEvent(Event):
         NO_CLOCK = "no_clock", _("No guaranteed time")
         PRIORITY = "priority", _("Priority changed")
         ASSIGNED = "assigned", _("Assigned")
+        # Added for phone intake (SUP-6) and credentials (SUP-10).
+        PHONE_CALL = "phone_call", _("Phone call recorded by staff")
+        CREDENTIAL_ADDED = "credential_added", _("Credentials added")
+        CREDENTIAL_REVEALED = "credential_revealed", _("Credentials revealed")
+        CREDENTIAL_DESTROYED = "credential_destroyed", _("Credentials destroyed")
 
     CLOCK_KINDS = (
         Kind.CLOCK_STARTED,
