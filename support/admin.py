@@ -11,22 +11,33 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from core.admin import ReadOnlyAdmin
 from core.errors import add_to_form
 
 from . import triage
 from .errors import SupportError
-from .models import BindingEvent, ClosedDay, EntitlementBinding, Kind, SupportRequest
+from .models import BindingEvent, ClosedDay, EntitlementBinding, Kind, RequestCredential, SupportRequest
 from .phone import PhoneCallForm
 from .selectors import visible_kinds
+from .services.credentials import credential_reveal
 from .services.entitlement import entitlement_rebind
 from .services.phone import phone_request_file
 from .services.requests import request_assign, request_move, request_staff_reply
@@ -86,6 +97,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
     ordering = ["-priority", "due_at", "-id"]
     actions = ["assign_to", "take", "close"]
     change_list_template = "admin/support/supportrequest/change_list.html"
+    change_form_template = "admin/support/supportrequest/change_form.html"
     readonly_fields = [
         "number",
         "organisation",
@@ -126,6 +138,11 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[Any]:
         extra = [
+            path(
+                "credential/<int:pk>/reveal/",
+                self.admin_site.admin_view(self.credential_reveal_view),
+                name="support_supportrequest_credential_reveal",
+            ),
             path(
                 "phone/",
                 self.admin_site.admin_view(self.phone_view),
@@ -181,6 +198,53 @@ class SupportRequestAdmin(admin.ModelAdmin):
                 "form": form,
             },
         )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        """The request's credentials (SUP-10): kind, host and state only; the assignee reveals one by POST."""
+        context = dict(extra_context or {})
+        if object_id.isdigit():
+            rows = RequestCredential.objects.filter(request_id=int(object_id)).select_related(
+                "request", "created_by"
+            )
+            context["credentials"] = [
+                (c, c.request.assignee_id == request.user.pk and c.destroyed_at is None) for c in rows
+            ]
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    @method_decorator(never_cache)
+    @method_decorator(sensitive_post_parameters())
+    @method_decorator(sensitive_variables("plaintext"))
+    def credential_reveal_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """POST only: the secret to the staff member assigned, recorded; never cached (no-store)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        credential = RequestCredential.objects.filter(pk=pk).select_related("request").first()
+        if credential is None or credential.request.kind not in visible_kinds(request.user):
+            raise Http404
+        try:
+            credential, plaintext = credential_reveal(credential_id=pk, user=request.user)
+        except SupportError as error:
+            if error.code == "not_allowed":
+                raise PermissionDenied from None
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:support_supportrequest_change", args=[credential.request_id])
+            )
+        response = TemplateResponse(
+            request,
+            "admin/support/supportrequest/credential_reveal.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Credentials"),
+                "opts": self.model._meta,
+                "credential": credential,
+                "secret": plaintext,
+            },
+        )
+        response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+        return response
 
     # --- the triage queue (SUP-12): who sees what, the time left, bulk actions ---------------------------
     def get_queryset(self, request: HttpRequest) -> Any:

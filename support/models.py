@@ -424,3 +424,42 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}"
+
+
+class RequestCredential(models.Model):
+    """Access the customer gives support with a request (SUP-10): an admin panel's or an FTP account's. The
+    secret is sealed by the vault (a registered field: master-key rotation re-wraps it, LOCK-3), revealed
+    only to the staff member assigned (each reveal a ``SupportEvent``), and destroyed — ciphertext wiped,
+    ``destroyed_at`` set — when the request closes."""
+
+    SEAL_KIND = "supportcredential"
+
+    class Kind(models.TextChoices):
+        ADMIN_PANEL = "admin_panel", _("Admin panel")
+        FTP = "ftp", _("FTP")
+        OTHER = "other", _("Other")
+
+    # Indexed by ``supportcredential_request_idx``, which starts with it.
+    request = models.ForeignKey(
+        SupportRequest, on_delete=models.CASCADE, related_name="credentials", db_index=False
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.ADMIN_PANEL)
+    host = models.CharField(_("host or URL"), max_length=500)
+    username = models.CharField(_("user name"), max_length=200, blank=True)
+    secret_ciphertext = models.BinaryField(editable=False, default=b"")
+    secret_wrapped_key = models.BinaryField(editable=False, default=b"")
+    secret_master_key_id = models.CharField(max_length=16, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("added at"), default=timezone.now)
+    destroyed_at = models.DateTimeField(_("destroyed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("request credential")
+        verbose_name_plural = _("request credentials")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["request", "created_at"], name="supportcredential_request_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.request_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import credential_views, views
 
 app_name = "support"
 urlpatterns = [
@@ -8,4 +8,6 @@ urlpatterns = [
     path("new/", views.NewRequestView.as_view(), name="new"),
     path("<int:pk>/", views.RequestDetailView.as_view(), name="detail"),
     path("attachments/<int:pk>/", views.AttachmentView.as_view(), name="attachment"),
+    # SUP-10: the customer gives access with a request (POST only).
+    path("<int:pk>/credentials/", credential_views.CredentialAddView.as_view(), name="credential_add"),
 ]
