@@ -9,18 +9,39 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
-from django.template.defaultfilters import linebreaksbr
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from core.admin import ReadOnlyAdmin
+from core.errors import add_to_form
 
+from . import triage
 from .errors import SupportError
-from .models import BindingEvent, ClosedDay, EntitlementBinding, SupportRequest
+from .models import BindingEvent, ClosedDay, EntitlementBinding, Kind, RequestCredential, SupportRequest
+from .phone import PhoneCallForm
+from .selectors import visible_kinds
+from .services.credentials import credential_reveal
 from .services.entitlement import entitlement_rebind
+from .services.phone import phone_request_file
 from .services.requests import request_assign, request_move, request_staff_reply
+from .services.triage import triage_assign, triage_close
 
 
 class SupportRequestAdminForm(forms.ModelForm):
@@ -55,15 +76,28 @@ class SupportRequestAdmin(admin.ModelAdmin):
         "status",
         "priority",
         "covered",
-        "sla_state",
-        "due_at",
-        "sla_breached",
+        "time_left",
         "assignee",
     ]
-    list_filter = ["status", "priority", "channel", "category", "sla_state"]  # each indexed
+    # The triage queue (SUP-12): each filter has its index (see the model's Meta).
+    list_filter = [
+        "status",
+        "priority",
+        "channel",
+        "category",
+        triage.ProductFilter,
+        triage.AssigneeFilter,
+        triage.SlaFilter,
+    ]
     search_fields = ["number", "subject", "organisation__name"]
     list_select_related = ["organisation", "assignee"]
+    # Paged without counting every row: a capped count, and no full-table count beside it.
+    paginator = triage.CappedPaginator
     show_full_result_count = False
+    ordering = ["-priority", "due_at", "-id"]
+    actions = ["assign_to", "take", "close"]
+    change_list_template = "admin/support/supportrequest/change_list.html"
+    change_form_template = "admin/support/supportrequest/change_form.html"
     readonly_fields = [
         "number",
         "organisation",
@@ -93,46 +127,200 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Conversation"))
     def conversation(self, obj: SupportRequest) -> str:
-        """Every message, internal notes marked (they are never shown to the customer)."""
-        rows = obj.messages.select_related("author").order_by("created_at", "id")
-        return (
-            format_html_join(
-                "",
-                '<div class="support-message"><p><strong>{}</strong> · {} · {}</p><p>{}</p></div>',
-                (
-                    (
-                        m.get_kind_display(),
-                        (m.author.email if m.author else "—"),
-                        timezone.localtime(m.created_at).strftime("%Y-%m-%d %H:%M"),
-                        linebreaksbr(m.body),
-                    )
-                    for m in rows
-                ),
-            )
-            or "—"
-        )
+        """Every message with its files (downloads through the staff access check); internal notes stand
+        apart (never shown or mailed to the customer), public replies are what the customer reads."""
+        return triage.conversation_html(obj)
 
     @admin.display(description=_("History and clock"))
     def history(self, obj: SupportRequest) -> str:
-        rows = obj.events.select_related("actor").order_by("at", "id")
-        return (
-            format_html_join(
-                "",
-                "<div>{} · {} · {}</div>",
-                (
-                    (
-                        timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
-                        e.get_kind_display(),
-                        e.actor.email if e.actor else _("system"),
-                    )
-                    for e in rows
-                ),
-            )
-            or "—"
+        """Every recorded event (who, when, what) and the clock explained in words (SUP-8)."""
+        return triage.history_html(obj)
+
+    def get_urls(self) -> list[Any]:
+        extra = [
+            path(
+                "credential/<int:pk>/reveal/",
+                self.admin_site.admin_view(self.credential_reveal_view),
+                name="support_supportrequest_credential_reveal",
+            ),
+            path(
+                "phone/",
+                self.admin_site.admin_view(self.phone_view),
+                name="support_supportrequest_phone",
+            ),
+            path(
+                "attachment/<int:pk>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="support_supportrequest_attachment",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def attachment_view(self, request: HttpRequest, pk: int) -> FileResponse:
+        """A file of a request the staff member may see (its kind), as a download; 404 otherwise."""
+        attachment = triage.staff_attachment(user=request.user, attachment_id=pk)
+        if attachment is None:
+            raise Http404
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.name,
+            content_type="application/octet-stream",
+        )
+        add_never_cache_headers(response)
+        return response
+
+    def phone_view(self, request: HttpRequest) -> HttpResponse:
+        """Record a phone call (SUP-6) as a request on the customer's behalf; refusals by field, what was
+        typed kept."""
+        if not self._desk(request) or Kind.SUPPORT not in visible_kinds(request.user):
+            raise PermissionDenied
+        form = PhoneCallForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                filed = phone_request_file(staff=request.user, **form.cleaned_data)
+            except SupportError as error:
+                add_to_form(form, error)
+            else:
+                self.message_user(
+                    request,
+                    _("The call was recorded as %(number)s.") % {"number": filed.number},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:support_supportrequest_change", args=[filed.pk]))
+        return TemplateResponse(
+            request,
+            "admin/support/supportrequest/phone.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Record a phone call"),
+                "opts": self.model._meta,
+                "form": form,
+            },
         )
 
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        """The request's credentials (SUP-10): kind, host and state only; the assignee reveals one by POST."""
+        context = dict(extra_context or {})
+        if object_id.isdigit():
+            rows = RequestCredential.objects.filter(request_id=int(object_id)).select_related(
+                "request", "created_by"
+            )
+            context["credentials"] = [
+                (c, c.request.assignee_id == request.user.pk and c.destroyed_at is None) for c in rows
+            ]
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    @method_decorator(never_cache)
+    @method_decorator(sensitive_post_parameters())
+    @method_decorator(sensitive_variables("plaintext"))
+    def credential_reveal_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """POST only: the secret to the staff member assigned, recorded; never cached (no-store)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        credential = RequestCredential.objects.filter(pk=pk).select_related("request").first()
+        if credential is None or credential.request.kind not in visible_kinds(request.user):
+            raise Http404
+        try:
+            credential, plaintext = credential_reveal(credential_id=pk, user=request.user)
+        except SupportError as error:
+            if error.code == "not_allowed":
+                raise PermissionDenied from None
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:support_supportrequest_change", args=[credential.request_id])
+            )
+        response = TemplateResponse(
+            request,
+            "admin/support/supportrequest/credential_reveal.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Credentials"),
+                "opts": self.model._meta,
+                "credential": credential,
+                "secret": plaintext,
+            },
+        )
+        response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+        return response
+
+    # --- the triage queue (SUP-12): who sees what, the time left, bulk actions ---------------------------
+    def get_queryset(self, request: HttpRequest) -> Any:
+        """Only the kinds of request the user's group works on (``visible_kinds``; VL-10)."""
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(kind__in=sorted(visible_kinds(request.user)))
+
+    def _desk(self, request: HttpRequest) -> bool:
+        return bool(visible_kinds(request.user))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or self._desk(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) or self._desk(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) or self._desk(request)
+
+    @admin.display(description=_("Time left"), ordering="due_at")
+    def time_left(self, obj: SupportRequest) -> str:
+        return triage.time_left(obj)
+
+    @admin.action(description=_("Assign to…"))
+    def assign_to(self, request: HttpRequest, queryset: Any) -> Any:
+        """An intermediate page chooses the staff member; its form posts back to this action."""
+        form = triage.AssignForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = triage_assign(
+                request_ids=queryset.values_list("pk", flat=True),
+                assignee=form.cleaned_data["assignee"],
+                actor=request.user,
+                kinds=visible_kinds(request.user),
+            )
+            self.message_user(request, _("%(n)d requests assigned.") % {"n": done}, messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/support/supportrequest/assign.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Assign support requests"),
+                "opts": self.model._meta,
+                "form": form,
+                "requests": queryset.select_related(None).only("pk", "number", "subject")[:500],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=_("Take (assign to me)"))
+    def take(self, request: HttpRequest, queryset: Any) -> None:
+        done = triage_assign(
+            request_ids=queryset.values_list("pk", flat=True),
+            assignee=request.user,
+            actor=request.user,
+            kinds=visible_kinds(request.user),
+        )
+        self.message_user(request, _("%(n)d requests assigned to you.") % {"n": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Close"))
+    def close(self, request: HttpRequest, queryset: Any) -> None:
+        closed, refused = triage_close(
+            request_ids=queryset.values_list("pk", flat=True),
+            actor=request.user,
+            kinds=visible_kinds(request.user),
+        )
+        self.message_user(request, _("%(n)d requests closed.") % {"n": closed}, messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request, _("%(n)d requests could not be closed.") % {"n": refused}, messages.ERROR
+            )
+
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # requests come through the channels (phone intake is a later increment)
+        return False  # requests come through the channels; staff record a call with "Record a phone call"
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -9,3 +9,22 @@ class SupportConfig(AppConfig):
     name = "support"
     verbose_name = _("Support desk")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported here because models may be imported only once the app registry is ready (Django).
+        from locker import vault
+
+        from .models import RequestCredential
+
+        # Credentials customers give with a request (SUP-10) are sealed secrets: a master-key rotation
+        # re-wraps them too (LOCK-3).
+        vault.register(
+            vault.SealedField(
+                kind=RequestCredential.SEAL_KIND,
+                model="support.RequestCredential",
+                ciphertext="secret_ciphertext",
+                wrapped_key="secret_wrapped_key",
+                master_key_id="secret_master_key_id",
+                label=_("support request credentials"),
+            )
+        )

@@ -47,6 +47,11 @@ class Team(models.TextChoices):
 TEAM_GROUPS = {Team.SUPPORT_AGENTS: "Support agents", Team.LICENSING_SPECIALISTS: "Licensing specialists"}
 
 
+def team_for(kind: str) -> str:
+    """VL-10: ordering questions on volume licences go to the licensing specialists, the rest to support."""
+    return Team.LICENSING_SPECIALISTS if kind == Kind.VOLUME_ORDERING else Team.SUPPORT_AGENTS
+
+
 class Channel(models.TextChoices):
     MODULE = "module", _("Help module")
     WEB_FORM = "web_form", _("Web form")
@@ -228,6 +233,19 @@ class SupportRequest(models.Model):
             # An end customer's own requests, newest first (keyset; sup15b), and the queue's team filter.
             models.Index(fields=["requester", "-created_at", "-id"], name="supportrequest_req_recent_idx"),
             models.Index(fields=["team", "status"], name="supportrequest_team_idx"),
+            # The triage queue (SUP-12): its default order, the kinds a staff group sees, the SLA flags.
+            models.Index(fields=["-priority", "due_at", "-id"], name="supportrequest_triage_idx"),
+            models.Index(fields=["kind", "-priority", "due_at"], name="supportrequest_kind_idx"),
+            models.Index(
+                fields=["due_at"],
+                name="supportrequest_breached_idx",
+                condition=models.Q(sla_breached=True),
+            ),
+            models.Index(
+                fields=["due_at"],
+                name="supportrequest_due_soon_idx",
+                condition=models.Q(sla_state="running", sla_warned=True, sla_breached=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -327,12 +345,18 @@ class SupportEvent(Event):
         CLOCK_PAUSED = "clock_paused", _("Clock paused")
         CLOCK_RESUMED = "clock_resumed", _("Clock resumed")
         CLOCK_ANSWERED = "clock_answered", _("First answer given")
+        # xgettext:no-python-format
         CLOCK_WARNED = "clock_warned", _("80 % of the time used")
         CLOCK_BREACHED = "clock_breached", _("Time exceeded")
         CLOCK_LEFT = "clock_left", _("Not covered: no guaranteed time")
         NO_CLOCK = "no_clock", _("No guaranteed time")
         PRIORITY = "priority", _("Priority changed")
         ASSIGNED = "assigned", _("Assigned")
+        # Added for phone intake (SUP-6) and credentials (SUP-10).
+        PHONE_CALL = "phone_call", _("Phone call recorded by staff")
+        CREDENTIAL_ADDED = "credential_added", _("Credentials added")
+        CREDENTIAL_REVEALED = "credential_revealed", _("Credentials revealed")
+        CREDENTIAL_DESTROYED = "credential_destroyed", _("Credentials destroyed")
 
     CLOCK_KINDS = (
         Kind.CLOCK_STARTED,
@@ -506,3 +530,42 @@ class ReplyMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id}"
+
+
+class RequestCredential(models.Model):
+    """Access the customer gives support with a request (SUP-10): an admin panel's or an FTP account's. The
+    secret is sealed by the vault (a registered field: master-key rotation re-wraps it, LOCK-3), revealed
+    only to the staff member assigned (each reveal a ``SupportEvent``), and destroyed — ciphertext wiped,
+    ``destroyed_at`` set — when the request closes."""
+
+    SEAL_KIND = "supportcredential"
+
+    class Kind(models.TextChoices):
+        ADMIN_PANEL = "admin_panel", _("Admin panel")
+        FTP = "ftp", _("FTP")
+        OTHER = "other", _("Other")
+
+    # Indexed by ``supportcredential_request_idx``, which starts with it.
+    request = models.ForeignKey(
+        SupportRequest, on_delete=models.CASCADE, related_name="credentials", db_index=False
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.ADMIN_PANEL)
+    host = models.CharField(_("host or URL"), max_length=500)
+    username = models.CharField(_("user name"), max_length=200, blank=True)
+    secret_ciphertext = models.BinaryField(editable=False, default=b"")
+    secret_wrapped_key = models.BinaryField(editable=False, default=b"")
+    secret_master_key_id = models.CharField(max_length=16, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("added at"), default=timezone.now)
+    destroyed_at = models.DateTimeField(_("destroyed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("request credential")
+        verbose_name_plural = _("request credentials")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["request", "created_at"], name="supportcredential_request_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.request_id}"

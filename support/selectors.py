@@ -14,7 +14,7 @@ from centre.models import Licence
 from core.paging import KeysetPage, keyset_page
 
 from . import clock
-from .models import Attachment, Message, SupportEvent, SupportRequest
+from .models import TEAM_GROUPS, Attachment, Kind, Message, SupportEvent, SupportRequest, Team, team_for
 from .services.sla import working_calendar
 
 REQUEST_PAGE_SIZE = 25
@@ -160,3 +160,29 @@ def clock_explanation(request: SupportRequest) -> list[str]:
             lines.append(_("Not counted (weekends, holidays, closed days): %(days)s.") % {"days": names})
         lines.append(_("Due %(when)s: 72 hours of working time.") % {"when": _when(request.due_at)})
     return lines
+
+
+# --- who sees which requests in the staff queue (SUP-12, VL-10) ------------------------------------------
+SUPPORT_AGENTS = TEAM_GROUPS[Team.SUPPORT_AGENTS]
+LICENSING_SPECIALISTS = TEAM_GROUPS[Team.LICENSING_SPECIALISTS]
+# The kinds of request each staff group works on, from the team each kind goes to (``team_for``): the
+# licensing specialists the ordering questions on volume licences (VL-10), the support agents the rest.
+GROUP_KINDS: dict[str, frozenset[str]] = {
+    group: frozenset(kind for kind in Kind.values if team_for(kind) == team)
+    for team, group in TEAM_GROUPS.items()
+}
+
+
+def visible_kinds(user: Any) -> frozenset[str]:
+    """The kinds of request ``user`` sees in the admin queue: every kind for a superuser, the kinds of the
+    user's support groups for other staff, none for anyone else. One query, remembered on the user."""
+    if not getattr(user, "is_active", False) or not getattr(user, "is_staff", False):
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(Kind.values)
+    cached = getattr(user, "_support_visible_kinds", None)
+    if cached is None:
+        names = user.groups.filter(name__in=list(GROUP_KINDS)).values_list("name", flat=True)
+        cached = frozenset().union(*(GROUP_KINDS[name] for name in names))
+        user._support_visible_kinds = cached
+    return cached

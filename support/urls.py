@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import intake_views, views
+from . import credential_views, intake_views, views
 
 app_name = "support"
 urlpatterns = [
@@ -21,4 +21,6 @@ urlpatterns = [
         name="detail",
     ),
     path("attachments/<int:pk>/", views.AttachmentView.as_view(), name="attachment"),
+    # SUP-10: the customer gives access with a request (POST only).
+    path("<int:pk>/credentials/", credential_views.CredentialAddView.as_view(), name="credential_add"),
 ]

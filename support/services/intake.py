@@ -25,17 +25,12 @@ from locker.models import ProductKey
 from orders.models import Order
 
 from ..errors import SupportError
-from ..models import CHANNEL_RANK, Channel, Kind, Message, SupportEvent, SupportRequest, Team
+from ..models import CHANNEL_RANK, Channel, Kind, Message, SupportEvent, SupportRequest, team_for
 from . import sla
 from .requests import BODY_MAX, SUBJECT_MAX, _acknowledgement, _clean_text, request_number_issue
 from .web_form import _distributor
 
 RESELLER_KINDS = (Kind.ORDERING, Kind.VOLUME_ORDERING, Kind.PRE_SALES)
-
-
-def team_for(kind: str) -> str:
-    """VL-10: ordering questions on volume licences go to the licensing specialists, the rest to support."""
-    return Team.LICENSING_SPECIALISTS if kind == Kind.VOLUME_ORDERING else Team.SUPPORT_AGENTS
 
 
 def end_customer_orders(user: Any) -> Any:

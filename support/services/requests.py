@@ -42,7 +42,7 @@ from ..models import (
     SupportEvent,
     SupportRequest,
 )
-from . import entitlement, sla
+from . import credentials, entitlement, sla
 
 Status = SupportRequest.Status
 SUBJECT_MAX = 200
@@ -272,6 +272,9 @@ def _move(
         fields += sla.clock_stop(request, now=now, actor=actor, reason="closed")
     fields += MACHINE.apply(request, to)
     request.save(update_fields=sorted(set(fields)))
+    if to == Status.CLOSED:
+        # SUP-10: credentials given with the request are destroyed when it closes (a reopened one asks again).
+        credentials.credentials_destroy(request=request, actor=actor, now=now)
     SupportEvent.objects.create(
         request=request, kind=SupportEvent.Kind.STATUS, actor=actor, at=now, data={"from": before, "to": to}
     )
