@@ -26,6 +26,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
@@ -281,7 +282,11 @@ class SupportRequestAdmin(admin.ModelAdmin):
                 actor=request.user,
                 kinds=visible_kinds(request.user),
             )
-            self.message_user(request, _("%(n)d requests assigned.") % {"n": done}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(n)d request assigned.", "%(n)d requests assigned.", done) % {"n": done},
+                messages.SUCCESS,
+            )
             return None
         return TemplateResponse(
             request,
@@ -304,7 +309,11 @@ class SupportRequestAdmin(admin.ModelAdmin):
             actor=request.user,
             kinds=visible_kinds(request.user),
         )
-        self.message_user(request, _("%(n)d requests assigned to you.") % {"n": done}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d request assigned to you.", "%(n)d requests assigned to you.", done) % {"n": done},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Close"))
     def close(self, request: HttpRequest, queryset: Any) -> None:
@@ -313,10 +322,17 @@ class SupportRequestAdmin(admin.ModelAdmin):
             actor=request.user,
             kinds=visible_kinds(request.user),
         )
-        self.message_user(request, _("%(n)d requests closed.") % {"n": closed}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d request closed.", "%(n)d requests closed.", closed) % {"n": closed},
+            messages.SUCCESS,
+        )
         if refused:
             self.message_user(
-                request, _("%(n)d requests could not be closed.") % {"n": refused}, messages.ERROR
+                request,
+                ngettext("%(n)d request could not be closed.", "%(n)d requests could not be closed.", refused)
+                % {"n": refused},
+                messages.ERROR,
             )
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -112,6 +112,7 @@ class SlaFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [
+            # xgettext:no-python-format
             ("due_soon", gettext_lazy("Due soon (80 % used)")),
             ("breached", gettext_lazy("Breached")),
             ("paused", gettext_lazy("Paused")),
