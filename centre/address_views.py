@@ -15,6 +15,7 @@ from django.views import View
 from core.errors import add_to_form
 
 from .address_forms import AddressForm, initial_of
+from .countries import country_name
 from .errors import CentreError
 from .models import Address
 from .selectors import address_history, address_list, address_of_kind, site_get
@@ -150,8 +151,6 @@ class SiteRemoveView(UserManagementRequiredMixin, View):
 
 def _history_rows(events: list[Any]) -> list[dict[str, Any]]:
     """Each change with the fields it changed, named for people: (field, before, after)."""
-    from .countries import country_name
-
     labels = {name: getattr(Address._meta.get_field(name), "verbose_name", name) for name in Address.TRACKED}
     rows = []
     for event in events:

@@ -17,6 +17,9 @@ from accounts.models import Organisation
 from core.models import AppendOnlyModel, Event
 from core.sequences import YearlySequence
 
+from .countries import country_name
+from .richtext import safe_html
+
 
 class PeopleEvent(Event):
     """Append-only history of a customer's people (CC-6, ALL-3): who (``actor``) did what to whom
@@ -481,8 +484,6 @@ class Address(models.Model):
     @property
     def lines(self) -> list[str]:
         """The address as printed on an envelope, one line each, leaving out what is empty."""
-        from .countries import country_name
-
         town = f"{self.postcode} {self.city}".strip()
         parts = [self.company, self.attention, self.street, town, country_name(self.country_code)]
         return [part for part in parts if part]
@@ -582,7 +583,6 @@ class NewsItem(models.Model):
     def body_html(self) -> str:
         """The body as safe HTML: sanitised by nh3 (tags and attributes on its allow-list, links with
         ``rel="noopener noreferrer"``); a body without tags is plain text with its line breaks kept."""
-        from .richtext import safe_html
 
         return safe_html(self.body)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -15,7 +15,7 @@ from accounts.models import Membership, Organisation
 from core.paging import KeysetPage, keyset_page
 from locker import vault
 
-from .models import Address, AddressEvent, Licence, PeopleEvent
+from .models import Address, AddressEvent, Document, Licence, NewsItem, PeopleEvent
 
 PEOPLE_PAGE_SIZE = 25
 
@@ -129,8 +129,6 @@ ADDRESS_HISTORY_SIZE = 20
 def address_list(*, organisation: Organisation) -> list[Address]:
     """The organisation's current addresses: billing, delivery, then the sites by name. Each carries its
     last change (``last_changed_at``, ``last_changed_by``: the actor's e-mail). One query."""
-    from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
-
     last = AddressEvent.objects.filter(address=OuterRef("pk")).order_by("-at", "-id")
     return list(
         Address.objects.for_org(organisation)
@@ -194,10 +192,6 @@ def news_page(
 ) -> KeysetPage:
     """The news a customer may read (published, general or about a product it holds), newest first,
     ``size`` a page: one query with the products, wherever the page is."""
-    from datetime import datetime
-
-    from .models import NewsItem
-
     return keyset_page(
         NewsItem.objects.for_org(organisation).select_related("product"),
         fields=["published_at", "id"],
@@ -213,8 +207,6 @@ def news_page(
 def news_get(*, organisation: Organisation, news_id: Any) -> Any:
     """One news item the customer may read; ``NewsItem.DoesNotExist`` for a draft, a future item, another
     product's item and a missing one alike (ALL-1)."""
-    from .models import NewsItem
-
     return NewsItem.objects.for_org(organisation).select_related("product").get(pk=news_id)
 
 
@@ -231,10 +223,6 @@ def document_page(
 ) -> KeysetPage:
     """The documents a customer may download (published, general or about a product it holds), newest
     first, ``size`` a page: one query with the products, wherever the page is."""
-    from datetime import datetime
-
-    from .models import Document
-
     return keyset_page(
         Document.objects.for_org(organisation).select_related("product"),
         fields=["created_at", "id"],

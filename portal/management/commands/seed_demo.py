@@ -12,6 +12,7 @@ import string
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from io import BytesIO
 from typing import Any
 
 from django.conf import settings
@@ -19,11 +20,13 @@ from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
+from reportlab.pdfgen import canvas
 
 from accounts.models import Membership, Organisation, User
 from catalog.models import Product, Release
 from catalog.services import release_file_add, releases_publish
-from centre.models import Licence
+from centre.models import Address, Document, Licence, NewsItem
+from centre.services.addresses import AddressIn, address_set, site_add
 from centre.services.licences import licence_book
 from locker.models import ProductKey
 from locker.services import key_reveal, keys_import
@@ -500,13 +503,6 @@ def _demo_centre_content(customer: Organisation, products: dict[str, Product]) -
     """Demo Customer's billing, delivery and one site address (through the services, recorded as the
     administrator's), two news items (one about CS-PRO) and one document (a one-page PDF drawn here, not a
     committed file); each made once."""
-    from io import BytesIO
-
-    from django.core.files.base import ContentFile
-    from reportlab.pdfgen import canvas
-
-    from centre.models import Address, Document, NewsItem
-    from centre.services.addresses import AddressIn, address_set, site_add
 
     admin = User.objects.get(email="customer@demo.test")
     billing = AddressIn(
