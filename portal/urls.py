@@ -1,18 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.utils.translation import gettext_lazy as _
 
 from accounts.views import PasswordSetDoneView, PasswordSetView, organisation_switch
 
 from . import views
-
-admin.site.site_header = _("Distributor portal administration")
-admin.site.site_title = _("Distributor portal")
-# The lists need the width (a key's columns were cut at 1280 px beside the app menu): Home and the
-# breadcrumbs lead everywhere the menu did.
-admin.site.enable_nav_sidebar = False
-
 
 urlpatterns = [
     path("", views.home, name="home"),

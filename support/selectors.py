@@ -112,10 +112,14 @@ def _duration(seconds: int) -> str:
     return _("%(m)d min") % {"m": minutes}
 
 
-def clock_explanation(request: SupportRequest) -> list[str]:
+def clock_explanation(request: SupportRequest, *, events: list[SupportEvent] | None = None) -> list[str]:
     """The first-answer clock in words (SUP-8): each recorded clock event, how long the request waited for
-    the customer, and the days that did not count, so the due time can be checked by hand."""
-    events = list(request.events.filter(kind__in=SupportEvent.CLOCK_KINDS).order_by("at", "id"))
+    the customer, and the days that did not count, so the due time can be checked by hand. ``events``: the
+    request's events in order, when the caller has read them already (its clock events are used)."""
+    if events is None:
+        events = list(request.events.filter(kind__in=SupportEvent.CLOCK_KINDS).order_by("at", "id"))
+    else:
+        events = [event for event in events if event.kind in SupportEvent.CLOCK_KINDS]
     lines: list[str] = []
     paused_at: datetime | None = None
     calendar = working_calendar(around=request.created_at)

@@ -13,7 +13,8 @@ row and looks at the flags first, so two checks at once act once.
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
+from datetime import date, datetime
 from typing import Any
 
 import holidays
@@ -37,13 +38,22 @@ def working_calendar(*, around: datetime | None = None) -> clock.WorkingCalendar
     """The distributor's working days around a moment (the year before to the year after): the public
     holidays of ``SUPPORT_COUNTRY`` and the closed days staff added. One query."""
     moment = timezone.localtime(around or timezone.now())
-    years = list(range(moment.year - 1, moment.year + 2))
-    public = holidays.country_holidays(settings.SUPPORT_COUNTRY, years=years)
+    years = tuple(range(moment.year - 1, moment.year + 2))
     staff = ClosedDay.objects.filter(day__year__in=years).values_list("day", "reason")
     return clock.WorkingCalendar(
         zone=timezone.get_default_timezone(),
-        closed=clock.merge_closed(public.items(), ((day, reason or "closed") for day, reason in staff)),
+        closed=clock.merge_closed(
+            public_holidays(settings.SUPPORT_COUNTRY, years),
+            ((day, reason or "closed") for day, reason in staff),
+        ),
     )
+
+
+@functools.lru_cache(maxsize=16)
+def public_holidays(country: str, years: tuple[int, ...]) -> tuple[tuple[date, str], ...]:
+    """A country's public holidays in those years (the ``holidays`` package computes them, which takes
+    milliseconds; they do not change while the process runs)."""
+    return tuple(holidays.country_holidays(country, years=list(years)).items())
 
 
 def _event(request: SupportRequest, kind: str, at: datetime, actor: Any = None, **data: Any) -> None:

@@ -15,6 +15,7 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
+from accounts import login_limits
 from accounts.client_ip import client_ip
 from api.throttling import TokenRateThrottle
 
@@ -167,7 +168,16 @@ def _simultaneous(email: str, passwords: list[str], ip: str) -> list[tuple[bool,
     return [r for r in results if r is not None]
 
 
+@pytest.fixture
+def _patient_turns(monkeypatch):
+    """The attempts below queue for the account's turn one password check after another; on a loaded
+    machine twelve checks can take longer than the production wait, and an attempt that gives up waiting is
+    answered "busy", which is not what these tests are about (``test_an_attempt_waits_for_its_turn_...``)."""
+    monkeypatch.setattr(login_limits, "WAIT_SECONDS", 120.0)
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_patient_turns")
 def test_simultaneous_correct_logins_are_never_refused():
     """Of 8 simultaneous correct sign-ins to one account none is answered "too many failed attempts":
     nothing failed (allauth's reserve-then-give-back refused 3 of them)."""
@@ -177,6 +187,7 @@ def test_simultaneous_correct_logins_are_never_refused():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_patient_turns")
 def test_simultaneous_wrong_passwords_cannot_outrun_the_count(settings):
     """Twelve wrong passwords at once: exactly five are checked and fail, the rest are refused unchecked,
     and then the correct password is refused too (the count is atomic)."""
@@ -266,3 +277,16 @@ def test_sign_in_attempts_per_client_are_limited_right_or_wrong(settings):
     ok, html = _login(Client(), user.email, DEFAULT_PASSWORD, REMOTE_ADDR=ip)
     assert not ok and "Too many sign-in attempts from your address" in html and TOO_MANY not in html
     assert _login(Client(), user.email, DEFAULT_PASSWORD, REMOTE_ADDR=_unique_ip())[0]
+
+
+def test_an_attempt_waits_for_its_turn_only_so_long(monkeypatch):
+    """One password check per account at a time: a second attempt waits for the turn and gives up after
+    WAIT_SECONDS (a sync worker waiting serves nobody); once the turn is given back the next one gets it."""
+    monkeypatch.setattr(login_limits, "WAIT_SECONDS", 0.2)
+    key = login_limits.account_key(f"turn-{uuid.uuid4().hex[:6]}@end.test")
+    with login_limits.one_attempt_at_a_time(key) as first:
+        assert first
+        with login_limits.one_attempt_at_a_time(key) as second:
+            assert not second
+    with login_limits.one_attempt_at_a_time(key) as third:
+        assert third
