@@ -436,3 +436,7 @@ class EntitlementBindingAdmin(admin.ModelAdmin):
 class BindingEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "binding", "kind", "actor"]
     list_select_related = ["binding", "actor"]
+
+
+# The admin of held web-form requests (SUP-7), in its own module.
+from . import admin_held  # noqa: E402, F401
