@@ -27,7 +27,7 @@ def held_until(created_at: datetime) -> datetime:
     return created_at + hold_age()
 
 
-def visible_teams(user: Any) -> list[tuple[str, str]]:
+def visible_teams(user: Any) -> list[tuple[str, Any]]:
     """The teams whose requests ``user`` sees in the queue (from the kinds of its groups; no query once
     ``visible_kinds`` is remembered on the user)."""
     kinds = visible_kinds(user)
@@ -41,7 +41,7 @@ class TeamFilter(admin.SimpleListFilter):
     title = _("team")
     parameter_name = "team"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         teams = visible_teams(request.user)
         return teams if len(teams) > 1 else []
 

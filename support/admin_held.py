@@ -59,7 +59,9 @@ class HeldWebRequestAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         rows = super().get_queryset(request)
-        if request.resolver_match is not None and request.resolver_match.url_name.endswith("_changelist"):
+        if request.resolver_match is not None and (request.resolver_match.url_name or "").endswith(
+            "_changelist"
+        ):
             rows = rows.defer("body", "url", "refusal", "mail_error")
         return rows
 
