@@ -36,6 +36,7 @@ from core.admin import ReadOnlyAdmin
 from core.errors import add_to_form
 
 from . import triage
+from .admin_filters import TeamFilter
 from .errors import SupportError
 from .models import BindingEvent, ClosedDay, EntitlementBinding, Kind, RequestCredential, SupportRequest
 from .phone import PhoneCallForm
@@ -96,6 +97,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
         triage.ProductFilter,
         triage.AssigneeFilter,
         triage.SlaFilter,
+        TeamFilter,
     ]
     search_fields = ["number", "subject", "organisation__name"]
     list_select_related = ["organisation", "assignee"]
@@ -427,3 +429,7 @@ class EntitlementBindingAdmin(admin.ModelAdmin):
 class BindingEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "binding", "kind", "actor"]
     list_select_related = ["binding", "actor"]
+
+
+# The admin of held web-form requests (SUP-7), in its own module.
+from . import admin_held  # noqa: E402, F401

@@ -112,3 +112,80 @@ def test_cc1_sup2_the_demo_customer_has_licences_in_and_out_of_support_once() ->
     ]
     today = timezone.localdate()
     assert [licence.support_active(today) for licence in licences] == [True, False, True]
+
+
+def _support_snapshot() -> dict[str, Any]:
+    from centre.models import IssuedNumber
+    from support.models import Message, RequestCredential, SupportEvent, SupportRequest
+
+    return {
+        "requests": sorted(
+            SupportRequest.objects.values_list("pk", "number", "status", "sla_state", "due_at", "assignee")
+        ),
+        "messages": Message.objects.count(),
+        "events": SupportEvent.objects.count(),
+        "credentials": RequestCredential.objects.count(),
+        "issued": sorted(IssuedNumber.objects.values_list("pk", "number_fingerprint", "support_number")),
+        "groups": sorted(User.objects.filter(groups__isnull=False).values_list("email", "groups__name")),
+        "users": User.objects.count(),
+    }
+
+
+@pytest.mark.django_db
+def test_sup6_sup8_sup12_vl10_cc10_the_demo_has_a_support_desk_and_an_issued_number_once() -> None:
+    """SUP-6/SUP-8/SUP-12/VL-10: the demo's staff sit in the desk's groups (support@ with the support
+    agents, licensing@ with the licensing specialists) and Demo Customer has requests open in SLA, waiting
+    for it, answered (a public reply and an internal note) and a pre-sales question; Demo Reseller an
+    ordering question on volume licences for the specialists. CC-10: one issued number naming Demo
+    Customer, stored through the import, registrable by it. Run twice, nothing changes; the output names
+    the requests' numbers but never the installation number (LOCK-1)."""
+    from centre.models import IssuedNumber
+    from centre.services.product_registration import product_register
+    from locker import vault
+    from support.models import Kind, Message, SupportRequest, Team
+    from support.selectors import visible_kinds
+
+    out = StringIO()
+    call_command("seed_demo", "--stock", "1", stdout=out)
+    first = _support_snapshot()
+    call_command("seed_demo", "--stock", "1", stdout=StringIO())
+    assert _support_snapshot() == first
+
+    agent, specialist = (
+        User.objects.get(email="support@demo.test"),
+        User.objects.get(email="licensing@demo.test"),
+    )
+    assert agent.is_staff and specialist.is_staff and not specialist.is_superuser
+    assert Kind.SUPPORT in visible_kinds(agent) and visible_kinds(specialist) == {Kind.VOLUME_ORDERING}
+    assert specialist.check_password("demo-pass-2026")
+
+    customer = Organisation.objects.get(name="Demo Customer")
+    mine = {r.subject: r for r in SupportRequest.objects.for_org(customer)}
+    by_state = {(r.kind, r.status, r.sla_state) for r in mine.values()}
+    assert (Kind.SUPPORT, "open", SupportRequest.Sla.RUNNING) in by_state
+    assert (Kind.SUPPORT, "waiting", SupportRequest.Sla.PAUSED) in by_state
+    assert (Kind.SUPPORT, "answered", SupportRequest.Sla.ANSWERED) in by_state
+    assert any(kind == Kind.PRE_SALES for kind, _s, _c in by_state)
+    answered = next(r for r in mine.values() if r.status == "answered")
+    kinds = set(answered.messages.values_list("kind", flat=True))
+    assert {Message.Kind.PUBLIC_REPLY, Message.Kind.INTERNAL_NOTE} <= kinds
+    volume = SupportRequest.objects.get(organisation__name="Demo Reseller", kind=Kind.VOLUME_ORDERING)
+    assert volume.team == Team.LICENSING_SPECIALISTS
+
+    text = out.getvalue()
+    for request in [*mine.values(), volume]:
+        assert request.number in text
+    issued = IssuedNumber.objects.get()
+    assert issued.customer_id == customer.pk and issued.licence_id is None and issued.product.sku == "CS-PRO"
+    assert "/centre/licences/register/" in text
+    number = vault.open_from(issued, IssuedNumber.SEAL_KIND)
+    assert number not in text
+    registered = product_register(
+        organisation=customer,
+        customer_id=customer.customer_id,
+        installation_number=number,
+        actor=User.objects.get(email="customer@demo.test"),
+    )
+    assert not registered.already and registered.licence.support_number == issued.support_number
+    call_command("seed_demo", "--stock", "1", stdout=StringIO())  # a registered number is not issued again
+    assert IssuedNumber.objects.count() == 1

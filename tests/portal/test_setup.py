@@ -182,9 +182,15 @@ def test_seed_demo_is_idempotent_and_prints_no_key():
     assert not Product.objects.filter(sku__startswith="CS-", esd_eligible=True).exists()
     assert (
         User.objects.filter(
-            email__in=["admin@demo.test", "reseller@demo.test", "other@demo.test", "support@demo.test"]
+            email__in=[
+                "admin@demo.test",
+                "reseller@demo.test",
+                "other@demo.test",
+                "support@demo.test",
+                "licensing@demo.test",
+            ]
         ).count()
-        == 4
+        == 5
     )
     assert ProductKey.objects.filter(product__sku="W81").count() == 25
     assert User.objects.get(email="reseller@demo.test").check_password("Demo-Pass-12345")

@@ -16,6 +16,7 @@ from io import BytesIO
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
@@ -25,8 +26,9 @@ from reportlab.pdfgen import canvas
 from accounts.models import Membership, Organisation, User
 from catalog.models import Product, Release
 from catalog.services import release_file_add, releases_publish
-from centre.models import Address, Document, Licence, NewsItem
+from centre.models import Address, Document, IssuedNumber, Licence, NewsItem
 from centre.services.addresses import AddressIn, address_set, site_add
+from centre.services.imports import licences_import
 from centre.services.licences import licence_book
 from locker.models import ProductKey
 from locker.services import key_reveal, keys_import
@@ -41,6 +43,9 @@ from orders.services import (
     order_place,
     vendor_request_failed,
 )
+from support.models import TEAM_GROUPS, Kind, SupportRequest, Team
+from support.services.intake import reseller_request_file
+from support.services.requests import request_assign, request_file, request_move, request_staff_reply
 
 DEMO_PRODUCTS: list[dict[str, Any]] = [
     {
@@ -280,6 +285,7 @@ class Command(BaseCommand):
         people = [
             ("admin@demo.test", distributor, Membership.Role.ADMIN, True, True),
             ("support@demo.test", distributor, Membership.Role.SUPPORT_AGENT, True, False),
+            ("licensing@demo.test", distributor, Membership.Role.LICENSING_SPECIALIST, True, False),
             ("reseller@demo.test", reseller, Membership.Role.ADMIN, False, False),
             ("other@demo.test", other, Membership.Role.ADMIN, False, False),
             # CC-11: one person in two organisations, switched between in the header.
@@ -292,6 +298,9 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
             Membership.objects.update_or_create(user=user, organisation=org, defaults={"role": role})
+        # SUP-12, VL-10: the desk's staff groups (made by migration support 0003) decide what each sees.
+        for email, group in DEMO_STAFF_GROUPS:
+            User.objects.get(email=email).groups.add(Group.objects.get_or_create(name=group)[0])
 
         customer_org = self._demo_customer(password)
         licences = self._demo_licences(
@@ -300,6 +309,8 @@ class Command(BaseCommand):
         releases = self._demo_releases(products, actor=User.objects.get(email="admin@demo.test"))
 
         centre_content = _demo_centre_content(customer_org, products)
+        support_requests = _demo_support_requests(customer_org, reseller)
+        issued = _demo_issued_number(customer_org, actor=User.objects.get(email="admin@demo.test"))
 
         added = self._top_up(products, stock)
         orders = [self._demo_order(demo, products, organisations, stock) for demo in DEMO_ORDERS]
@@ -330,13 +341,25 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"  {customer_org.name}'s licences (at /centre/licences/): {', '.join(licences)}")
         self.stdout.write(f"  {customer_org.name}'s addresses, news and documents: {centre_content}")
+        self.stdout.write(
+            "  support requests (customer@ at /support/, reseller@ at /support/, staff at /admin/):"
+        )
+        for number, what in support_requests:
+            self.stdout.write(f"    {number}: {what}")
+        self.stdout.write(
+            f"  an issued number of {issued.product.sku} sold through a partner, for {customer_org.name} "
+            f"(support number {issued.support_number}), waits for registration at "
+            "/centre/licences/register/; its installation number is a sealed secret, shown nowhere (not "
+            "here, not in the admin)"
+        )
         self.stdout.write("  demo orders (reference: state):")
         for demo, order in zip(DEMO_ORDERS, orders, strict=True):
             self.stdout.write(f"    {demo.reseller} {demo.reference} #{order.pk}: {OUTCOMES[demo.outcome]}")
         # ESD-8: the admin opens only with a second factor. Authenticators are never made or reset here, so
         # a second run keeps the one a demo user set up.
         self.stdout.write(
-            "  staff (admin@, support@) set up an authenticator app (TOTP) at their first visit to /admin/"
+            "  staff (admin@, support@, licensing@) set up an authenticator app (TOTP) at their first visit "
+            "to /admin/"
         )
 
     @staticmethod
@@ -550,3 +573,150 @@ def _demo_centre_content(customer: Organisation, products: dict[str, Product]) -
         "billing, delivery and one site at /centre/addresses/, two news items at /centre/news/, "
         "one document at /centre/documents/"
     )
+
+
+# --- the support desk (issue #15) -------------------------------------------------------------------
+# The desk's staff and their groups: support agents see support requests, the licensing specialists the
+# ordering questions on volume licences (VL-10).
+DEMO_STAFF_GROUPS = [
+    ("support@demo.test", TEAM_GROUPS[Team.SUPPORT_AGENTS]),
+    ("licensing@demo.test", TEAM_GROUPS[Team.LICENSING_SPECIALISTS]),
+]
+DEMO_SUPPORT_HOST = "https://shop.demo-customer.test/"
+
+
+@dataclass(frozen=True)
+class DemoRequest:
+    """One demo support request, known by its organisation and subject, and where it is brought."""
+
+    subject: str
+    body: str
+    outcome: str  # open | waiting | answered | pre_sales | volume_ordering
+    category: str = "technical_advice"
+
+
+DEMO_REQUESTS = [
+    DemoRequest(
+        "Checkout ends with an error after the payment step",
+        "Since this morning every order ends with “Payment could not be confirmed”, though the money "
+        "arrives.",
+        "open",
+    ),
+    DemoRequest(
+        "Product images missing after moving the shop to a new server",
+        "We moved the shop last weekend; since then no product shows its picture.",
+        "waiting",
+    ),
+    DemoRequest(
+        "How to install the 5.2.0 update",
+        "Can we install 5.2.0 over 5.1.3 directly, or do we need 5.2.0 beta first?",
+        "answered",
+        "updates",
+    ),
+    DemoRequest(
+        "Does the PROFESSIONAL edition handle several warehouses?",
+        "We are thinking of upgrading from STANDARD: can PROFESSIONAL keep stock in two warehouses?",
+        "pre_sales",
+    ),
+    DemoRequest(
+        "Volume licences: 40 seats of Commerce Suite PROFESSIONAL",
+        "A customer of ours needs 40 seats. Which volume tier applies, and can the seats be added later?",
+        "volume_ordering",
+    ),
+]
+DEMO_REQUEST_OUTCOMES = {
+    "open": "open, the first-answer clock running, taken by support@",
+    "waiting": "waiting for the customer (the clock paused), with an internal note",
+    "answered": "answered with a public reply, and an internal note the customer never sees",
+    "pre_sales": "a pre-sales question (no support number or address needed)",
+    "volume_ordering": "Demo Reseller's ordering question on volume licences, for the licensing specialists",
+}
+DEMO_ISSUED_SUPPORT_NUMBER = "S-DEMO-000004"
+
+
+def _demo_support_requests(customer: Organisation, reseller: Organisation) -> list[tuple[str, str]]:
+    """Demo Customer's support requests in the states the desk meets and Demo Reseller's ordering question on
+    volume licences, each filed and moved through the support services once (found again by subject)."""
+    asker = User.objects.get(email="customer@demo.test")
+    agent = User.objects.get(email="support@demo.test")
+    made = []
+    for demo in DEMO_REQUESTS:
+        organisation = reseller if demo.outcome == "volume_ordering" else customer
+        found = SupportRequest.objects.for_org(organisation).filter(subject=demo.subject).first()
+        if found is None:
+            found = _demo_request(demo, customer=customer, reseller=reseller, asker=asker, agent=agent)
+        made.append((found.number, DEMO_REQUEST_OUTCOMES[demo.outcome]))
+    return made
+
+
+def _demo_request(
+    demo: DemoRequest, *, customer: Organisation, reseller: Organisation, asker: User, agent: User
+) -> SupportRequest:
+    if demo.outcome == "volume_ordering":
+        return reseller_request_file(
+            reseller=reseller,
+            requester=User.objects.get(email="reseller@demo.test"),
+            kind=Kind.VOLUME_ORDERING,
+            subject=demo.subject,
+            body=demo.body,
+        )
+    if demo.outcome == "pre_sales":
+        return request_file(
+            organisation=customer, requester=asker, kind=Kind.PRE_SALES, subject=demo.subject, body=demo.body
+        )
+    request = request_file(
+        organisation=customer,
+        requester=asker,
+        kind=Kind.SUPPORT,
+        support_number=DEMO_LICENCES[0][1],
+        url=DEMO_SUPPORT_HOST,
+        category=demo.category,
+        subject=demo.subject,
+        body=demo.body,
+        now=timezone.now() - timedelta(hours=2),
+    )
+    request_assign(request_id=request.pk, assignee=agent, actor=agent)
+    if demo.outcome == "open":
+        request_move(request_id=request.pk, to=SupportRequest.Status.OPEN, actor=agent)
+    elif demo.outcome == "waiting":
+        request_staff_reply(
+            request_id=request.pk,
+            author=agent,
+            body="Called the customer: they will send the server's error log and the new image path.",
+            internal=True,
+            status=SupportRequest.Status.WAITING,
+        )
+    elif demo.outcome == "answered":
+        request_staff_reply(
+            request_id=request.pk,
+            author=agent,
+            body="The customer runs 5.1.3 with two custom payment modules: check those first.",
+            internal=True,
+        )
+        request_staff_reply(
+            request_id=request.pk,
+            author=agent,
+            body="Yes: 5.2.0 installs directly over 5.1.3. Back up the database first and run the updater "
+            "from the admin panel (System > Updates).",
+            internal=False,
+        )
+    return SupportRequest.objects.get(pk=request.pk)
+
+
+def _demo_issued_number(customer: Organisation, *, actor: User) -> IssuedNumber:
+    """An installation number of CS-PRO issued with a partner's sale naming Demo Customer (CC-10), stored
+    once through the licences import the staff use; the number is made at random and never printed."""
+    issued = IssuedNumber.objects.filter(support_number=DEMO_ISSUED_SUPPORT_NUMBER).first()
+    if issued is None:
+        number = "-".join(random_group(5) for _ in range(4))
+        sold = (timezone.localdate() - timedelta(days=20)).isoformat()
+        result = licences_import(
+            content=(
+                "customer_id,sku,installation_number,purchase_date,support_number,source\n"
+                f"{customer.customer_id},CS-PRO,{number},{sold},{DEMO_ISSUED_SUPPORT_NUMBER},partner\n"
+            ),
+            actor=actor,
+        )
+        assert result.written and result.issued == 1, [str(e) for e in result.errors]
+        issued = IssuedNumber.objects.get(support_number=DEMO_ISSUED_SUPPORT_NUMBER)
+    return issued
