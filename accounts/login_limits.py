@@ -128,18 +128,18 @@ def count_attempt(
             continue
         window = int(now // rate.duration)
         base = f"{action}:{rate}:{hashlib.sha256(who.encode()).hexdigest()}"
-        key = f"{base}:{window}"
-        count = _increment(key, timeout=int(rate.duration * 2) + 1)
+        counter = f"{base}:{window}"
+        count = _increment(counter, timeout=int(rate.duration * 2) + 1)
         before = cache.get(f"{base}:{window - 1}", 0)
         weight = 1 - (now - window * rate.duration) / rate.duration
         if count + before * weight > rate.amount:
             with contextlib.suppress(ValueError):
-                cache.decr(key)
+                cache.decr(counter)
             for other in taken:
                 with contextlib.suppress(ValueError):
                     cache.decr(other)
             return None
-        taken.append(key)
+        taken.append(counter)
     return ClientFailures(tuple(taken))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.db import connections
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from accounts import login_limits
@@ -290,3 +290,17 @@ def test_an_attempt_waits_for_its_turn_only_so_long(monkeypatch):
             assert not second
     with login_limits.one_attempt_at_a_time(key) as third:
         assert third
+
+
+@pytest.mark.django_db
+def test_a_per_key_rate_counts_the_key_whatever_the_client(settings):
+    """An action limited both per client and per key (a registration per customer id, a web-form request
+    per address) counts the key across clients: three clients sharing one key get two attempts in all."""
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "test_both": "100/h/ip,2/h/key"}
+    factory = RequestFactory()
+    key = f"shared-{uuid.uuid4().hex[:6]}"
+    answers = [
+        login_limits.count_attempt(factory.post("/", REMOTE_ADDR=_unique_ip()), "test_both", key=key)
+        for _ in range(3)
+    ]
+    assert [answer is not None for answer in answers] == [True, True, False]
