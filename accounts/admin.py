@@ -127,6 +127,14 @@ class UserAdmin(DjangoUserAdmin):
             # at the old address would let its mailbox reset the moved account. allauth writes a row again
             # for the account's current address when it needs one. (The admin's change view is atomic.)
             EmailAddress.objects.filter(user_id=obj.pk).delete()
+            # Recorded as the owner's own change is (ALL-3), naming the staff member. No order follows: an
+            # address orders were placed for is a locker account's, read-only here (``LOCKER_READONLY``).
+            AccountEvent.objects.create(
+                user=obj,
+                actor=request.user,
+                kind=AccountEvent.Kind.EMAIL_CHANGED,
+                data={"from": form.initial.get("email", ""), "to": obj.email, "by": "staff"},
+            )
 
     def response_add(
         self, request: HttpRequest, obj: Any, post_url_continue: str | None = None

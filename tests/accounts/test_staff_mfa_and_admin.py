@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Organisation, User
+from accounts.models import AccountEvent, Organisation, User
 from tests.factories import (
     DEFAULT_PASSWORD,
     fresh_totp_code,
@@ -190,6 +190,10 @@ def test_esd8_admin_address_change_removes_allauths_addresses_so_reset_at_the_ol
     moved.refresh_from_db()
     assert moved.email == "new.address@example.test"
     assert not EmailAddress.objects.filter(user=moved).exists()
+    # ALL-3: recorded like the owner's own change, naming the staff member who made it.
+    event = AccountEvent.objects.get(user=moved, kind=AccountEvent.Kind.EMAIL_CHANGED)
+    assert event.actor == staff
+    assert event.data == {"from": "old.address@example.test", "to": "new.address@example.test", "by": "staff"}
 
     def reset_mails(address: str) -> list[Any]:
         mail.outbox.clear()
