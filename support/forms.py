@@ -37,21 +37,16 @@ def category_choices() -> list[Any]:
     return [("", _("Choose…")), (_("Covered by support"), covered), (_("Not covered by support"), other)]
 
 
-class NewRequestForm(forms.Form):
+class RequestForm(forms.Form):
+    """What every new request asks, whoever files it (the help module, the public web form): the kind, the
+    address where the software is installed, the category, subject and text. A subclass adds the support
+    number its way and puts the fields in order (``field_order``)."""
+
     kind = forms.ChoiceField(
         label=_("What do you need?"),
         choices=[(Kind.SUPPORT, _("Help with software I have")), (Kind.PRE_SALES, _("A pre-sales question"))],
         widget=forms.RadioSelect,
         initial=Kind.SUPPORT,
-    )
-    # A select of the entitled licences, read as text: a number that is not there (typed into the request by
-    # hand, or whose support ended since) gets the service's reason, not a bare "invalid choice".
-    support_number = forms.CharField(
-        label=_("Support number"),
-        required=False,
-        max_length=40,
-        widget=forms.Select,
-        help_text=_("Your licences whose support is active. Not needed for a pre-sales question."),
     )
     url = forms.CharField(
         label=_("Address (URL) where the software is installed"),
@@ -63,6 +58,26 @@ class NewRequestForm(forms.Form):
     category = forms.ChoiceField(label=_("What is it about?"), required=False)
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     body = forms.CharField(label=_("Your question"), required=False, widget=forms.Textarea(attrs={"rows": 8}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        category = self.fields["category"]
+        assert isinstance(category, forms.ChoiceField)
+        category.choices = category_choices()
+
+
+class NewRequestForm(RequestForm):
+    field_order = ["kind", "support_number", "url", "category", "subject", "body", "attachments"]
+
+    # A select of the entitled licences, read as text: a number that is not there (typed into the request by
+    # hand, or whose support ended since) gets the service's reason, not a bare "invalid choice".
+    support_number = forms.CharField(
+        label=_("Support number"),
+        required=False,
+        max_length=40,
+        widget=forms.Select,
+        help_text=_("Your licences whose support is active. Not needed for a pre-sales question."),
+    )
     attachments = MultipleFileField(
         label=_("Attachments"), help_text=_("Screenshots or log files; optional.")
     )
@@ -73,9 +88,6 @@ class NewRequestForm(forms.Form):
             (licence.support_number, f"{licence.support_number} · {licence.product.name}")
             for licence in licences
         ]
-        category = self.fields["category"]
-        assert isinstance(category, forms.ChoiceField)
-        category.choices = category_choices()
 
 
 class ReplyForm(forms.Form):
