@@ -14,41 +14,11 @@ class CentreConfig(AppConfig):
         # Imported here because models may be imported only once the app registry is ready (Django).
         from locker import vault
 
-        from .models import Licence
+        from .models import ImportJob, IssuedNumber, Licence
 
-        # Installation numbers are licence secrets (LOCK-1): sealed by the vault, so a master-key rotation
-        # re-wraps them too (LOCK-3).
-        vault.register(
-            vault.SealedField(
-                kind=Licence.SEAL_KIND,
-                model="centre.Licence",
-                ciphertext="number_ciphertext",
-                wrapped_key="number_wrapped_key",
-                master_key_id="number_master_key_id",
-                label=_("installation numbers"),
-            )
-        )
-        # Issued numbers waiting for registration (CC-10) are installation numbers too, and an uploaded
-        # import file holds them until its run ends: both sealed, both re-wrapped by a rotation (LOCK-3).
-        from .models import ImportJob, IssuedNumber
-
-        vault.register(
-            vault.SealedField(
-                kind=IssuedNumber.SEAL_KIND,
-                model="centre.IssuedNumber",
-                ciphertext="number_ciphertext",
-                wrapped_key="number_wrapped_key",
-                master_key_id="number_master_key_id",
-                label=_("issued installation numbers"),
-            )
-        )
-        vault.register(
-            vault.SealedField(
-                kind=ImportJob.SEAL_KIND,
-                model="centre.ImportJob",
-                ciphertext="payload_ciphertext",
-                wrapped_key="payload_wrapped_key",
-                master_key_id="payload_master_key_id",
-                label=_("centre import files"),
-            )
-        )
+        # Installation numbers are licence secrets (LOCK-1); issued numbers waiting for registration (CC-10)
+        # are installation numbers too, and an uploaded import file holds them until its run ends. All are
+        # sealed by the vault, so a master-key rotation re-wraps them too (LOCK-3).
+        vault.register_model(Licence, field="number", label=_("installation numbers"))
+        vault.register_model(IssuedNumber, field="number", label=_("issued installation numbers"))
+        vault.register_model(ImportJob, field="payload", label=_("centre import files"))

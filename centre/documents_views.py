@@ -14,8 +14,7 @@ import logging
 import mimetypes
 
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpRequest
 from django.utils.cache import patch_cache_control
 from django.views import View
 
@@ -24,10 +23,9 @@ from accounts.models import Membership
 
 from .errors import CentreError
 from .models import Document
-from .richtext import plain_excerpt
 from .selectors import document_page
 from .services.documents import document_downloaded
-from .views import CustomerRequiredMixin
+from .views import CustomerListView, CustomerRequiredMixin
 
 DOCUMENTS = Membership.Right.DOCUMENTS.value
 logger = logging.getLogger(__name__)
@@ -46,21 +44,10 @@ def serve_document(document: Document) -> FileResponse:
     return response
 
 
-class DocumentsView(CustomerRequiredMixin, View):
+class DocumentsView(CustomerListView):
     required_right = DOCUMENTS
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        page = document_page(
-            organisation=self.organisation, before=request.GET.get("before"), after=request.GET.get("after")
-        )
-        rows = [{"document": d, "excerpt": plain_excerpt(d.description)} for d in page.rows]
-        context = {
-            "organisation": self.organisation,
-            "rows": rows,
-            "newer_url": f"?after={page.newer}" if page.newer else "",
-            "older_url": f"?before={page.older}" if page.older else "",
-        }
-        return render(request, "centre/documents.html", context)
+    template_name = "centre/documents.html"
+    list_page = staticmethod(document_page)
 
 
 class DocumentDownloadView(CustomerRequiredMixin, View):

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
-from django.urls import reverse
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, UploadJobAdmin
 
 from .import_forms import ImportUploadForm
 from .models import ImportJob, IssuedNumber, RegistrationConflict
@@ -23,11 +21,19 @@ from .services.imports import import_job_create
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(UploadJobAdmin):
     """Uploads of customers and licences files, imported by a worker (``centre.tasks.run_import_job``)
     through the service the commands use. The file is sealed until the run ends and never shown; the page
     of a running import refreshes itself and shows its progress, a finished one its errors by line."""
 
+    upload_form = ImportUploadForm
+    upload_title = _("Import customers or licences")
+    upload_help = _(
+        "Every line is checked first; if any line is wrong, nothing is imported and the errors are listed "
+        "by line number. The file is kept sealed and destroyed when the import ends."
+    )
+    upload_prefill = ("kind",)
+    running_statuses = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
     list_display = ["created_at", "kind", "filename", "status", "progress", "error_count", "created_by"]
     list_filter = ["status", "kind"]
     list_select_related = ["created_by"]
@@ -92,51 +98,13 @@ class ImportJobAdmin(admin.ModelAdmin):
         )
         return format_html("<ul>{}</ul>{}", items, tail)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("centre.add_importjob")
-
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
-        """Upload: the file is sealed at once and imported by a worker; the page then follows it."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        if request.method == "POST":
-            form = ImportUploadForm(request.POST, request.FILES)
-            if form.is_valid():
-                job = import_job_create(
-                    kind=form.cleaned_data["kind"],
-                    filename=form.cleaned_data["file"].name,
-                    content=form.cleaned_data.pop("content"),
-                    created_by=request.user,
-                )
-                messages.success(request, _("The file was received; the import runs in the background."))
-                return HttpResponseRedirect(reverse("admin:centre_importjob_change", args=[job.pk]))
-        else:
-            form = ImportUploadForm(initial={"kind": request.GET.get("kind")})
-        context = {
-            **self.admin_site.each_context(request),
-            "form": form,
-            "opts": self.model._meta,
-            "title": _("Import customers or licences"),
-        }
-        return render(request, "admin/centre/importjob/upload.html", context)
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        job = ImportJob.objects.filter(pk=object_id).only("status").first() if object_id.isdigit() else None
-        running = job is not None and job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
-        extra_context = {**(extra_context or {}), "auto_refresh": running}
-        return super().change_view(request, object_id, form_url, extra_context)
+    def upload_job_create(self, request: HttpRequest, form: forms.Form) -> ImportJob:
+        return import_job_create(
+            kind=form.cleaned_data["kind"],
+            filename=form.cleaned_data["file"].name,
+            content=form.cleaned_data.pop("content"),
+            created_by=request.user,
+        )
 
 
 @admin.register(IssuedNumber)

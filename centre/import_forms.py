@@ -3,17 +3,15 @@ the lines are the import service's to check."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import TextUploadForm
+
 from .models import ImportJob
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # some 200,000 lines of a licences file
 
-
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(TextUploadForm):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportJob.Kind.choices)
     file = forms.FileField(
         label=_("CSV file"),
@@ -25,18 +23,6 @@ class ImportUploadForm(forms.Form):
         ),
     )
 
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 20 MB; split it."))
-        raw = upload.read()
-        try:
-            content = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
-        finally:
-            del raw
+    def check_text(self, content: str) -> None:
         if "\x00" in content:
             raise forms.ValidationError(_("The file is not a text file."))
-        self.cleaned_data["content"] = content
-        return upload

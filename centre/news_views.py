@@ -12,28 +12,16 @@ from django.views import View
 from accounts.models import Membership
 
 from .models import NewsItem
-from .richtext import plain_excerpt
 from .selectors import news_get, news_page
-from .views import CustomerRequiredMixin
+from .views import CustomerListView, CustomerRequiredMixin
 
 NEWS = Membership.Right.NEWS.value
 
 
-class NewsView(CustomerRequiredMixin, View):
+class NewsView(CustomerListView):
     required_right = NEWS
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        page = news_page(
-            organisation=self.organisation, before=request.GET.get("before"), after=request.GET.get("after")
-        )
-        rows = [{"item": item, "excerpt": plain_excerpt(item.body)} for item in page.rows]
-        context = {
-            "organisation": self.organisation,
-            "rows": rows,
-            "newer_url": f"?after={page.newer}" if page.newer else "",
-            "older_url": f"?before={page.older}" if page.older else "",
-        }
-        return render(request, "centre/news.html", context)
+    template_name = "centre/news.html"
+    list_page = staticmethod(news_page)
 
 
 class NewsItemView(CustomerRequiredMixin, View):

@@ -8,6 +8,7 @@ form (``core.errors.add_to_form``) with everything typed kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -21,6 +22,7 @@ from django.views import View
 from accounts.models import Membership, Organisation
 from accounts.tenancy import Tenancy, tenancy_of
 from core.errors import add_to_form
+from core.paging import KeysetPage
 
 from .errors import CentreError
 from .forms import InviteForm, PersonForm
@@ -53,6 +55,22 @@ class CustomerRequiredMixin(LoginRequiredMixin):
 
 class UserManagementRequiredMixin(CustomerRequiredMixin):
     required_right = USER_MANAGEMENT
+
+
+class CustomerListView(CustomerRequiredMixin, View):
+    """A keyset-paged list of what the organisation may see (ALL-1, ALL-3): ``list_page`` is the list's
+    selector (organisation, before, after → ``core.paging.KeysetPage``); ``template_name`` gets the
+    organisation, the page's ``rows`` and the pager's links."""
+
+    template_name: str
+    list_page: Callable[..., KeysetPage]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        page = self.list_page(
+            organisation=self.organisation, before=request.GET.get("before"), after=request.GET.get("after")
+        )
+        context = {"organisation": self.organisation, "rows": page.rows, **page.links()}
+        return render(request, self.template_name, context)
 
 
 class CentreHomeView(CustomerRequiredMixin, View):

@@ -35,6 +35,14 @@ class KeysetPage:
     older: str | None
     here: str
 
+    def links(self) -> dict[str, str]:
+        """``newer_url`` and ``older_url``, what the ``components/_pager.html`` partial takes (either empty at
+        its end of the list)."""
+        return {
+            "newer_url": f"?after={self.newer}" if self.newer else "",
+            "older_url": f"?before={self.older}" if self.older else "",
+        }
+
 
 class _Row(Func):
     """A row of values, ``(a, b, c)``: compared with another row, one condition an index scan can start

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django import forms
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, UploadJobAdmin
 from core.csv_export import csv_response
 
 from . import vault
@@ -118,7 +118,16 @@ def _line_numbers(numbers: Any, shown: int = 50) -> str:
 
 
 @admin.register(KeyImport)
-class KeyImportAdmin(admin.ModelAdmin):
+class KeyImportAdmin(UploadJobAdmin):
+    upload_form = KeyImportForm
+    upload_title = _("Import product keys")
+    upload_help = _(
+        "Keys already in the locker, or repeated in the file, are rejected by keyed hash without decrypting "
+        "anything; malformed lines are reported with their numbers. The file itself is kept sealed and "
+        "destroyed when the import ends."
+    )
+    upload_prefill = ("product",)
+    running_statuses = (KeyImport.Status.PENDING, KeyImport.Status.RUNNING)
     list_display = [
         "created_at",
         "product",
@@ -235,48 +244,10 @@ class KeyImportAdmin(admin.ModelAdmin):
         name = slugify(f"key-import-{job.product.sku}-{job.created_at:%Y%m%d-%H%M}") + ".csv"
         return csv_response(name, header, rows)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("locker.add_keyimport")
-
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
-        """Upload: the file is sealed at once and imported by a worker; the page then follows it."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        if request.method == "POST":
-            form = KeyImportForm(request.POST, request.FILES)
-            if form.is_valid():
-                job = key_import_create(
-                    product=form.cleaned_data["product"],
-                    uploaded_by=request.user,
-                    filename=form.cleaned_data["file"].name,
-                    content=form.cleaned_data.pop("content"),
-                )
-                messages.success(request, _("The file was received; the import runs in the background."))
-                return HttpResponseRedirect(reverse("admin:locker_keyimport_change", args=[job.pk]))
-        else:
-            form = KeyImportForm(initial={"product": request.GET.get("product")})
-        context = {
-            **self.admin_site.each_context(request),
-            "form": form,
-            "opts": self.model._meta,
-            "title": _("Import product keys"),
-        }
-        return render(request, "admin/locker/keyimport/upload.html", context)
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        job = KeyImport.objects.filter(pk=object_id).only("status").first()
-        running = job is not None and job.status in (KeyImport.Status.PENDING, KeyImport.Status.RUNNING)
-        extra_context = {**(extra_context or {}), "auto_refresh": running}
-        return super().change_view(request, object_id, form_url, extra_context)
+    def upload_job_create(self, request: HttpRequest, form: forms.Form) -> KeyImport:
+        return key_import_create(
+            product=form.cleaned_data["product"],
+            uploaded_by=request.user,
+            filename=form.cleaned_data["file"].name,
+            content=form.cleaned_data.pop("content"),
+        )

@@ -2,12 +2,13 @@
 
 Every model field that holds a secret is *registered* here as a ``SealedField``: the model, its three
 columns (ciphertext, wrapped data key, master key id) and the kind that binds a ciphertext to its record
-(LOCK-2). Apps register their own fields from their ``AppConfig.ready`` (the locker its product keys and
-import files, webhooks their signing secrets; installation numbers, activation codes and ticket
-credentials register the same way), so the locker never imports an app above it, and master-key rotation
-walks the whole registry: ``rewrap_batch`` re-wraps every sealed record of every registered field and
-``by_master_key`` says what still depends on each master key. A secret sealed outside this registry could
-not be rotated; nothing outside ``locker/`` imports ``locker.crypto``, and a test keeps it so.
+(LOCK-2). Apps register their own fields from their ``AppConfig.ready``, one ``register_model`` line a
+field (the locker its product keys and import files, webhooks their signing secrets, the centre its
+installation numbers, support its request credentials), so the locker never imports an app above it, and
+master-key rotation walks the whole registry: ``rewrap_batch`` re-wraps every sealed record of every
+registered field and ``by_master_key`` says what still depends on each master key. A secret sealed outside
+this registry could not be rotated; nothing outside ``locker/`` imports ``locker.crypto``, and a test
+keeps it so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 from django.utils.functional import Promise
 
@@ -80,6 +82,51 @@ def register(field: SealedField) -> SealedField:
         raise ValueError(f"The sealed kind {field.kind!r} is already registered for {known.model}.")
     _REGISTRY[field.kind] = field
     return field
+
+
+def register_model(
+    model: type[models.Model],
+    *,
+    field: str = "",
+    label: str | Promise,
+    columns: tuple[str, str, str] | None = None,
+) -> SealedField:
+    """Register the secret ``model`` keeps (call from ``AppConfig.ready``): one line per sealed field.
+
+    The kind is the model's ``SEAL_KIND``. The three columns are named after ``field``
+    (``<field>_ciphertext``, ``<field>_wrapped_key``, ``<field>_master_key_id``; without a ``field``
+    just ``ciphertext``, ``wrapped_key``, ``master_key_id``), or given as ``columns`` where a model
+    named them otherwise. A column that is not on the model is refused here, at start-up, rather than
+    found missing by a master-key rotation (LOCK-3).
+    """
+    prefix = f"{field}_" if field else ""
+    ciphertext, wrapped_key, master_key_id = columns or (
+        f"{prefix}ciphertext",
+        f"{prefix}wrapped_key",
+        f"{prefix}master_key_id",
+    )
+    opts = model._meta
+    for name, kind_of_column in (
+        (ciphertext, models.BinaryField),
+        (wrapped_key, models.BinaryField),
+        (master_key_id, models.CharField),
+    ):
+        try:
+            column = opts.get_field(name)
+        except FieldDoesNotExist:
+            raise ValueError(f"{opts.label} has no column {name!r} to seal.") from None
+        if not isinstance(column, kind_of_column):
+            raise ValueError(f"{opts.label}.{name} is not a {kind_of_column.__name__}.")
+    return register(
+        SealedField(
+            kind=model.SEAL_KIND,  # type: ignore[attr-defined]
+            model=opts.label,
+            ciphertext=ciphertext,
+            wrapped_key=wrapped_key,
+            master_key_id=master_key_id,
+            label=label,
+        )
+    )
 
 
 def register_json(field: SealedJsonField) -> SealedJsonField:

@@ -18,13 +18,4 @@ class SupportConfig(AppConfig):
 
         # Credentials customers give with a request (SUP-10) are sealed secrets: a master-key rotation
         # re-wraps them too (LOCK-3).
-        vault.register(
-            vault.SealedField(
-                kind=RequestCredential.SEAL_KIND,
-                model="support.RequestCredential",
-                ciphertext="secret_ciphertext",
-                wrapped_key="secret_wrapped_key",
-                master_key_id="secret_master_key_id",
-                label=_("support request credentials"),
-            )
-        )
+        vault.register_model(RequestCredential, field="secret", label=_("support request credentials"))

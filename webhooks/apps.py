@@ -14,16 +14,7 @@ class WebhooksConfig(AppConfig):
         from .models import WebhookEndpoint
 
         # Signing secrets are sealed by the vault, so a master-key rotation re-wraps them too (LOCK-3).
-        vault.register(
-            vault.SealedField(
-                kind=WebhookEndpoint.SEAL_KIND,
-                model="webhooks.WebhookEndpoint",
-                ciphertext="secret_ciphertext",
-                wrapped_key="secret_wrapped_key",
-                master_key_id="secret_master_key_id",
-                label=_("webhook signing secrets"),
-            )
-        )
+        vault.register_model(WebhookEndpoint, field="secret", label=_("webhook signing secrets"))
 
         from .receivers import on_order_events_recorded
 

@@ -71,10 +71,11 @@ def document(title: str, *, product: Product | None = None, published: bool = Tr
 def test_cc6_documents_download_as_an_attachment_and_each_download_is_recorded(client, customer, reader):
     """CC-6, ALL-3: the file comes as an attachment, and the download is recorded (who, for whom, from
     where) before it goes."""
-    manual = document("Installation guide", description="How to install.", language="pl")
+    manual = document("Installation guide", description="<p>How to <em>install</em>.</p>", language="pl")
     client.force_login(reader)
     html = client.get(reverse("centre:documents")).content.decode()
     assert "Installation guide" in html and "Polish" in html
+    assert "How to install." in html and "<em>" not in html  # the description's start, without markup
     url = reverse("centre:document_download", args=[manual.pk])
     assert url in html
     response = client.get(url, HTTP_USER_AGENT="TestBrowser/1.0")
@@ -171,7 +172,7 @@ def test_cc6_the_document_list_is_keyset_paged_at_a_constant_number_of_queries(
         response = client.get(reverse("centre:documents"))
     seen: list[str] = []
     while True:
-        seen.extend(row["document"].title for row in response.context["rows"])
+        seen.extend(document.title for document in response.context["rows"])
         if not response.context["older_url"]:
             break
         response = client.get(reverse("centre:documents") + response.context["older_url"])

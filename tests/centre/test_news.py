@@ -153,7 +153,7 @@ def test_cc6_the_news_list_is_keyset_paged_at_a_constant_number_of_queries(
     response = first
     while True:
         rows = response.context["rows"]
-        seen.extend(row["item"].title for row in rows)
+        seen.extend(item.title for item in rows)
         older = response.context["older_url"]
         if not older:
             break

@@ -206,6 +206,32 @@ def test_lock5_admin_upload_errors_keep_the_form(client, staff):
 
 
 @pytest.mark.django_db
+def test_lock5_admin_upload_page_and_the_page_that_follows_a_running_import(
+    client, staff, django_capture_on_commit_callbacks
+):
+    """LOCK-5: the upload page takes its product from the link and says what happens to the file; the page of
+    an import not yet run refreshes itself, a finished one does not, and an id that is no import's is not a
+    server error."""
+    product = make_product()
+    login_staff_with_mfa(client, staff)
+    page = client.get(reverse("admin:locker_keyimport_add") + f"?product={product.pk}").content.decode()
+    assert f'<option value="{product.pk}" selected>' in page
+    assert "rejected by keyed hash without decrypting anything" in page
+    assert f'href="{reverse("admin:locker_keyimport_changelist")}"' in page
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = key_import_create(product=product, uploaded_by=staff, filename="k.txt", content=random_key())
+    url = reverse("admin:locker_keyimport_change", args=[job.pk])
+    assert 'http-equiv="refresh"' in client.get(url).content.decode()
+    for callback in callbacks:
+        callback()
+    job.refresh_from_db()
+    assert job.status == KeyImport.Status.DONE
+    assert 'http-equiv="refresh"' not in client.get(url).content.decode()
+    junk = client.get(reverse("admin:locker_keyimport_change", args=["not-an-id"]))
+    assert junk.status_code in (302, 404)
+
+
+@pytest.mark.django_db
 def test_lock5_large_import_is_chunked_with_progress(
     settings, staff, monkeypatch, django_capture_on_commit_callbacks
 ):

@@ -67,7 +67,13 @@ def test_lock1_every_binary_column_of_the_project_is_a_registered_sealed_field()
         model = field.model_class()
         covered |= {(model, field.ciphertext), (model, field.wrapped_key)}
         assert isinstance(model._meta.get_field(field.master_key_id), models.CharField)
-    project_apps = {"accounts", "catalog", "locker", "orders", "webhooks", "api", "portal"}
+    # The project's own apps: every one whose code lives in this repository (not an installed package).
+    project_apps = {
+        config.label
+        for config in apps.get_app_configs()
+        if Path(config.path).resolve().is_relative_to(ROOT) and "site-packages" not in config.path
+    }
+    assert {"locker", "centre", "support", "webhooks"} <= project_apps
     binary = {
         (model, f.name)
         for model in apps.get_models()
@@ -95,6 +101,25 @@ def test_lock3_a_kind_cannot_be_registered_twice_for_another_model():
             )
         )
     assert vault.register(field) is field  # the same registration again is harmless
+
+
+def test_lock3_register_model_names_the_columns_after_the_field_and_takes_the_kind_of_the_model():
+    """LOCK-3: the one-line registration of an app's ready() gives the same field as the long form."""
+    again = vault.register_model(WebhookEndpoint, field="secret", label="webhook signing secrets")
+    assert (again.kind, again.model) == (WebhookEndpoint.SEAL_KIND, "webhooks.WebhookEndpoint")
+    assert vault.columns(again.kind) == ("secret_ciphertext", "secret_wrapped_key", "secret_master_key_id")
+    assert vault.columns(ProductKey.SEAL_KIND) == ("ciphertext", "wrapped_key", "master_key_id")
+    assert vault.columns(KeyImport.SEAL_KIND) == ("payload", "payload_key", "payload_master_key_id")
+
+
+def test_lock3_register_model_refuses_a_column_the_model_does_not_have_or_of_the_wrong_type():
+    """LOCK-3: a misspelt column would leave secrets a rotation cannot reach; it is refused at start-up."""
+    before = vault.registered()
+    with pytest.raises(ValueError, match="no column 'token_ciphertext'"):
+        vault.register_model(WebhookEndpoint, field="token", label="impostor")
+    with pytest.raises(ValueError, match="is not a CharField"):
+        vault.register_model(KeyImport, columns=("payload", "payload_key", "payload"), label="impostor")
+    assert vault.registered() == before
 
 
 @pytest.mark.django_db

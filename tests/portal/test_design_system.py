@@ -306,6 +306,7 @@ def test_styleguide_shows_every_component_with_debug(reseller: Any):
         "data-copy-target=",
         "data-copy=",
         "confirm__warning",
+        "stat--alert",
         "msg--error",
         "error-page",
     ):
@@ -320,6 +321,7 @@ def test_styleguide_shows_every_component_with_debug(reseller: Any):
         "_copy.html",
         "_badge.html",
         "_confirm.html",
+        "_stat.html",
     ):
         assert component in readme and (ROOT / "templates" / "components" / component).exists(), component
 

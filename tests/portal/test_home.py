@@ -78,6 +78,10 @@ def test_esd5_staff_home_points_to_the_admin_with_alerts_and_low_stock(client, s
     html = client.get(reverse("home")).content.decode()
     assert reverse("admin:index") in html and "Scarce Suite" in html and "Plenty Pack" not in html
     assert "1 raised today" in html
+    alerts = reverse("admin:orders_staffalert_changelist") + "?acknowledged_at__isempty=1"
+    low = reverse("admin:catalog_product_changelist") + "?stock=low"
+    assert f'<a class="card stat stat--alert" href="{alerts}">' in html  # an open alert: the card is red
+    assert f'<a class="card stat stat--attention" href="{low}">' in html
 
 
 @pytest.mark.django_db
