@@ -131,7 +131,7 @@ class UserAdmin(DjangoUserAdmin):
             # address orders were placed for is a locker account's, read-only here (``LOCKER_READONLY``).
             AccountEvent.objects.create(
                 user=obj,
-                actor=request.user,
+                actor=request.user if isinstance(request.user, User) else None,
                 kind=AccountEvent.Kind.EMAIL_CHANGED,
                 data={"from": form.initial.get("email", ""), "to": obj.email, "by": "staff"},
             )
