@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from centre.mail import _give_up, _send_once
 
 from .models import Escalation, HeldWebRequest, Message, ReplyMail, SupportRequest
+from .tokens import confirm_token, follow_token
 
 
 def _due_text(request: SupportRequest) -> str:
@@ -32,8 +33,6 @@ def recipient(request: SupportRequest) -> str:
 def request_link(request: SupportRequest) -> str:
     """The customer's way to the request: the help module, or a web-form request's signed follow link."""
     if request.requester is None and request.contact_email:
-        from .services.web_form import follow_token
-
         return settings.PORTAL_BASE_URL + reverse("help:follow", args=[follow_token(request)])
     return settings.PORTAL_BASE_URL + reverse("support:detail", args=[request.pk])
 
@@ -122,8 +121,6 @@ def escalation_failed(*, escalation_id: int, reason: str) -> None:
 
 
 def build_web_confirm_mail(held: HeldWebRequest) -> EmailMultiAlternatives:
-    from .services.web_form import confirm_token
-
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "subject": held.subject,
