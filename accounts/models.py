@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.models import Event
+from core.models import Event, SendOnceMail
 
 from .addresses import canonical_address, canonical_domain
 
@@ -331,11 +331,12 @@ class MailDomain(models.Model):
 
 
 # --- a person's own change of e-mail address (issue #14) ----------------------------------------------
-class EmailChange(models.Model):
+class EmailChange(SendOnceMail):
     """A person's request to move their account to another address, confirmed from that address only
     (``accounts.email_change``). The account changes when the link mailed to the new address is used; the
-    previous address is then told (masked, without a link). Holds the two mails' send-once columns (a
-    worker claims a mail, sends it, marks it sent, as ``centre`` does for its invitations)."""
+    previous address is then told (masked, without a link). Each of the two mails is sent once
+    (``core.mail.send_once``): the link's columns are ``SendOnceMail``'s, the notice's the same four under
+    the prefix ``notice``."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for confirmation")
@@ -348,9 +349,7 @@ class EmailChange(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
-    # The confirmation mail to the new address.
-    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
+    # The confirmation mail to the new address (``SendOnceMail``'s columns, labelled for the link).
     mail_sent_at = models.DateTimeField(_("link mailed at"), null=True, blank=True)
     mail_error = models.CharField(_("link mail error"), max_length=300, blank=True)
     # The notice to the previous address, once confirmed.

@@ -4,29 +4,19 @@ their owner: never logged, stored or shown to anyone else."""
 
 from __future__ import annotations
 
-import logging
-import smtplib
-from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
-
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from accounts.models import Membership
-from core.claims import claim
+from core.mail import send_once
 from orders.mail import set_password_url
 
 from .models import Invitation, Registration, SupportReminder
 from .services.registration import registration_link_token
 from .services.reminders import reminder_recipients, reminder_wanted
-
-logger = logging.getLogger(__name__)
-
-CLAIM_HOLD = timedelta(minutes=5)
 
 
 def build_invitation_mail(invitation: Invitation) -> EmailMultiAlternatives:
@@ -54,55 +44,8 @@ def build_invitation_mail(invitation: Invitation) -> EmailMultiAlternatives:
     return message
 
 
-def _send_once(
-    model: type[Any],
-    pk: int,
-    *,
-    load: Callable[[], Any | None],
-    wanted: Callable[[Any], bool],
-    build: Callable[[Any], EmailMultiAlternatives],
-    dropped: str,
-) -> str:
-    """Send one record's mail, once (``Invitation``, ``Registration``: the same mail columns).
-
-    ``"sent"``; ``"done"`` (sent before, another worker holds it, or the record is gone); ``"dropped"``
-    (``wanted`` says the mail has no reason to go any more; ``dropped`` is kept as the reason). An SMTP or
-    network error is raised after the claim is released, for the task to retry with backoff."""
-    claimed, _until = claim(
-        model,
-        [pk],
-        field="mail_claimed_until",
-        hold=CLAIM_HOLD,
-        counter="mail_attempts",
-        mail_sent_at=None,
-        mail_error="",
-    )
-    if not claimed:
-        return "done"
-    record = load()
-    if record is None:
-        return "done"
-    if not wanted(record):
-        model.objects.filter(pk=pk).update(mail_claimed_until=None, mail_error=dropped)
-        return "dropped"
-    try:
-        build(record).send()
-    except (smtplib.SMTPException, OSError):
-        model.objects.filter(pk=pk).update(mail_claimed_until=None)
-        raise
-    model.objects.filter(pk=pk).update(mail_sent_at=timezone.now(), mail_claimed_until=None, mail_error="")
-    return "sent"
-
-
-def _give_up(model: type[Any], pk: int, reason: str) -> None:
-    """Given up: the reason (an SMTP answer, never the link) is kept for staff; nothing retries it."""
-    model.objects.filter(pk=pk, mail_sent_at=None).update(
-        mail_error=reason[:300] or "failed", mail_claimed_until=None
-    )
-
-
 def invitation_send(*, invitation_id: int) -> str:
-    """Send one invitation mail, once (``_send_once``); ``"dropped"`` when the person left, was deactivated
+    """Send one invitation mail, once (``send_once``); ``"dropped"`` when the person left, was deactivated
     or their account was closed before it went out."""
 
     def wanted(invitation: Invitation) -> bool:
@@ -111,7 +54,7 @@ def invitation_send(*, invitation_id: int) -> str:
         ).exists()
         return still_member and invitation.person.is_active
 
-    return _send_once(
+    return send_once(
         Invitation,
         invitation_id,
         load=lambda: (
@@ -123,10 +66,6 @@ def invitation_send(*, invitation_id: int) -> str:
         build=build_invitation_mail,
         dropped="Not sent: no longer an active member.",
     )
-
-
-def invitation_failed(*, invitation_id: int, reason: str) -> None:
-    _give_up(Invitation, invitation_id, reason)
 
 
 def build_registration_mail(registration: Registration) -> EmailMultiAlternatives:
@@ -150,9 +89,9 @@ def build_registration_mail(registration: Registration) -> EmailMultiAlternative
 
 
 def registration_mail_send(*, registration_id: int) -> str:
-    """Send a registration's confirmation mail, once (``_send_once``); ``"dropped"`` when it was confirmed
+    """Send a registration's confirmation mail, once (``send_once``); ``"dropped"`` when it was confirmed
     or lapsed before it went out."""
-    return _send_once(
+    return send_once(
         Registration,
         registration_id,
         load=lambda: Registration.objects.select_related("organisation").filter(pk=registration_id).first(),
@@ -160,10 +99,6 @@ def registration_mail_send(*, registration_id: int) -> str:
         build=build_registration_mail,
         dropped="Not sent: confirmed or lapsed before it went out.",
     )
-
-
-def registration_mail_failed(*, registration_id: int, reason: str) -> None:
-    _give_up(Registration, registration_id, reason)
 
 
 # --- the reminder before support ends (SUP-2; centre.services.reminders) -------------------------------
@@ -196,7 +131,7 @@ def build_support_reminder_mail(reminder: SupportReminder) -> EmailMultiAlternat
 
 
 def support_reminder_send(*, reminder_id: int) -> str:
-    """Send a licence's support reminder, once (``_send_once``); ``"dropped"`` when the term changed or
+    """Send a licence's support reminder, once (``send_once``); ``"dropped"`` when the term changed or
     ended before it went out, or the customer has no active administrator to tell."""
 
     def wanted(reminder: SupportReminder) -> bool:
@@ -207,7 +142,7 @@ def support_reminder_send(*, reminder_id: int) -> str:
         SupportReminder.objects.filter(pk=reminder.pk).update(recipients=len(message.to))
         return message
 
-    return _send_once(
+    return send_once(
         SupportReminder,
         reminder_id,
         load=lambda: (
@@ -219,7 +154,3 @@ def support_reminder_send(*, reminder_id: int) -> str:
         build=build,
         dropped="Not sent: support changed or ended, or no active administrator.",
     )
-
-
-def support_reminder_failed(*, reminder_id: int, reason: str) -> None:
-    _give_up(SupportReminder, reminder_id, reason)

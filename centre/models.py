@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
-from core.models import AppendOnlyModel, Event
+from core.models import AppendOnlyModel, Event, SendOnceMail
 from core.sequences import YearlySequence
 
 from .countries import country_name
@@ -58,7 +58,7 @@ class PeopleEvent(Event):
         return f"{self.person_id} {self.kind} at {timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}"
 
 
-class Invitation(models.Model):
+class Invitation(SendOnceMail):
     """The mail that tells an invited person they were added to a customer (CC-6): a set-password link for
     an account without a password, a login link for one with. Sent once by ``centre.tasks``: a worker
     claims it (``mail_claimed_until``) and marks it sent; a second delivery of the task finds it sent."""
@@ -69,10 +69,6 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("invited at"), default=timezone.now)
-    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
-    mail_sent_at = models.DateTimeField(_("mail sent at"), null=True, blank=True)
-    mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("invitation")
@@ -99,7 +95,7 @@ class RegistrationQuerySet(models.QuerySet["Registration"]):
         return self.pending().filter(created_at__gte=Registration.lapse_boundary(now))
 
 
-class Registration(models.Model):
+class Registration(SendOnceMail):
     """A person's request to become the first administrator of a customer (CC-7), waiting for the
     confirmation from the mail it sent (CC-8). Stored only when the customer id and tax id matched a
     customer without an active administrator; the password is kept hashed (``make_password``), never in
@@ -120,10 +116,6 @@ class Registration(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(_("registered at"), default=timezone.now)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
-    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
-    mail_sent_at = models.DateTimeField(_("mail sent at"), null=True, blank=True)
-    mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
 
     objects = RegistrationQuerySet.as_manager()
 
@@ -673,7 +665,7 @@ class DocumentDownloadEvent(Event):
 
 
 # --- reminders before support ends (SUP-2, CC-1; issue #14) --------------------------------------------
-class SupportReminder(models.Model):
+class SupportReminder(SendOnceMail):
     """The one reminder of a licence's support term (SUP-2): made when the term comes within
     ``SUPPORT_REMINDER_DAYS`` of its end, mailed once to the customer's active administrators
     (``centre.services.reminders``, ``centre.mail.support_reminder_send``: claimed, sent, marked sent, as the
@@ -687,10 +679,6 @@ class SupportReminder(models.Model):
     support_ends_on = models.DateField(_("support ends on"))
     created_at = models.DateTimeField(_("due since"), default=timezone.now)
     recipients = models.PositiveSmallIntegerField(_("administrators mailed"), default=0)
-    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
-    mail_sent_at = models.DateTimeField(_("mail sent at"), null=True, blank=True)
-    mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("support reminder")

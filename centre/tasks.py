@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 import smtplib
 from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
-from core.backoff import backoff
-from orders.mail import is_permanent_smtp_error
+from core.mail import retry_or_give_up, unsent
 
 from . import mail
 from .models import ImportJob, Invitation, Registration, SupportReminder
 from .services.imports import import_job_run
 from .services.registration import registrations_sweep
 from .services.reminders import reminders_make
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, max_retries=None)
@@ -31,17 +26,7 @@ def send_invitation(self: Any, invitation_id: int) -> str:
     try:
         return mail.invitation_send(invitation_id=invitation_id)
     except (smtplib.SMTPException, OSError) as exc:
-        attempts = (
-            Invitation.objects.filter(pk=invitation_id).values_list("mail_attempts", flat=True).first() or 0
-        )
-        reason = f"{exc.__class__.__name__}: {exc}"
-        if is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
-            mail.invitation_failed(invitation_id=invitation_id, reason=reason)
-            return "failed"
-        logger.warning(
-            "Invitation mail %s: attempt %s failed (%s)", invitation_id, attempts, exc.__class__.__name__
-        )
-        raise self.retry(countdown=backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)) from None
+        return retry_or_give_up(self, Invitation, invitation_id, exc)
 
 
 @shared_task
@@ -50,9 +35,8 @@ def sweep_invitations() -> int:
     nobody holding them (a mail being retried has its own retry chain). The number enqueued."""
     now = timezone.now()
     due = (
-        Invitation.objects.filter(mail_sent_at=None, mail_error="", mail_attempts=0)
+        Invitation.objects.filter(unsent(now))
         .filter(created_at__lt=now - timedelta(seconds=settings.ORDER_SWEEP_INTERVAL))
-        .filter(Q(mail_claimed_until=None) | Q(mail_claimed_until__lt=now))
         .values_list("pk", flat=True)[:500]
     )
     count = 0
@@ -68,18 +52,7 @@ def send_registration_mail(self: Any, registration_id: int) -> str:
     try:
         return mail.registration_mail_send(registration_id=registration_id)
     except (smtplib.SMTPException, OSError) as exc:
-        attempts = (
-            Registration.objects.filter(pk=registration_id).values_list("mail_attempts", flat=True).first()
-            or 0
-        )
-        reason = f"{exc.__class__.__name__}: {exc}"
-        if is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
-            mail.registration_mail_failed(registration_id=registration_id, reason=reason)
-            return "failed"
-        logger.warning(
-            "Registration mail %s: attempt %s failed (%s)", registration_id, attempts, exc.__class__.__name__
-        )
-        raise self.retry(countdown=backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)) from None
+        return retry_or_give_up(self, Registration, registration_id, exc)
 
 
 @shared_task
@@ -90,9 +63,8 @@ def sweep_registrations() -> dict[str, int]:
     now = timezone.now()
     due = (
         Registration.objects.confirmable()
-        .filter(mail_sent_at=None, mail_error="", mail_attempts=0)
+        .filter(unsent(now))
         .filter(created_at__lt=now - timedelta(seconds=settings.ORDER_SWEEP_INTERVAL))
-        .filter(Q(mail_claimed_until=None) | Q(mail_claimed_until__lt=now))
         .values_list("pk", flat=True)[:500]
     )
     enqueued = 0
@@ -109,35 +81,21 @@ def send_support_reminder(self: Any, reminder_id: int) -> str:
     try:
         return mail.support_reminder_send(reminder_id=reminder_id)
     except (smtplib.SMTPException, OSError) as exc:
-        attempts = (
-            SupportReminder.objects.filter(pk=reminder_id).values_list("mail_attempts", flat=True).first()
-            or 0
-        )
-        reason = f"{exc.__class__.__name__}: {exc}"
-        if is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
-            mail.support_reminder_failed(reminder_id=reminder_id, reason=reason)
-            return "failed"
-        logger.warning(
-            "Support reminder %s: attempt %s failed (%s)", reminder_id, attempts, exc.__class__.__name__
-        )
-        raise self.retry(countdown=backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)) from None
+        return retry_or_give_up(self, SupportReminder, reminder_id, exc)
 
 
 @shared_task
 def send_support_reminders() -> dict[str, int]:
     """The beat's reminder run (SUP-2): make the reminders due today, then enqueue every one not sent yet,
     never tried and held by nobody (new ones, and those a lost message left). Idempotent: run twice, or
-    twice at once, each licence's reminder is made once and mailed once (``_send_once``'s claim)."""
+    twice at once, each licence's reminder is made once and mailed once (``send_once``'s claim)."""
     due = reminders_make()
     now = timezone.now()
-    unsent = (
-        SupportReminder.objects.filter(mail_sent_at=None, mail_error="", mail_attempts=0)
-        .filter(Q(mail_claimed_until=None) | Q(mail_claimed_until__lt=now))
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:1000]
+    waiting = (
+        SupportReminder.objects.filter(unsent(now)).order_by("created_at").values_list("pk", flat=True)[:1000]
     )
     enqueued = 0
-    for reminder_id in unsent:
+    for reminder_id in waiting:
         send_support_reminder.delay(reminder_id)
         enqueued += 1
     return {"due": due, "enqueued": enqueued}

@@ -17,6 +17,11 @@ from django.db.models import F, Model, Q
 from django.utils import timezone
 
 
+def unclaimed(field: str, now: datetime) -> Q:
+    """The rows nobody holds at ``now``: ``field`` empty, or its claim lapsed."""
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": now})
+
+
 def claim(
     model: type[Model],
     pks: Sequence[Any],
@@ -33,8 +38,11 @@ def claim(
     changes: dict[str, Any] = {field: until}
     if counter:
         changes[counter] = F(counter) + 1
-    free = Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": now})
-    claimed = model._default_manager.filter(pk__in=pks, **conditions).filter(free).update(**changes)
+    claimed = (
+        model._default_manager.filter(pk__in=pks, **conditions)
+        .filter(unclaimed(field, now))
+        .update(**changes)
+    )
     if not claimed:
         return [], until
     if claimed == len(pks):

@@ -1,4 +1,4 @@
-"""Abstract models every app's history builds on (ALL-3)."""
+"""Abstract models every app builds on: the history (ALL-3) and a record's mail sent once (ALL-5)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AppendOnlyQuerySet(models.QuerySet[Any]):
@@ -45,6 +46,24 @@ class Event(AppendOnlyModel):
     )
     at = models.DateTimeField(default=timezone.now)
     data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class SendOnceMail(models.Model):
+    """The columns of a record's one mail, sent once by ``core.mail.send_once`` (ALL-5): who holds it and
+    until when (a claim, ``core.claims``), how often it was tried, when it went, or why it did not (a
+    reason kept for staff, never a link). A model that names its mail more precisely in the admin
+    redeclares ``mail_sent_at`` or ``mail_error`` with its own label (the column stays the same); a second
+    mail of one record has its own four columns under another prefix (``core.mail`` takes it as
+    ``prefix``). The index of unsent rows its sweeper reads is declared on the model itself (an abstract
+    base cannot name a partial index per model)."""
+
+    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
+    mail_sent_at = models.DateTimeField(_("mail sent at"), null=True, blank=True)
+    mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
 
     class Meta:
         abstract = True

@@ -208,15 +208,6 @@ def _send(message: EmailMultiAlternatives) -> None:
         message.send(fail_silently=False)
 
 
-def is_permanent_smtp_error(exc: BaseException) -> bool:
-    """A 5xx answer (no such mailbox, refused) will not change on retry; 4xx and network errors may."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _msg in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return exc.smtp_code >= 500
-    return False
-
-
 def welcome_mail_failed(*, order_id: int, reason: str) -> None:
     """Give up visibly: the reseller sees the failure and its reason (ESD-12), staff are told."""
     with transaction.atomic():

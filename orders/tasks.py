@@ -13,6 +13,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from core.backoff import backoff
+from core.mail import is_permanent_smtp_error
 
 from . import mail, services
 from .alerts import staff_alert_mail
@@ -35,7 +36,7 @@ def _mail_failed(order_id: int, exc: Exception) -> float | None:
         logger.error("Welcome mail of order %s failed", order_id, exc_info=exc)
         reason = exc.__class__.__name__
     attempts = Order.objects.filter(pk=order_id).values_list("welcome_mail_attempts", flat=True).first() or 0
-    if mail.is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
+    if is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
         mail.welcome_mail_failed(order_id=order_id, reason=reason)
         return None
     countdown = backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)
@@ -121,7 +122,7 @@ def send_correction_notice(self: Any, correction_id: int) -> bool:
             EmailCorrection.objects.filter(pk=correction_id).values_list("notice_attempts", flat=True).first()
             or 0
         )
-        if mail.is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
+        if is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
             services.correction_notice_failed(
                 correction_id=correction_id, reason=f"{exc.__class__.__name__}: {str(exc)[:150]}"
             )

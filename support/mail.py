@@ -1,6 +1,7 @@
-"""The support desk's mails, each sent once through the customer centre's send-once path (claim, check,
-send, record; give up with the reason): the confirmation with the request's number (SUP-7) and the
-escalation of a breached clock (SUP-8). Neither carries a secret."""
+"""The support desk's mails, each sent once (``core.mail.send_once``: claim, check, send, record; the task
+gives up with the reason): the confirmation with the request's number (SUP-7), the escalation of a breached
+clock (SUP-8), the web form's confirmation link (SUP-6) and staff replies (SUP-12). None carries a secret;
+a signed link (``support.tokens``) goes only to the address it names."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from centre.mail import _give_up, _send_once
+from core.mail import send_once
 
 from .models import Escalation, HeldWebRequest, Message, ReplyMail, SupportRequest
+from .tokens import confirm_token, follow_token
 
 
 def _due_text(request: SupportRequest) -> str:
@@ -32,8 +34,6 @@ def recipient(request: SupportRequest) -> str:
 def request_link(request: SupportRequest) -> str:
     """The customer's way to the request: the help module, or a web-form request's signed follow link."""
     if request.requester is None and request.contact_email:
-        from .services.web_form import follow_token
-
         return settings.PORTAL_BASE_URL + reverse("help:follow", args=[follow_token(request)])
     return settings.PORTAL_BASE_URL + reverse("support:detail", args=[request.pk])
 
@@ -60,7 +60,7 @@ def build_confirmation_mail(request: SupportRequest) -> EmailMultiAlternatives:
 
 def confirmation_send(*, request_id: int) -> str:
     """Send a request's confirmation mail once; ``"dropped"`` when its requester has no address."""
-    return _send_once(
+    return send_once(
         SupportRequest,
         request_id,
         load=lambda: SupportRequest.objects.select_related("requester").filter(pk=request_id).first(),
@@ -68,10 +68,6 @@ def confirmation_send(*, request_id: int) -> str:
         build=build_confirmation_mail,
         dropped="Not sent: the requester has no address.",
     )
-
-
-def confirmation_failed(*, request_id: int, reason: str) -> None:
-    _give_up(SupportRequest, request_id, reason)
 
 
 def build_escalation_mail(escalation: Escalation) -> EmailMultiAlternatives:
@@ -99,7 +95,7 @@ def build_escalation_mail(escalation: Escalation) -> EmailMultiAlternatives:
 def escalation_send(*, escalation_id: int) -> str:
     """Mail a breach to ``SUPPORT_ESCALATION_EMAILS`` once; ``"dropped"`` when none is configured or the
     request was answered before the mail went out."""
-    return _send_once(
+    return send_once(
         Escalation,
         escalation_id,
         load=lambda: (
@@ -114,16 +110,10 @@ def escalation_send(*, escalation_id: int) -> str:
     )
 
 
-def escalation_failed(*, escalation_id: int, reason: str) -> None:
-    _give_up(Escalation, escalation_id, reason)
-
-
 # --- The web form's confirmation link and staff replies (SUP-6, SUP-12; sup15b) ---------------------------
 
 
 def build_web_confirm_mail(held: HeldWebRequest) -> EmailMultiAlternatives:
-    from .services.web_form import confirm_token
-
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "subject": held.subject,
@@ -139,7 +129,7 @@ def build_web_confirm_mail(held: HeldWebRequest) -> EmailMultiAlternatives:
 
 def web_confirm_send(*, held_id: int) -> str:
     """Mail a held web-form request's confirmation link once; ``"dropped"`` once it is no longer held."""
-    return _send_once(
+    return send_once(
         HeldWebRequest,
         held_id,
         load=lambda: HeldWebRequest.objects.filter(pk=held_id).first(),
@@ -147,10 +137,6 @@ def web_confirm_send(*, held_id: int) -> str:
         build=build_web_confirm_mail,
         dropped="Not sent: no longer held.",
     )
-
-
-def web_confirm_failed(*, held_id: int, reason: str) -> None:
-    _give_up(HeldWebRequest, held_id, reason)
 
 
 def build_reply_mail(reply: ReplyMail) -> EmailMultiAlternatives:
@@ -172,7 +158,7 @@ def build_reply_mail(reply: ReplyMail) -> EmailMultiAlternatives:
 
 def reply_send(*, reply_mail_id: int) -> str:
     """Mail a staff public reply to the customer once; never an internal note (``"dropped"``)."""
-    return _send_once(
+    return send_once(
         ReplyMail,
         reply_mail_id,
         load=lambda: (
@@ -184,7 +170,3 @@ def reply_send(*, reply_mail_id: int) -> str:
         build=build_reply_mail,
         dropped="Not sent: not a public reply, or nobody to send it to.",
     )
-
-
-def reply_failed(*, reply_mail_id: int, reason: str) -> None:
-    _give_up(ReplyMail, reply_mail_id, reason)

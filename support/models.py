@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
-from core.models import Event
+from core.models import Event, SendOnceMail
 from core.sequences import YearlySequence
 
 
@@ -96,7 +96,7 @@ class SupportRequestQuerySet(models.QuerySet["SupportRequest"]):
         )
 
 
-class SupportRequest(models.Model):
+class SupportRequest(SendOnceMail):
     class Status(models.TextChoices):
         NEW = "new", _("New")
         OPEN = "open", _("Open")
@@ -182,11 +182,8 @@ class SupportRequest(models.Model):
     sla_warned = models.BooleanField(_("warned"), default=False)
     sla_breached = models.BooleanField(_("breached"), default=False)
     first_answered_at = models.DateTimeField(_("first answered at"), null=True, blank=True)
-    # The confirmation mail with the number (SUP-7), sent once (centre.mail's send-once path).
-    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
+    # The confirmation mail with the number (SUP-7), sent once (``core.mail.send_once``).
     mail_sent_at = models.DateTimeField(_("confirmation mailed at"), null=True, blank=True)
-    mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
     # A web-form request's confirmed address (no requester): its mails go there (SUP-6; sup15b).
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
     # A reseller's or an end customer's request names one of their orders (the order stands in for the
@@ -442,16 +439,13 @@ class ClosedDay(models.Model):
         return f"{self.day:%Y-%m-%d}"
 
 
-class Escalation(models.Model):
+class Escalation(SendOnceMail):
     """A breached clock's escalation mail to ``SUPPORT_ESCALATION_EMAILS`` (SUP-8): one per request, sent
-    once (centre.mail's send-once path)."""
+    once (``core.mail.send_once``)."""
 
     request = models.OneToOneField(SupportRequest, on_delete=models.CASCADE, related_name="escalation")
     created_at = models.DateTimeField(default=timezone.now)
-    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
     mail_sent_at = models.DateTimeField(_("mailed at"), null=True, blank=True)
-    mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("escalation")
@@ -464,10 +458,11 @@ class Escalation(models.Model):
 # --- The public web form (SUP-6, SUP-7, SVC-6; sup15b) ---------------------------------------------------
 
 
-class HeldWebRequest(models.Model):
+class HeldWebRequest(SendOnceMail):
     """A request typed into the public web form (``/help/``), held until its address is confirmed from a
     mail: not in the queue, no number (SUP-7). Confirmed, it becomes a ``SupportRequest`` (or is refused
-    with the reason); unconfirmed, it lapses after ``SUPPORT_WEB_FORM_HOLD_DAYS``."""
+    with the reason); unconfirmed, it lapses after ``SUPPORT_WEB_FORM_HOLD_DAYS``. The mail with the
+    confirmation link is sent once (``core.mail.send_once``)."""
 
     class State(models.TextChoices):
         HELD = "held", _("Waiting for the address to be confirmed")
@@ -488,11 +483,6 @@ class HeldWebRequest(models.Model):
     )
     created_at = models.DateTimeField(_("typed at"), default=timezone.now)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
-    # The mail with the confirmation link, sent once (centre.mail's send-once path).
-    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
-    mail_sent_at = models.DateTimeField(null=True, blank=True)
-    mail_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("held web-form request")
@@ -508,16 +498,13 @@ class HeldWebRequest(models.Model):
         return f"{self.pk} {self.state}"
 
 
-class ReplyMail(models.Model):
-    """A staff public reply mailed to the customer (SUP-12), once (centre.mail's send-once path). Internal
+class ReplyMail(SendOnceMail):
+    """A staff public reply mailed to the customer (SUP-12), once (``core.mail.send_once``). Internal
     notes never get one."""
 
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="reply_mail")
     created_at = models.DateTimeField(default=timezone.now)
-    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    mail_attempts = models.PositiveIntegerField(default=0, editable=False)
     mail_sent_at = models.DateTimeField(_("mailed at"), null=True, blank=True)
-    mail_error = models.CharField(_("mail error"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("reply mail")

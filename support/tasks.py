@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 import smtplib
 from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
-from core.backoff import backoff
-from orders.mail import is_permanent_smtp_error
+from core.mail import retry_or_give_up, unsent
 
 from . import mail
 from .models import Escalation, HeldWebRequest, ReplyMail, SupportRequest
 from .services.requests import pending_attachments_sweep
 from .services.sla import clocks_check
 from .services.web_form import held_sweep
-
-logger = logging.getLogger(__name__)
-
-
-def _retry_or_fail(task: Any, model: Any, pk: int, exc: Exception, failed: Any) -> str:
-    attempts = model.objects.filter(pk=pk).values_list("mail_attempts", flat=True).first() or 0
-    if is_permanent_smtp_error(exc) or attempts > settings.MAIL_MAX_RETRIES:
-        failed(pk, f"{exc.__class__.__name__}: {exc}")
-        return "failed"
-    logger.warning("Support mail %s %s: attempt %s failed", model.__name__, pk, attempts)
-    raise task.retry(countdown=backoff(settings.MAIL_RETRY_BASE_SECONDS, attempts - 1)) from None
 
 
 @shared_task(bind=True, max_retries=None)
@@ -39,13 +25,7 @@ def send_confirmation(self: Any, request_id: int) -> str:
     try:
         return mail.confirmation_send(request_id=request_id)
     except (smtplib.SMTPException, OSError) as exc:
-        return _retry_or_fail(
-            self,
-            SupportRequest,
-            request_id,
-            exc,
-            lambda pk, r: mail.confirmation_failed(request_id=pk, reason=r),
-        )
+        return retry_or_give_up(self, SupportRequest, request_id, exc)
 
 
 @shared_task(bind=True, max_retries=None)
@@ -54,13 +34,7 @@ def send_escalation(self: Any, escalation_id: int) -> str:
     try:
         return mail.escalation_send(escalation_id=escalation_id)
     except (smtplib.SMTPException, OSError) as exc:
-        return _retry_or_fail(
-            self,
-            Escalation,
-            escalation_id,
-            exc,
-            lambda pk, r: mail.escalation_failed(escalation_id=pk, reason=r),
-        )
+        return retry_or_give_up(self, Escalation, escalation_id, exc)
 
 
 @shared_task
@@ -70,21 +44,13 @@ def check_clocks() -> dict[str, int]:
     now = timezone.now()
     events = clocks_check(now=now)
     stale = now - timedelta(seconds=settings.ORDER_SWEEP_INTERVAL)
-    free = Q(mail_claimed_until=None) | Q(mail_claimed_until__lt=now)
-    unsent = {"mail_sent_at": None, "mail_error": "", "mail_attempts": 0}
+    confirmations = SupportRequest.objects.filter(unsent(now), created_at__lt=stale)
+    escalations = Escalation.objects.filter(unsent(now), created_at__lt=stale)
     enqueued = 0
-    for request_id in (
-        SupportRequest.objects.filter(**unsent, created_at__lt=stale)
-        .filter(free)
-        .values_list("pk", flat=True)[:500]
-    ):
+    for request_id in confirmations.values_list("pk", flat=True)[:500]:
         send_confirmation.delay(request_id)
         enqueued += 1
-    for escalation_id in (
-        Escalation.objects.filter(**unsent, created_at__lt=stale)
-        .filter(free)
-        .values_list("pk", flat=True)[:500]
-    ):
+    for escalation_id in escalations.values_list("pk", flat=True)[:500]:
         send_escalation.delay(escalation_id)
         enqueued += 1
     swept = pending_attachments_sweep(older_than=now - timedelta(days=1))
@@ -100,9 +66,7 @@ def send_web_confirm(self: Any, held_id: int) -> str:
     try:
         return mail.web_confirm_send(held_id=held_id)
     except (smtplib.SMTPException, OSError) as exc:
-        return _retry_or_fail(
-            self, HeldWebRequest, held_id, exc, lambda pk, r: mail.web_confirm_failed(held_id=pk, reason=r)
-        )
+        return retry_or_give_up(self, HeldWebRequest, held_id, exc)
 
 
 @shared_task(bind=True, max_retries=None)
@@ -111,9 +75,7 @@ def send_reply(self: Any, reply_mail_id: int) -> str:
     try:
         return mail.reply_send(reply_mail_id=reply_mail_id)
     except (smtplib.SMTPException, OSError) as exc:
-        return _retry_or_fail(
-            self, ReplyMail, reply_mail_id, exc, lambda pk, r: mail.reply_failed(reply_mail_id=pk, reason=r)
-        )
+        return retry_or_give_up(self, ReplyMail, reply_mail_id, exc)
 
 
 @shared_task
@@ -122,13 +84,8 @@ def sweep_web_requests() -> dict[str, int]:
     now = timezone.now()
     lapsed = held_sweep(now=now)
     stale = now - timedelta(seconds=settings.ORDER_SWEEP_INTERVAL)
-    free = Q(mail_claimed_until=None) | Q(mail_claimed_until__lt=now)
     enqueued = 0
-    for pk in (
-        ReplyMail.objects.filter(mail_sent_at=None, mail_error="", mail_attempts=0, created_at__lt=stale)
-        .filter(free)
-        .values_list("pk", flat=True)[:500]
-    ):
+    for pk in ReplyMail.objects.filter(unsent(now), created_at__lt=stale).values_list("pk", flat=True)[:500]:
         send_reply.delay(pk)
         enqueued += 1
     return {"lapsed": lapsed, "enqueued": enqueued}

@@ -25,13 +25,13 @@ from .errors import SupportError
 from .models import HeldWebRequest, SupportRequest
 from .selectors import public_conversation
 from .services.web_form import (
-    follow_token,
     held_from_token,
     request_from_follow_token,
     web_request_answer,
     web_request_confirm,
     web_request_hold,
 )
+from .tokens import follow_token
 from .web_forms import WebAnswerForm, WebRequestForm
 
 SENT_TO = "support_web_form_sent_to"

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from core.claims import unclaimed
 from core.tasking import enqueue_on_commit
 
 from ..models import EmailCorrection, Order
@@ -58,7 +58,7 @@ def correction_notices_sweep(*, now: Any, limit: int = 1000) -> dict[str, int]:
     with transaction.atomic():
         due = list(
             EmailCorrection.objects.filter(notice_next_attempt_at__lte=now)
-            .filter(Q(notice_claimed_until__isnull=True) | Q(notice_claimed_until__lt=now))  # none being sent
+            .filter(unclaimed("notice_claimed_until", now))  # none being sent
             .select_for_update(skip_locked=True)
             .order_by("notice_next_attempt_at")
             .values_list("pk", "order_id", "notice_attempts")[:limit]

@@ -10,7 +10,7 @@ to another domain is refused without naming it. A web-form request never binds a
 
 A pre-sales question (SVC-6) needs neither support number nor URL; it is filed under the distributor's own
 organisation (there is no customer to file it under). The customer follows and answers a filed request
-through a second signed link (``follow_token``).
+through a second signed link (``support.tokens.follow_token``).
 """
 
 from __future__ import annotations
@@ -32,25 +32,13 @@ from core.tasking import enqueue_on_commit
 
 from ..errors import SupportError
 from ..models import Category, Channel, HeldWebRequest, Kind, Message, SupportRequest
+from ..tokens import CONFIRM_SALT, FOLLOW_SALT
 from . import entitlement
 from .requests import BODY_MAX, SUBJECT_MAX, _clean_text, request_customer_reply, request_file
-
-CONFIRM_SALT = "support.web_form.confirm"
-FOLLOW_SALT = "support.web_form.follow"
 
 
 def _hold_age() -> timedelta:
     return timedelta(days=int(settings.SUPPORT_WEB_FORM_HOLD_DAYS))
-
-
-def confirm_token(held: HeldWebRequest) -> str:
-    return signing.dumps([held.pk, held.email], salt=CONFIRM_SALT, compress=True)
-
-
-def follow_token(request: SupportRequest) -> str:
-    """The signed link by which a web-form customer follows and answers a request (no expiry: it names
-    the request and the address it was confirmed from)."""
-    return signing.dumps([request.pk, request.contact_email], salt=FOLLOW_SALT, compress=True)
 
 
 def web_request_hold(
