@@ -25,7 +25,8 @@ def product_label(product: ProductChoice, quantity: int) -> str:
     """How the product select names a product: name, SKU, net unit price and whether ``quantity`` is in
     stock, never how many keys there are (issue #13)."""
     availability = _("in stock") if product.in_stock(quantity) else _("will wait for stock")
-    return f"{product.name} ({product.sku}) · {money(product.unit_price)} {_('net')} · {availability}"
+    price = _("%(price)s net") % {"price": money(product.unit_price)}
+    return f"{product.name} ({product.sku}) · {price} · {availability}"
 
 
 class OrderForm(forms.Form):

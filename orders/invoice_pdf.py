@@ -58,7 +58,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         rightMargin=18 * mm,
         topMargin=18 * mm,
         bottomMargin=18 * mm,
-        title=f"{_('Invoice')} {invoice.number}",
+        title=_("Invoice %(number)s") % {"number": invoice.number},
         author=invoice.seller.get("name", ""),
     )
     cur = invoice.currency
@@ -69,25 +69,28 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     with translation.override(settings.LANGUAGE_CODE):
         seller, buyer = invoice.seller, invoice.buyer
         reference = invoice.order.reseller_reference
+        # Each fact one whole translatable phrase with its value (ALL-4: no label glued to a value).
+        issued = date_format(timezone.localtime(invoice.issued_at), "DATE_FORMAT")
+        facts = [
+            _("Issued: %(date)s") % {"date": issued},
+            _("Order #%(id)s") % {"id": invoice.order_id},
+        ]
+        if reference:
+            facts.append(_("Your reference: %(reference)s") % {"reference": escape(reference)})
         story = [
-            Paragraph(f"{_('Invoice')} {invoice.number}", title),
-            Paragraph(
-                f"{_('Issued')}: {date_format(timezone.localtime(invoice.issued_at), 'DATE_FORMAT')}"
-                f" · {_('Order')} #{invoice.order_id}"
-                + (f" · {_('Your reference')}: {escape(reference)}" if reference else ""),
-                body,
-            ),
+            Paragraph(escape(_("Invoice %(number)s") % {"number": invoice.number}), title),
+            Paragraph(" · ".join(facts), body),
             Spacer(1, 6 * mm),
         ]
         buyer_lines = [escape(buyer.get("name", "")), escape(buyer.get("address") or "")]
-        buyer_lines.append(f"{_('Tax number')}: {escape(buyer.get('tax_id') or '—')}")
+        buyer_lines.append(_("Tax number: %(tax_id)s") % {"tax_id": escape(buyer.get("tax_id") or "—")})
         parties = Table(
             [
                 [Paragraph(f"<b>{_('Seller')}</b>", body), Paragraph(f"<b>{_('Buyer')}</b>", body)],
                 [
                     Paragraph(
                         f"{seller.get('name', '')}<br/>{seller.get('address', '')}<br/>"
-                        f"{_('Tax number')}: {seller.get('tax_id', '')}",
+                        + _("Tax number: %(tax_id)s") % {"tax_id": seller.get("tax_id", "")},
                         body,
                     ),
                     Paragraph("<br/>".join(line for line in buyer_lines if line), body),
@@ -111,7 +114,13 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             )
         data += [
             ["", "", "", _("Net total"), amount(invoice.net_total)],
-            ["", "", "", f"{_('VAT')} {invoice.vat_percent.normalize()}%", amount(invoice.vat_total)],
+            [
+                "",
+                "",
+                "",
+                _("VAT %(rate)s%%") % {"rate": invoice.vat_percent.normalize()},
+                amount(invoice.vat_total),
+            ],
             ["", "", "", _("Total due"), amount(invoice.gross_total)],
         ]
         table = Table(data, colWidths=[70 * mm, 26 * mm, 18 * mm, 30 * mm, 30 * mm], repeatRows=1)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import Kind
 
@@ -29,7 +30,8 @@ class ResellerRequestForm(forms.Form):
 
     def __init__(self, *args: Any, orders: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["order"].widget.choices = [("", _("No particular order"))] + [
+        none = pgettext_lazy("purchase order", "No particular order")
+        self.fields["order"].widget.choices = [("", none)] + [
             (order.pk, f"#{order.pk} · {order.reseller_reference or order.end_customer_email}")
             for order in orders
         ]
@@ -37,7 +39,7 @@ class ResellerRequestForm(forms.Form):
 
 class ActivationRequestForm(forms.Form):
     order = forms.CharField(
-        label=_("Order of the key"),
+        label=pgettext_lazy("purchase order", "Order your key came with"),
         required=False,
         widget=forms.Select,
         help_text=_("The order your key came with: it stands in for a support number."),

@@ -229,7 +229,11 @@
       net += amount;
       any = true;
       if (lineTotal) {
-        lineTotal.textContent = (lineTotal.getAttribute("data-caption") || "") + " " + money(amount);
+        // The caption is one translated sentence with an {amount} placeholder (ALL-4: no glued pieces).
+        var caption = lineTotal.getAttribute("data-caption") || "{amount}";
+        lineTotal.textContent = caption.replace("{amount}", function () {
+          return money(amount);
+        });
         lineTotal.hidden = false;
       }
     });
