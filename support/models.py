@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organisation
 from core.models import Event, SendOnceMail
@@ -99,9 +100,9 @@ class SupportRequestQuerySet(models.QuerySet["SupportRequest"]):
 class SupportRequest(SendOnceMail):
     class Status(models.TextChoices):
         NEW = "new", _("New")
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("request status", "Open")
         WAITING = "waiting", _("Waiting for you")
-        ANSWERED = "answered", _("Answered")
+        ANSWERED = "answered", pgettext_lazy("request status", "Answered")
         CLOSED = "closed", _("Closed")
 
     class Priority(models.IntegerChoices):
@@ -114,7 +115,7 @@ class SupportRequest(SendOnceMail):
         NONE = "none", _("No guaranteed time")
         RUNNING = "running", _("Running")
         PAUSED = "paused", _("Paused")
-        ANSWERED = "answered", _("Answered")
+        ANSWERED = "answered", pgettext_lazy("first answer given, in the due-time column", "Answered")
 
     class NotCovered(models.TextChoices):
         """Why a request is not covered by support (SUP-9); empty when it is."""
