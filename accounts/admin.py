@@ -44,9 +44,21 @@ from core.admin import ReadOnlyAdmin
 from .forms import UserAddForm, UserChangeForm, send_set_password_link
 from .models import AccountEvent, EmailChange, MailDomain, Membership, Organisation, User
 from .services import mail_domain_normalise
+from .signals import postal_address_kept_elsewhere
 
 # Fields an account that holds keys never gets from the admin (ESD-8).
 LOCKER_READONLY = ("email", "is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def postal_address_keeper(organisation: Organisation) -> str | None:
+    """The sentence of the app that keeps ``organisation``'s postal address and writes it onto its fields
+    (``signals.postal_address_kept_elsewhere``), or None when staff keep it here."""
+    for _receiver, answer in postal_address_kept_elsewhere.send(
+        sender=Organisation, organisation=organisation
+    ):
+        if answer:
+            return str(answer)
+    return None
 
 
 def is_locker_account(user: User) -> bool:
@@ -260,6 +272,19 @@ class OrganisationAdmin(admin.ModelAdmin):
     search_fields = ["name", "tax_id", "tax_id_normalised", "customer_id"]
     readonly_fields = ["tax_id_normalised"]
     inlines = [MailDomainInline]
+
+    POSTAL_FIELDS = ("street", "postcode", "city", "country")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and postal_address_keeper(obj):
+            fields += [*self.POSTAL_FIELDS, "postal_address_kept"]
+        return fields
+
+    @admin.display(description=_("Postal address"))
+    def postal_address_kept(self, obj: Organisation) -> str:
+        """Why the postal fields are read-only here (another app keeps them and writes them through)."""
+        return postal_address_keeper(obj) or ""
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         for instance in formset.save(commit=False):

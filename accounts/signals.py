@@ -14,3 +14,9 @@ password_chosen = Signal()
 # records followed (recorded on the account's event).
 email_change_check = Signal()
 email_changed = Signal()
+
+# Where an organisation's postal address is kept, when not in the organisation's own fields: argument
+# organisation; a receiver answers a sentence for staff (translated) when another app keeps it and writes it
+# through to those fields (the customer centre's billing address), or None. The admin then shows the fields
+# read-only with that sentence, so a staff edit never drifts from the address the customer keeps.
+postal_address_kept_elsewhere = Signal()

@@ -22,3 +22,11 @@ class CentreConfig(AppConfig):
         vault.register_model(Licence, field="number", label=_("installation numbers"))
         vault.register_model(IssuedNumber, field="number", label=_("issued installation numbers"))
         vault.register_model(ImportJob, field="payload", label=_("centre import files"))
+
+        from accounts.signals import postal_address_kept_elsewhere
+
+        from .receivers import on_postal_address_asked
+
+        postal_address_kept_elsewhere.connect(
+            on_postal_address_asked, dispatch_uid="centre.on_postal_address_asked"
+        )

@@ -130,6 +130,44 @@ def test_cc4_the_billing_address_is_what_invoices_print(customer, admin):
 
 
 @pytest.mark.django_db
+def test_cc4_staff_see_the_postal_address_a_customer_keeps_read_only(staff_client, customer, admin):
+    """CC-4: once a customer keeps its billing address in the centre, the organisation's postal fields in
+    the admin are read-only with where the address is kept: a staff edit there would drift from it (the
+    centre writes the billing address onto those fields). Before that, staff keep them as before."""
+    url = reverse("admin:accounts_organisation_change", args=[customer.pk])
+    assert 'name="street"' in staff_client.get(url).content.decode()
+    address_set(
+        organisation=customer,
+        actor=admin,
+        kind=BILLING,
+        data=address(street="Friedrichstraße 68", postcode="10117", city="Berlin", country_code="DE"),
+    )
+    html = staff_client.get(url).content.decode()
+    assert 'name="street"' not in html and 'name="city"' not in html
+    assert "Friedrichstraße 68" in html and "Kept by the customer as its billing address" in html
+    posted = {
+        "name": "Acme renamed by staff",
+        "kind": customer.kind,
+        "customer_id": customer.customer_id or "",
+        "tax_id": customer.tax_id,
+        "country_code": customer.country_code,
+        "street": "Somewhere else 1",
+        "postcode": "00-001",
+        "city": "Warsaw",
+        "country": "Poland",
+        "created_at_0": "2026-01-01",
+        "created_at_1": "10:00:00",
+        "mail_domains-TOTAL_FORMS": "0",
+        "mail_domains-INITIAL_FORMS": "0",
+    }
+    response = staff_client.post(url, posted)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    customer.refresh_from_db()
+    assert customer.name == "Acme renamed by staff"  # the rest of the form saved
+    assert customer.postal_address == "Friedrichstraße 68, 10117 Berlin, Germany"
+
+
+@pytest.mark.django_db
 def test_cc4_only_user_management_changes_addresses(customer, member):
     """CC-6/CC-4: a member without *user management* is refused by the service, nothing written."""
     for call in (
