@@ -89,9 +89,17 @@ def _no_vendor_by_default(settings: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_rate_limits(request: pytest.FixtureRequest, settings: Any) -> None:
-    """Rate limits are proved by the tests marked `ratelimits`; elsewhere they would only add noise."""
+    """Rate limits are proved by the tests marked `ratelimits`; elsewhere they would only add noise. A
+    marked test counts under a cache prefix of its own: the counters live in Redis, which outlasts the
+    test database, and a second run (the same user ids again) would otherwise start past its limits."""
     if not request.node.get_closest_marker("ratelimits"):
         settings.ACCOUNT_RATE_LIMITS = False
+        return
+    default = settings.CACHES["default"]
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**default, "KEY_PREFIX": f"{default.get('KEY_PREFIX', '')}t{uuid.uuid4().hex[:12]}"},
+    }
 
 
 # --- actors ----------------------------------------------------------------------------------------
