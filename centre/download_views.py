@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,6 +27,7 @@ from accounts.client_ip import client_ip
 from accounts.models import Membership
 from catalog.models import Release, ReleaseFile
 from core.errors import add_to_form
+from core.paging import pager_links
 
 from .download_selectors import (
     ProductAccess,
@@ -96,8 +97,7 @@ class DownloadsView(DownloadsRequiredMixin, View):
             "products": licensed_products(access),
             "product_id": product_id,
             "withdrawn": [a for a in access.products.values() if not a.allowed],
-            "newer_url": "?" + urlencode({**query, "after": page.newer}) if page.newer else "",
-            "older_url": "?" + urlencode({**query, "before": page.older}) if page.older else "",
+            **pager_links(page.newer, page.older, query),
         }
         return render(request, "centre/downloads.html", context, status=status)
 

@@ -24,6 +24,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.client_ip import client_ip
 from accounts.models import Membership
 from core.csv_export import csv_response, spreadsheet_safe
+from core.paging import pager_links
 from core.search import search_text
 
 from .models import Licence, LicenceRevealEvent
@@ -72,8 +73,7 @@ class LicencesView(LicencesRequiredMixin, View):
             "rows": rows,
             "search": search,
             "export_query": urlencode(query),
-            "newer_url": "?" + urlencode({**query, "after": page.newer}) if page.newer else "",
-            "older_url": "?" + urlencode({**query, "before": page.older}) if page.older else "",
+            **pager_links(page.newer, page.older, query),
         }
         response = render(request, "centre/licences.html", context)
         add_never_cache_headers(response)

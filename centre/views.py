@@ -22,7 +22,7 @@ from django.views import View
 from accounts.models import Membership, Organisation
 from accounts.tenancy import Tenancy, tenancy_of
 from core.errors import add_to_form
-from core.paging import KeysetPage
+from core.paging import KeysetPage, pager_links
 
 from .errors import CentreError
 from .forms import InviteForm, PersonForm
@@ -100,8 +100,7 @@ class PeopleView(UserManagementRequiredMixin, View):
             "organisation": self.organisation,
             "people": page.rows,
             "me": self.tenancy.active,
-            "newer_url": f"?after={page.newer}" if page.newer else "",
-            "older_url": f"?before={page.older}" if page.older else "",
+            **pager_links(page.newer, page.older),
         }
         return render(request, "centre/people.html", context)
 

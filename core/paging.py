@@ -13,10 +13,11 @@ never an error (ALL-2).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import F, Field, Func, QuerySet, Value
 
@@ -35,13 +36,21 @@ class KeysetPage:
     older: str | None
     here: str
 
-    def links(self) -> dict[str, str]:
-        """``newer_url`` and ``older_url``, what the ``components/_pager.html`` partial takes (either empty at
-        its end of the list)."""
-        return {
-            "newer_url": f"?after={self.newer}" if self.newer else "",
-            "older_url": f"?before={self.older}" if self.older else "",
-        }
+    def links(self, query: Mapping[str, Any] | str = "") -> dict[str, str]:
+        """``newer_url`` and ``older_url`` (``pager_links``), keeping the list's ``query``."""
+        return pager_links(self.newer, self.older, query)
+
+
+def pager_links(newer: str | None, older: str | None, query: Mapping[str, Any] | str = "") -> dict[str, str]:
+    """``newer_url`` and ``older_url``, what the ``components/_pager.html`` partial takes (either empty at
+    its end of the list), keeping what the list was asked for (``query``: its parameters, or already
+    encoded) in front of the cursor."""
+    keep = urlencode(query) if isinstance(query, Mapping) else query
+    start = f"?{keep}&" if keep else "?"
+    return {
+        "newer_url": f"{start}after={newer}" if newer else "",
+        "older_url": f"{start}before={older}" if older else "",
+    }
 
 
 class _Row(Func):

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.client_ip import client_ip
 from accounts.tenancy import uses_locker
 from core.dates import DateFormatter
+from core.paging import pager_links
 
 from .models import MASK, ProductKey
 from .selectors import locker_page
@@ -89,8 +90,7 @@ def _render_locker(request: HttpRequest, revealed: Revealed | None = None) -> Ht
     context: dict[str, Any] = {
         # A reveal returns to the page it was made on.
         "cards": _cards(page.keys, revealed, f"?{page.cursor}" if page.cursor else ""),
-        "newer_url": f"?after={page.newer}" if page.newer else "",
-        "older_url": f"?before={page.older}" if page.older else "",
+        **pager_links(page.newer, page.older),
     }
     response = render(request, "locker/locker.html", context)
     if revealed is not None:

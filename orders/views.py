@@ -17,6 +17,7 @@ from accounts.tenancy import ResellerRequiredMixin
 from core.csv_export import csv_response
 from core.dates import DateFormatter
 from core.errors import add_to_form, flash
+from core.paging import pager_links
 from core.search import search_text
 
 from .forms import (
@@ -106,7 +107,6 @@ class OrderListView(ResellerRequiredMixin, View):
         page = order_page(
             organisation=self.organisation, find=find, before=before, after=after, size=self.paginate_by
         )
-        keep = f"{find.query}&" if find.query else ""
         context = {
             "orders": order_rows(page.orders),
             "statuses": Order.Status.choices,
@@ -116,8 +116,7 @@ class OrderListView(ResellerRequiredMixin, View):
             "filtered": bool(find.query),
             "list_url": reverse("orders:list"),
             "export_url": reverse("orders:export") + (f"?{find.query}" if find.query else ""),
-            "newer_url": f"?{keep}after={page.newer}" if page.newer else "",
-            "older_url": f"?{keep}before={page.older}" if page.older else "",
+            **pager_links(page.newer, page.older, find.query),
             "paged": bool(before or after),
         }
         return render(request, "orders/order_list.html", context)
@@ -349,8 +348,7 @@ class InvoiceListView(ResellerRequiredMixin, View):
         context = {
             "invoices": page.invoices,
             "list_url": reverse("orders:invoices"),
-            "newer_url": f"?after={page.newer}" if page.newer else "",
-            "older_url": f"?before={page.older}" if page.older else "",
+            **pager_links(page.newer, page.older),
             "paged": bool(before or after),
         }
         return render(request, "orders/invoice_list.html", context)

@@ -22,6 +22,7 @@ from django.views import View
 
 from accounts.tenancy import tenancy_of
 from core.errors import add_to_form
+from core.paging import pager_links
 from orders.models import Order
 
 from .errors import SupportError
@@ -89,8 +90,7 @@ class IntakeListView(AskerMixin, View):
         context = {
             "organisation": organisation,
             "requests": page.rows,
-            "newer_url": f"?after={page.newer}" if page.newer else "",
-            "older_url": f"?before={page.older}" if page.older else "",
+            **pager_links(page.newer, page.older),
         }
         return render(request, "support/list.html", context)
 

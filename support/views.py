@@ -22,6 +22,7 @@ from django.views import View
 from accounts.models import Membership
 from centre.views import CustomerRequiredMixin
 from core.errors import add_to_form
+from core.paging import pager_links
 
 from .errors import SupportError
 from .forms import NewRequestForm, ReplyForm
@@ -69,8 +70,7 @@ class RequestListView(SupportRequiredMixin, View):
         context = {
             "organisation": self.organisation,
             "requests": page.rows,
-            "newer_url": f"?after={page.newer}" if page.newer else "",
-            "older_url": f"?before={page.older}" if page.older else "",
+            **pager_links(page.newer, page.older),
         }
         return render(request, "support/list.html", context)
 

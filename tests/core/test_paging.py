@@ -83,3 +83,16 @@ def test_all2_pages_walk_older_and_newer_through_ties_and_show_every_row_once():
     assert keyset_page(rows, fields=fields, kinds=KINDS, before=past, size=4).rows == []
     again = keyset_page(rows, fields=fields, kinds=KINDS, before=past, size=4, first_page_when_empty=True)
     assert again.rows == pages[0].rows and again.here == ""
+
+
+def test_pager_links_keep_what_the_list_was_asked_for():
+    """The "Newer" / "Older" links keep the list's filter or search in front of the cursor, encoded once,
+    and are empty at either end of the list."""
+    from core.paging import pager_links
+
+    assert pager_links("5.9", None) == {"newer_url": "?after=5.9", "older_url": ""}
+    assert pager_links(None, "3.1", {"q": "a b&c"}) == {"newer_url": "", "older_url": "?q=a+b%26c&before=3.1"}
+    assert pager_links("7", "2", "status=open") == {
+        "newer_url": "?status=open&after=7",
+        "older_url": "?status=open&before=2",
+    }
