@@ -42,3 +42,14 @@ def test_each_page_gets_the_app_list_unbuilt_and_the_index_still_lists_the_apps(
     assert built == []  # a list page does not build the app list
     index = client.get(reverse("admin:index")).content.decode()
     assert built and reverse("admin:support_supportrequest_changelist") in index
+
+
+@pytest.mark.django_db
+def test_an_app_page_lists_its_models_and_an_unknown_app_is_not_found(client):
+    """The app pages read the app list as a list (empty or not, its first app's name)."""
+    staff = make_user(None, email="app-page@distributor.test", is_staff=True, is_superuser=True)
+    login_staff_with_mfa(client, staff)
+    page = client.get(reverse("admin:app_list", args=["support"]))
+    assert page.status_code == 200
+    assert reverse("admin:support_supportrequest_changelist") in page.content.decode()
+    assert client.get("/admin/nosuchapp/").status_code == 404
