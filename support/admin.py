@@ -243,7 +243,10 @@ class SupportRequestAdmin(admin.ModelAdmin):
     # --- the triage queue (SUP-12): who sees what, the time left, bulk actions ---------------------------
     def get_queryset(self, request: HttpRequest) -> Any:
         """Only the kinds of request the user's group works on (``visible_kinds``; VL-10)."""
-        rows = super().get_queryset(request)
+        # The request page shows the organisation, requester, licence and assignee: read with the request.
+        rows = (
+            super().get_queryset(request).select_related("organisation", "requester", "licence", "assignee")
+        )
         if request.user.is_superuser:
             return rows
         return rows.filter(kind__in=sorted(visible_kinds(request.user)))

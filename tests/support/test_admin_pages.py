@@ -79,3 +79,28 @@ def test_sup8_public_holidays_are_computed_once_per_country_and_years():
     assert first is again
     assert any(day.isoformat() == "2026-11-11" for day, _name in first)
     assert sla.public_holidays.cache_info().hits >= 1
+
+
+@pytest.mark.django_db
+def test_sup12_request_page_reads_a_constant_number_of_queries(
+    staff_client, staff, customer, member, licence
+):
+    """SUP-12: the request's page reads the same number of queries with one message as with many (the
+    request with its organisation, requester, licence and assignee in one; messages with their files in
+    two; events once for the history and the clock)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    request = filed(customer, member, licence)
+    url = reverse("admin:support_supportrequest_change", args=[request.pk])
+    staff_client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        numbers(staff_client.get(url))
+    for n in range(6):
+        request_staff_reply(request_id=request.pk, author=staff, body=f"Note {n}", internal=True, status="")
+    with CaptureQueriesContext(connection) as many:
+        html = numbers(staff_client.get(url))
+    assert "Note 5" in html
+    assert len(many.captured_queries) == len(few.captured_queries)
+    tables = " ".join(q["sql"] for q in many.captured_queries)
+    assert tables.count('FROM "accounts_organisation"') == 0  # joined to the request, not read apart
