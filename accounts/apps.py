@@ -13,3 +13,15 @@ class AccountsConfig(AppConfig):
         from .session_activity import on_user_logged_in
 
         user_logged_in.connect(on_user_logged_in, dispatch_uid="accounts.session_activity")
+
+        # The memberships each request acts on are cached (accounts.tenancy): changes make them stale.
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import Membership, Organisation
+        from .receivers import membership_changed, organisation_changed
+
+        for name, signal in (("saved", post_save), ("deleted", post_delete)):
+            signal.connect(membership_changed, sender=Membership, dispatch_uid=f"accounts.membership_{name}")
+            signal.connect(
+                organisation_changed, sender=Organisation, dispatch_uid=f"accounts.organisation_{name}"
+            )

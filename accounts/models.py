@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import Event, SendOnceMail
 
+from . import membership_cache
 from .addresses import canonical_address, canonical_domain
 
 
@@ -114,6 +115,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().save(*args, **kwargs)
 
 
+class OrganisationQuerySet(models.QuerySet["Organisation"]):
+    def update(self, **kwargs: Any) -> int:
+        """A bulk update sends no signal: the members read their memberships again (``membership_cache``)."""
+        members = list(
+            Membership.objects.filter(organisation__in=self.values("pk")).values_list("user_id", flat=True)
+        )
+        updated = super().update(**kwargs)
+        membership_cache.forget(members)  # after the write: see membership_cache.forget
+        return updated
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+
 class Organisation(models.Model):
     class Kind(models.TextChoices):
         DISTRIBUTOR = "distributor", _("Distributor")
@@ -150,6 +164,8 @@ class Organisation(models.Model):
     city = models.CharField(_("city"), max_length=100, blank=True)
     country = models.CharField(_("country"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = OrganisationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("organisation")
@@ -198,8 +214,25 @@ class Organisation(models.Model):
 
 
 class MembershipQuerySet(models.QuerySet["Membership"]):
+    """Bulk writes send no signals, so they make the people concerned read their memberships again
+    themselves (``accounts.membership_cache``); saves and deletes do it through ``accounts.receivers``."""
+
     def for_org(self, organisation: Any) -> MembershipQuerySet:
         return self.filter(organisation=organisation)
+
+    def update(self, **kwargs: Any) -> int:
+        people = list(self.values_list("user_id", flat=True))
+        updated = super().update(**kwargs)
+        membership_cache.forget(people)  # after the write: see membership_cache.forget
+        return updated
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        objs = list(objs)
+        created = super().bulk_create(objs, *args, **kwargs)
+        membership_cache.forget(obj.user_id for obj in objs)
+        return created
 
     def active(self) -> MembershipQuerySet:
         return self.filter(active=True)

@@ -7,6 +7,9 @@ and the guards below take the organisation from there. Only active memberships c
 deactivated in an organisation (CC-6) keeps their history there but acts for it no more, exactly as if
 they had left it. API requests act for their token's organisation
 (``api.base``), never for the session's.
+
+The memberships are kept in the cache between requests (``accounts.membership_cache``); every change of a
+membership or an organisation makes them stale, so it acts at the person's next request.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 
+from . import membership_cache
 from .models import Membership, Organisation
 
 # The organisation chosen in the header, by id; a stale choice (the membership ended) is ignored.
@@ -79,14 +83,19 @@ class Tenancy:
 _ANONYMOUS = Tenancy(is_staff=False)
 
 
-def memberships_of(user: Any) -> tuple[Membership, ...]:
-    """Every active membership of a user, with its organisation, in the order the switcher lists them.
-    Deactivated ones are left out: they act for nobody (CC-6)."""
+def _read_memberships(user: Any) -> tuple[Membership, ...]:
     return tuple(
         Membership.objects.filter(user_id=user.pk, active=True)
         .select_related("organisation")
         .order_by("organisation__name", "organisation_id")
     )
+
+
+def memberships_of(user: Any) -> tuple[Membership, ...]:
+    """Every active membership of a user, with its organisation, in the order the switcher lists them.
+    Deactivated ones are left out: they act for nobody (CC-6). Kept in the cache until one of them or
+    their organisations changes (``accounts.membership_cache``)."""
+    return membership_cache.kept(user, _read_memberships)
 
 
 def tenancy_for(user: Any, chosen: Any = None) -> Tenancy:

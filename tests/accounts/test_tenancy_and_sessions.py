@@ -23,9 +23,10 @@ def org_of_name(name: str) -> int:
 def test_all1_cc11_a_page_reads_the_user_and_the_memberships_once(client, reseller):
     """ALL-1, CC-11: the signed-in user (Django's backend) and their memberships with organisations (one
     query, ``accounts.tenancy``) are read once per request, however often the guard, the view and the
-    navigation ask; the session comes from the cache, not the database."""
+    navigation ask; later pages take the memberships from the cache until they change
+    (``accounts.membership_cache``); the session comes from the cache, not the database."""
     client.force_login(reseller)
-    client.get(reverse("orders:list"))
+    Membership.objects.filter(user=reseller).update(role=Membership.Role.ADMIN)  # whatever was kept is stale
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(reverse("orders:list")).status_code == 200
     sql = [q["sql"] for q in ctx.captured_queries]
@@ -34,12 +35,16 @@ def test_all1_cc11_a_page_reads_the_user_and_the_memberships_once(client, resell
     assert "accounts_membership" in sql[1] and "accounts_organisation" in sql[1]
     assert "accounts_membership" not in sql[2] and "orders_order" in sql[2]
     assert not any("django_session" in q for q in sql)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("orders:list")).status_code == 200
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert len(sql) == 2 and not any("accounts_membership" in q for q in sql), sql
 
 
 @pytest.mark.django_db
 def test_tenancy_for_reads_memberships_by_organisation_name(reseller, end_customer):
     second = make_org(Organisation.Kind.RESELLER, "Aardvark Resale")  # before "Reseller One"
-    Membership.objects.create(user=reseller, organisation=second)
+    Membership.objects.create(user=reseller, organisation=second)  # what was kept is stale
     with CaptureQueriesContext(connection) as ctx:
         tenancy = tenancy_for(reseller)
         names = [o.name for o in tenancy.organisations]
