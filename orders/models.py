@@ -9,7 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import ExpressionWrapper, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, ExpressionWrapper, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -49,17 +50,50 @@ class OrderQuerySet(models.QuerySet["Order"]):
         return self.filter(reseller=organisation)
 
     def with_summary(self) -> OrderQuerySet:
-        """Units ordered and whether the customer has opened any key (ESD-7), in the same query."""
-        # Subqueries, not a join + GROUP BY: the paginator's COUNT(*) then stays a plain count.
-        units = (
-            OrderLine.objects.filter(order=OuterRef("pk"))
-            .order_by()
-            .values("order")
-            .annotate(n=Sum("quantity"))
-            .values("n")
-        )
+        """Whether the customer has opened any key (ESD-7), in the same query; the units, the number of
+        lines and the first line's product are stored on the order (``refresh_line_summary``)."""
         opened = ExpressionWrapper(Q(keys_accessed_at__isnull=False), output_field=models.BooleanField())
-        return self.annotate(units=Subquery(units), keys_accessed=opened)
+        return self.annotate(keys_accessed=opened)
+
+    def refresh_line_summary(self) -> int:
+        """Store on these orders what their lines add up to: units, number of lines and the first line's
+        product. One UPDATE; ``OrderLine``'s queryset, ``save`` and ``delete`` call it for every write."""
+        lines = OrderLine.objects.filter(order=OuterRef("pk")).order_by()
+        per_order = lines.values("order")
+        return self.update(
+            units=Coalesce(Subquery(per_order.annotate(n=Sum("quantity")).values("n")), 0),
+            line_count=Coalesce(Subquery(per_order.annotate(n=Count("pk")).values("n")), 0),
+            first_product=Subquery(lines.order_by("pk").values("product")[:1]),
+        )
+
+
+class OrderLineQuerySet(models.QuerySet["OrderLine"]):
+    """Every bulk write of lines refreshes their orders' stored summary (``Order.units`` and the rest)."""
+
+    def _orders(self) -> list[int]:
+        return list(self.order_by().values_list("order_id", flat=True).distinct())
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        objs = list(objs)
+        created = super().bulk_create(objs, *args, **kwargs)
+        Order.objects.filter(pk__in={line.order_id for line in objs}).refresh_line_summary()
+        return created
+
+    def update(self, **kwargs: Any) -> int:
+        orders = self._orders()
+        updated = super().update(**kwargs)
+        Order.objects.filter(pk__in=orders).refresh_line_summary()
+        return updated
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        orders = self._orders()
+        deleted = super().delete()
+        Order.objects.filter(pk__in=orders).refresh_line_summary()
+        return deleted
+
+    delete.alters_data = True  # type: ignore[attr-defined]
 
 
 class Order(models.Model):
@@ -110,6 +144,19 @@ class Order(models.Model):
     # derived from the keys on every list: a lookup over all product keys let the planner choose a scan of
     # the whole key table for a page of 25 orders (bench/README.md, "Figures behind the code").
     keys_accessed_at = models.DateTimeField(_("keys first opened at"), null=True, blank=True, editable=False)
+    # What the order list shows of the lines, stored when they are written (``refresh_line_summary``):
+    # three subqueries per row made the list's query three times as costly (bench/README.md).
+    units = models.PositiveIntegerField(_("units"), default=0, editable=False)
+    line_count = models.PositiveIntegerField(_("lines"), default=0, editable=False)
+    first_product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        db_index=False,  # never looked up by: a line of the order holds the same product
+    )
     # What the customer did after this order reached their locker (ESD-12, ESD-15): an account is shared by
     # every reseller's orders for its address, so the reseller sees these, never the account's own dates.
     customer_password_set_at = models.DateTimeField(
@@ -189,6 +236,8 @@ class OrderLine(models.Model):
     # whatever the price list says by the time the order is fulfilled (orders.services.placement).
     unit_price = models.DecimalField(_("unit price (net)"), max_digits=10, decimal_places=2)
 
+    objects = OrderLineQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
@@ -200,6 +249,16 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        Order.objects.filter(pk=self.order_id).refresh_line_summary()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        order_id = self.order_id
+        deleted = super().delete(*args, **kwargs)
+        Order.objects.filter(pk=order_id).refresh_line_summary()
+        return deleted
 
     @property
     def net_amount(self) -> Decimal:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import (
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -124,10 +125,10 @@ def unopened_since(days: int) -> Q:
 class OrderPage:
     """One page of the order list; ``newer`` and ``older`` are cursors for the neighbouring pages, or None.
 
-    Each order is a dict of the columns a row shows (``_ROW_FIELDS``) and ``units`` (ordered) and
-    ``keys_accessed`` (whether the customer has opened any of its keys, ESD-7), as
-    ``OrderQuerySet.with_summary`` annotates them: rows, not model instances, which a list of 25 would
-    build for nothing.
+    Each order is a dict of the columns a row shows (``_ROW_FIELDS``), ``units``, ``line_count`` and
+    ``first_product_name``, stored on the order, and ``keys_accessed`` (whether the customer has
+    opened any of its keys, ESD-7), as ``OrderQuerySet.with_summary`` annotates it: rows, not model
+    instances, which a list of 25 would build for nothing.
     """
 
     orders: list[dict[str, Any]]
@@ -147,16 +148,6 @@ _ROW_FIELDS = (
     "status",
     "welcome_mail_status",
 )
-
-
-def _products() -> dict[str, Any]:
-    """A row's products: the first line's product name and how many lines the order has, for a column
-    that reads "Office 2024 (+1)" (subqueries on the lines' order index, so a page stays one query)."""
-    lines = OrderLine.objects.filter(order=OuterRef("pk")).order_by()
-    return {
-        "first_product": Subquery(lines.order_by("pk").values("product__name")[:1]),
-        "line_count": Subquery(lines.values("order").annotate(n=Count("pk")).values("n")),
-    }
 
 
 def order_cursor(order: dict[str, Any]) -> str:
@@ -180,7 +171,7 @@ def order_page(
     not grow with them. One query, scoped like every read of orders (``for_org``, ALL-1).
     """
     orders = order_list(organisation=organisation, status=status, find=find).values(
-        *_ROW_FIELDS, "units", "keys_accessed", **_products()
+        *_ROW_FIELDS, "units", "keys_accessed", "line_count", first_product_name=F("first_product__name")
     )
     page = keyset_page(orders, fields=_ORDER, kinds=_KINDS, before=before, after=after, size=size)
     return OrderPage(orders=page.rows, newer=page.newer, older=page.older)
@@ -329,7 +320,7 @@ def order_export_rows(*, organisation: Organisation, find: OrderFilter) -> Itera
             order.created_at,
             order.end_customer_email,
             products,
-            getattr(order, "units", None) or 0,  # annotated by with_summary
+            order.units,
             order.status_label,
             order.welcome_mail_label,
             order.keys_accessed_at,

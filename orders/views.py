@@ -66,8 +66,7 @@ def order_rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
             **order,
             "url": f"{detail_url}{order['id']}/",
             "placed": placed(order["created_at"]),
-            "products": _products_label(order["first_product"], order["line_count"]),
-            "units": order["units"] or 0,
+            "products": _products_label(order["first_product_name"], order["line_count"]),
             "status_label": status_labels.get(order["status"], order["status"]),
             "mail_label": mail_labels.get(order["welcome_mail_status"], order["welcome_mail_status"]),
         }

@@ -227,3 +227,42 @@ def test_order_page_is_one_query_walking_the_recent_orders_index_without_a_sort(
             plan = "\n".join(row[0] for row in cursor.fetchall())
         main = plan.split("SubPlan")[0]  # the plan of the page, before the units' subquery
         assert "order_reseller_recent_idx" in main and "Sort" not in main, plan
+
+
+@pytest.mark.django_db
+def test_esd7_the_lines_summary_is_stored_with_the_order_and_kept_by_every_write_of_lines(reseller):
+    """ESD-7: the list's units, number of lines and first product are stored on the order when it is placed
+    (the list reads no line), and every later write of lines, one by one or in bulk, keeps them true."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from orders.models import OrderLine
+
+    first, second, third = make_product(sku="SUM-A"), make_product(sku="SUM-B"), make_product(sku="SUM-C")
+    order = place_order(reseller, (first, 2), (second, 3))
+    order.refresh_from_db()
+    assert (order.units, order.line_count, order.first_product) == (5, 2, first)
+
+    def summary():
+        order.refresh_from_db()
+        return order.units, order.line_count, order.first_product_id
+
+    line = OrderLine.objects.create(order=order, product=third, quantity=1, unit_price=third.unit_price)
+    assert summary() == (6, 3, first.pk)
+    line.quantity = 4
+    line.save()
+    assert summary() == (9, 3, first.pk)
+    OrderLine.objects.filter(order=order, product=third).update(quantity=2)
+    assert summary() == (7, 3, first.pk)
+    OrderLine.objects.filter(order=order, product=first).delete()
+    assert summary() == (5, 2, second.pk)
+    line.refresh_from_db()
+    line.delete()
+    assert summary() == (3, 1, second.pk)
+    # Orders placed before the summary was stored get it from the migration.
+    Order.objects.filter(pk=order.pk).update(units=0, line_count=0, first_product=None)
+    import_module("orders.migrations.0012_order_line_summary").store_line_summaries(apps, None)
+    assert summary() == (3, 1, second.pk)
+    page = order_page(organisation=org_of(reseller), size=25).orders
+    assert [(r["units"], r["line_count"], r["first_product_name"]) for r in page] == [(3, 1, second.name)]
