@@ -147,7 +147,7 @@ class Order(models.Model):
     # What the order list shows of the lines, stored when they are written (``refresh_line_summary``):
     # three subqueries per row made the list's query three times as costly (bench/README.md).
     units = models.PositiveIntegerField(_("units"), default=0, editable=False)
-    line_count = models.PositiveIntegerField(_("lines"), default=0, editable=False)
+    line_count = models.PositiveIntegerField(_("order lines"), default=0, editable=False)
     first_product = models.ForeignKey(
         "catalog.Product",
         on_delete=models.PROTECT,

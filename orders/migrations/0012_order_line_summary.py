@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='line_count',
-            field=models.PositiveIntegerField(default=0, editable=False, verbose_name='lines'),
+            field=models.PositiveIntegerField(default=0, editable=False, verbose_name='order lines'),
         ),
         migrations.AddField(
             model_name='order',
