@@ -41,7 +41,7 @@ class LockerPage:
 # A key's place in the locker: newest delivery first, a delivery's keys grouped by product.
 _ORDER = ("allocated_at", "product_id", "id")
 _KINDS = (datetime, int, uuid.UUID)
-# What a card shows (templates/locker/_key_cards.html), and nothing else. Rows rather than model instances:
+# What a card shows (jinja/locker/_key_cards.html), and nothing else. Rows rather than model instances:
 # a page of 50 keys and their products costs half as much to read, and a template looks a dict's keys up
 # faster than an instance's attributes (bench/README.md, "Figures behind the code").
 _CARD_FIELDS = ("id", "last5", "status", "allocated_at", "revealed_at", "purged_at", "product_id")

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -18,6 +19,7 @@ from accounts.client_ip import client_ip
 from accounts.tenancy import uses_locker
 from core.dates import DateFormatter
 from core.paging import pager_links
+from core.rows import render_rows
 
 from .models import MASK, ProductKey
 from .selectors import locker_page
@@ -48,7 +50,7 @@ _ANY_KEY = uuid.UUID(int=0)
 
 @sensitive_variables()  # the revealed key: never in an error report's frame variables
 def _cards(keys: list[dict[str, Any]], revealed: Revealed | None, page_query: str) -> list[dict[str, Any]]:
-    """What each card of templates/locker/_key_cards.html shows: the page's rows with the key masked, the
+    """What each card of jinja/locker/_key_cards.html shows: the page's rows with the key masked, the
     plaintext of the key just revealed (in the reveal response, and only there), the address its reveal
     button posts to (back to this page), and the dates as the ``|date`` filter writes them.
 
@@ -72,7 +74,12 @@ def _cards(keys: list[dict[str, Any]], revealed: Revealed | None, page_query: st
                 "destroyed": destroyed,
                 "reveal_url": reveal_url.replace(str(_ANY_KEY), key_id) + page_query,
                 "delivered_on": day(key["allocated_at"]),
-                "destroyed_on": day(key["purged_at"]) if destroyed else "",
+                "destroyed_note": (
+                    _("The retention period ended; this key was destroyed on %(when)s.")
+                    % {"when": day(key["purged_at"])}
+                    if destroyed
+                    else ""
+                ),
                 "available_until": "" if destroyed else day(ProductKey.retention_end(key["allocated_at"])),
                 "opened_at": moment(key["revealed_at"]),
                 "order_id": key["order_id"] or "",
@@ -87,9 +94,19 @@ def _render_locker(request: HttpRequest, revealed: Revealed | None = None) -> Ht
     page = locker_page(
         owner=request.user, before=request.GET.get("before"), after=request.GET.get("after"), size=PAGE_SIZE
     )
+    # A reveal returns to the page it was made on.
+    cards = _cards(page.keys, revealed, f"?{page.cursor}" if page.cursor else "")
+    labels = {
+        "delivered": _("Delivered"),
+        "order": _("Order"),
+        "copy": _("Copy"),
+        "reveal": _("Reveal key"),
+        "installer": _("Download installer"),
+        "opened": _("First opened"),
+        "until": _("Available until"),
+    }
     context: dict[str, Any] = {
-        # A reveal returns to the page it was made on.
-        "cards": _cards(page.keys, revealed, f"?{page.cursor}" if page.cursor else ""),
+        "cards": render_rows("locker/_key_cards.html", {"cards": cards, "labels": labels}) if cards else "",
         **pager_links(page.newer, page.older),
     }
     response = render(request, "locker/locker.html", context)

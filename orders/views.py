@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import get_format
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
@@ -18,6 +19,7 @@ from core.csv_export import csv_response
 from core.dates import DateFormatter
 from core.errors import add_to_form, flash
 from core.paging import pager_links
+from core.rows import render_rows
 from core.search import search_text
 
 from .forms import (
@@ -54,7 +56,7 @@ from .services import (
 
 
 def order_rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What each row of templates/orders/_order_table.html shows, worked out once per page rather than per
+    """What each row of jinja/orders/_order_table.html shows, worked out once per page rather than per
     row in the template (bench/README.md, "Figures behind the code"): the labels of the statuses, the date
     as ``|date:"SHORT_DATETIME_FORMAT"`` writes it (``core.dates.DateFormatter``) and the detail address."""
     status_labels = {value: str(label) for value, label in Order.Status.choices}
@@ -72,6 +74,26 @@ def order_rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for order in orders
     ]
+
+
+def order_table(orders: list[dict[str, Any]], *, caption: str) -> SafeString:
+    """The table of these orders (rows of ``order_page``), for the order list and the reseller's home page:
+    jinja/orders/_order_table.html (``core.rows``), its column labels translated here once."""
+    labels = {
+        "order": _("Order"),
+        "reference": _("Your reference"),
+        "placed": _("Placed"),
+        "customer": _("End customer"),
+        "products": _("Products"),
+        "units": _("Units"),
+        "status": _("Status"),
+        "mail": _("Welcome mail"),
+        "opened": _("Keys opened"),
+        "yes": _("Yes"),
+        "not_yet": _("Not yet"),
+    }
+    context = {"rows": order_rows(orders), "labels": labels, "caption": caption}
+    return render_rows("orders/_order_table.html", context)
 
 
 def order_filter(request: HttpRequest) -> OrderFilter:
@@ -107,7 +129,8 @@ class OrderListView(ResellerRequiredMixin, View):
             organisation=self.organisation, find=find, before=before, after=after, size=self.paginate_by
         )
         context = {
-            "orders": order_rows(page.orders),
+            "orders": page.orders,
+            "order_table": order_table(page.orders, caption=_("ESD orders")) if page.orders else "",
             "statuses": Order.Status.choices,
             "current_status": find.status,
             "attention": find.attention,

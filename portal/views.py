@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from accounts.models import Organisation
 from accounts.tenancy import reseller_of, tenancy_of, uses_locker
 from orders.selectors import reseller_overview, staff_overview
-from orders.views import order_rows
+from orders.views import order_table
 from portal.celery import app
 
 
@@ -28,7 +28,8 @@ def home(request: HttpRequest) -> HttpResponse:
     reseller = reseller_of(request)
     if reseller is not None:
         overview = reseller_overview(organisation=reseller, unopened_days=settings.DASHBOARD_UNOPENED_DAYS)
-        context = {"overview": overview, "recent": order_rows(overview.recent)}
+        recent = order_table(overview.recent, caption=_("Last orders")) if overview.recent else ""
+        context = {"overview": overview, "recent": recent}
         return render(request, "portal/home_reseller.html", context)
     if tenancy_of(request).customer is not None:
         return redirect("centre:home")

@@ -151,7 +151,9 @@ def test_esd8_esd16_card_shows_product_masked_key_dates_and_installer_escaped(cl
     _deliver(end_customer, 1, installer_url="")
     client.force_login(end_customer)
     html = client.get(reverse("locker:index")).content.decode()
-    assert "Office &lt;b&gt;&quot;Pro&quot;&lt;/b&gt; &amp; Co" in html and "<b>" not in html
+    assert (
+        "Office &lt;b&gt;&#34;Pro&#34;&lt;/b&gt; &amp; Co" in html and "<b>" not in html
+    )  # escaped (Jinja2, core.rows)
     assert html.count('rel="noopener">Download installer</a>') == 1 and product.installer_url in html
     assert keys[0] not in html and "•••••-•••••-•••••-•••••-" + keys[0][-5:] in html
     record = ProductKey.objects.get(product=product)

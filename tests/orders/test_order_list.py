@@ -148,7 +148,9 @@ def test_esd7_row_shows_units_status_mail_and_whether_keys_were_opened(
     assert product.name in row[opened.pk]  # the product column
     assert f"badge--{opened.status}" in row[opened.pk] and opened.get_status_display() in row[opened.pk]
     assert opened.get_welcome_mail_status_display() in row[opened.pk]
-    assert "Not yet" in row[waiting.pk] and "o&#x27;brien&amp;co@end.test" in row[waiting.pk]
+    assert (
+        "Not yet" in row[waiting.pk] and "o&#39;brien&amp;co@end.test" in row[waiting.pk]
+    )  # escaped (Jinja2, core.rows)
     placed = timezone.localtime(waiting.created_at)
     # Day, month, year and a 24-hour clock (issue #13: "12/01/2026 7:59 p.m." was American).
     assert f"{placed.day} {placed:%b %Y}, {placed:%H:%M}" in row[waiting.pk]
