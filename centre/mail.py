@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 
 from accounts.models import Membership
 from core.mail import send_once
+from core.templated_mail import templated_mail
 from orders.mail import set_password_url
 
 from .models import Invitation, Registration, SupportReminder
@@ -33,15 +32,7 @@ def build_invitation_mail(invitation: Invitation) -> EmailMultiAlternatives:
         "centre_url": settings.PORTAL_BASE_URL + reverse("centre:home"),
         "email": person.email,
     }
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("centre/email/invitation_subject.txt", context).strip()
-        text = render_to_string("centre/email/invitation.txt", context)
-        html = render_to_string("centre/email/invitation.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[person.email]
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return templated_mail("centre/email/invitation", context, to=[person.email])
 
 
 def invitation_send(*, invitation_id: int) -> str:
@@ -77,15 +68,7 @@ def build_registration_mail(registration: Registration) -> EmailMultiAlternative
         "days": settings.CENTRE_REGISTRATION_DAYS,
         "email": registration.email,
     }
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("centre/email/registration_subject.txt", context).strip()
-        text = render_to_string("centre/email/registration.txt", context)
-        html = render_to_string("centre/email/registration.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[registration.email]
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return templated_mail("centre/email/registration", context, to=[registration.email])
 
 
 def registration_mail_send(*, registration_id: int) -> str:
@@ -116,18 +99,7 @@ def build_support_reminder_mail(reminder: SupportReminder) -> EmailMultiAlternat
         "support_email": settings.PORTAL_SUPPORT_EMAIL,
         "licences_url": settings.PORTAL_BASE_URL + reverse("centre:licences"),
     }
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("centre/email/support_reminder_subject.txt", context).strip()
-        text = render_to_string("centre/email/support_reminder.txt", context)
-        html = render_to_string("centre/email/support_reminder.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=reminder_recipients(licence),
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return templated_mail("centre/email/support_reminder", context, to=reminder_recipients(licence))
 
 
 def support_reminder_send(*, reminder_id: int) -> str:

@@ -64,50 +64,43 @@ def licence_downloads_withdraw(*, licence_ids: Iterable[int], reason: str, actor
             % {"n": REASON_MAX_LENGTH},
             field="reason",
         )
-    with transaction.atomic():
-        licences = list(
-            Licence.objects.select_for_update()
-            .filter(pk__in=list(licence_ids), downloads_withdrawn_at__isnull=True)
-            .order_by("pk")
-        )
-        now = timezone.now()
-        for licence in licences:
-            licence.downloads_withdrawn_at, licence.downloads_withdrawn_reason = now, text
-            licence.save(update_fields=["downloads_withdrawn_at", "downloads_withdrawn_reason"])
-        LicenceEvent.objects.bulk_create(
-            LicenceEvent(
-                licence=licence,
-                kind=LicenceEvent.Kind.DOWNLOADS_WITHDRAWN,
-                actor_id=getattr(actor, "pk", None),
-                at=now,
-                data={"reason": text},
-            )
-            for licence in licences
-        )
-    return licences
+    return _downloads_access_set(licence_ids, withdrawn=True, reason=text, actor=actor)
 
 
 def licence_downloads_restore(*, licence_ids: Iterable[int], actor: Any) -> list[Licence]:
     """Give withdrawn licences their download access back (SUP-11); the event keeps the old reason."""
+    return _downloads_access_set(licence_ids, withdrawn=False, reason="", actor=actor)
+
+
+def _downloads_access_set(
+    licence_ids: Iterable[int], *, withdrawn: bool, reason: str, actor: Any
+) -> list[Licence]:
+    """Withdraw (``withdrawn``, with ``reason``) or restore the download access of those of the licences
+    whose access is not so already, locked in the order of their ids, with one ``LicenceEvent`` each: a
+    withdrawal's event keeps its reason, a restoration's the reason it ends. Returns the licences changed."""
     with transaction.atomic():
         licences = list(
             Licence.objects.select_for_update()
-            .filter(pk__in=list(licence_ids), downloads_withdrawn_at__isnull=False)
+            .filter(pk__in=list(licence_ids), downloads_withdrawn_at__isnull=withdrawn)
             .order_by("pk")
         )
         now = timezone.now()
+        kind = LicenceEvent.Kind.DOWNLOADS_WITHDRAWN if withdrawn else LicenceEvent.Kind.DOWNLOADS_RESTORED
         events = [
             LicenceEvent(
                 licence=licence,
-                kind=LicenceEvent.Kind.DOWNLOADS_RESTORED,
+                kind=kind,
                 actor_id=getattr(actor, "pk", None),
                 at=now,
-                data={"withdrawn_reason": licence.downloads_withdrawn_reason},
+                data={"reason": reason}
+                if withdrawn
+                else {"withdrawn_reason": licence.downloads_withdrawn_reason},
             )
             for licence in licences
         ]
         for licence in licences:
-            licence.downloads_withdrawn_at, licence.downloads_withdrawn_reason = None, ""
+            licence.downloads_withdrawn_at = now if withdrawn else None
+            licence.downloads_withdrawn_reason = reason
             licence.save(update_fields=["downloads_withdrawn_at", "downloads_withdrawn_reason"])
         LicenceEvent.objects.bulk_create(events)
     return licences

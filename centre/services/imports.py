@@ -185,6 +185,40 @@ def _concurrent_change() -> LineError:
     )
 
 
+def _write_all(
+    result: ImportResult,
+    tracker: _Tracker,
+    in_transaction: InTransaction | None,
+    *,
+    first: Callable[[], object],
+    first_size: int,
+    then: Callable[[], object],
+    actor: Any,
+    logged: str,
+) -> ImportResult:
+    """Write a file whose every line passed its checks, all in one transaction, for both importers alike:
+    ``first`` (worth ``first_size`` lines of progress), then ``then`` (the rest of the progress).
+    ``in_transaction`` may stop it before anything is written (an admin job another run has finished). A
+    concurrent change of the same records writes nothing and becomes the file's one error, with the counts
+    back to zero. A write is logged as ``logged``, which names ``actor`` and the counts of
+    ``ImportResult.summary`` (never a line's content)."""
+    try:
+        with transaction.atomic():
+            if in_transaction is not None and not in_transaction(result):
+                return result
+            first()
+            tracker.advance(first_size)
+            then()
+            tracker.advance(tracker.total)
+    except IntegrityError:
+        result.created = result.updated = result.issued = 0
+        result.errors.append(_concurrent_change())
+        return result
+    result.written = True
+    logger.info(logged, {"actor": getattr(actor, "pk", None), **result.summary()})
+    return result
+
+
 # --- customers ---------------------------------------------------------------------------------------
 def customers_import(
     *,
@@ -264,29 +298,19 @@ def customers_import(
         else:
             result.unchanged += 1
     result.created, result.updated = len(to_create), len(to_update)
-    try:
-        with transaction.atomic():
-            if in_transaction is not None and not in_transaction(result):
-                return result
-            Organisation.objects.bulk_create(to_create, batch_size=LOOKUP_BATCH)
-            tracker.advance(len(to_create))
-            Organisation.objects.bulk_update(
-                to_update, ["name", "tax_id", "tax_id_normalised", "country_code"], batch_size=LOOKUP_BATCH
-            )
-            tracker.advance(tracker.total)
-    except IntegrityError:
-        result.created = result.updated = 0
-        result.errors.append(_concurrent_change())
-        return result
-    result.written = True
-    logger.info(
-        "Customers imported by %s: %d created, %d updated, %d unchanged",
-        getattr(actor, "pk", None),
-        result.created,
-        result.updated,
-        result.unchanged,
+    return _write_all(
+        result,
+        tracker,
+        in_transaction,
+        first=lambda: Organisation.objects.bulk_create(to_create, batch_size=LOOKUP_BATCH),
+        first_size=len(to_create),
+        then=lambda: Organisation.objects.bulk_update(
+            to_update, ["name", "tax_id", "tax_id_normalised", "country_code"], batch_size=LOOKUP_BATCH
+        ),
+        actor=actor,
+        logged="Customers imported by %(actor)s: %(created)d created, %(updated)d updated, "
+        "%(unchanged)d unchanged",
     )
-    return result
 
 
 # --- licences and issued numbers ---------------------------------------------------------------------
@@ -511,27 +535,17 @@ def licences_import(
         return result
 
     result.created, result.issued = len(direct), len(partner)
-    try:
-        with transaction.atomic():
-            if in_transaction is not None and not in_transaction(result):
-                return result
-            licences_book_many(rows=direct, actor=actor)
-            tracker.advance(len(direct))
-            issued_numbers_issue_many(rows=partner, actor=actor)
-            tracker.advance(tracker.total)
-    except IntegrityError:
-        result.created = result.issued = 0
-        result.errors.append(_concurrent_change())
-        return result
-    result.written = True
-    logger.info(
-        "Licences imported by %s: %d booked, %d issued numbers, %d unchanged",
-        getattr(actor, "pk", None),
-        result.created,
-        result.issued,
-        result.unchanged,
+    return _write_all(
+        result,
+        tracker,
+        in_transaction,
+        first=lambda: licences_book_many(rows=direct, actor=actor),
+        first_size=len(direct),
+        then=lambda: issued_numbers_issue_many(rows=partner, actor=actor),
+        actor=actor,
+        logged="Licences imported by %(actor)s: %(created)d booked, %(issued)d issued numbers, "
+        "%(unchanged)d unchanged",
     )
-    return result
 
 
 IMPORTERS: dict[str, Callable[..., ImportResult]] = {

@@ -17,7 +17,7 @@ and rights before and after. Invitation mails go out after commit (``centre.task
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -57,6 +57,20 @@ def _set_rights(membership: Membership, rights: frozenset[str]) -> list[str]:
         setattr(membership, field, name in rights)
         fields.append(field)
     return fields
+
+
+def account_get_or_create(email: str, create: Callable[[], User]) -> tuple[User, bool]:
+    """The account of ``email`` (normalised), made by ``create`` when there is none, and whether it was
+    made here. An account made at the same moment by another request (an invitation, a registration, an
+    order's locker account) is taken as it is, as one found."""
+    user = User.objects.filter(email=email).first()
+    if user is not None:
+        return user, False
+    try:
+        with transaction.atomic():
+            return create(), True
+    except IntegrityError:
+        return User.objects.get(email=email), False
 
 
 def _record(
@@ -146,16 +160,10 @@ def person_invite(
     granted = _rights(rights)
     with transaction.atomic():
         _lock(organisation, actor=actor)
-        user = User.objects.filter(email=email).first()
-        new_account = user is None
-        if user is None:
-            try:
-                with transaction.atomic():
-                    user = User.objects.create_user(email=email, full_name=(full_name or "").strip()[:200])
-            except IntegrityError:  # made at the same moment by another request
-                user = User.objects.get(email=email)
-                new_account = False
-        elif Membership.objects.for_org(organisation).filter(user=user).exists():
+        user, new_account = account_get_or_create(
+            email, lambda: User.objects.create_user(email=email, full_name=(full_name or "").strip()[:200])
+        )
+        if not new_account and Membership.objects.for_org(organisation).filter(user=user).exists():
             raise _already_member()
         membership = Membership(user=user, organisation=organisation, role=MEMBER)
         _set_rights(membership, granted)

@@ -30,7 +30,7 @@ from core.tasking import enqueue_on_commit
 
 from ..errors import CentreError
 from ..models import PeopleEvent, Registration
-from .people import ADMIN, ALL_RIGHTS, _record, _set_rights, _state
+from .people import ADMIN, ALL_RIGHTS, _record, _set_rights, _state, account_get_or_create
 
 LINK_SALT = "centre.registration.confirm"
 
@@ -115,20 +115,15 @@ def registration_confirm(*, registration_id: int) -> Membership:
         organisation = Organisation.objects.select_for_update().get(pk=registration.organisation_id)
         if _has_active_admin(organisation):
             raise _unavailable()
-        user = User.objects.filter(email=registration.email).first()
-        new_account = user is None
-        if user is None:
-            try:
-                with transaction.atomic():
-                    user = User.objects.create(
-                        email=registration.email,
-                        full_name=registration.full_name,
-                        password=registration.password_hash,
-                        password_set_at=timezone.now(),
-                    )
-            except IntegrityError:  # made at the same moment elsewhere (an order's locker account)
-                user = User.objects.get(email=registration.email)
-                new_account = False
+        user, new_account = account_get_or_create(
+            registration.email,
+            lambda: User.objects.create(
+                email=registration.email,
+                full_name=registration.full_name,
+                password=registration.password_hash,
+                password_set_at=timezone.now(),
+            ),
+        )
         if not user.is_active:
             raise _unavailable()
         membership = Membership.objects.for_org(organisation).filter(user=user).first()

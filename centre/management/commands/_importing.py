@@ -17,6 +17,8 @@ ERRORS_SHOWN = 200
 class ImportCommand(BaseCommand):
     service: Callable[..., Any]
     what: str
+    # The line printed after an import, formatted with the counts of ``ImportResult.summary``.
+    report_format: str
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="CSV file, UTF-8 (with or without BOM), header row")
@@ -45,7 +47,4 @@ class ImportCommand(BaseCommand):
             if len(result.errors) > ERRORS_SHOWN:
                 self.stderr.write(f"… and {len(result.errors) - ERRORS_SHOWN} more errors")
             raise CommandError(f"{len(result.errors)} error(s) in {file.name}: nothing was imported.")
-        self.stdout.write(self.report(result))
-
-    def report(self, result: Any) -> str:
-        raise NotImplementedError
+        self.stdout.write(self.report_format.format(**result.summary()))

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from centre.services.imports import customers_import
 
 from ._importing import ImportCommand
@@ -13,9 +11,4 @@ class Command(ImportCommand):
         "Every line is checked first; any error (reported by line) and nothing is imported."
     )
     service = staticmethod(customers_import)
-
-    def report(self, result: Any) -> str:
-        return (
-            f"Customers: {result.lines} lines, {result.created} created, {result.updated} updated, "
-            f"{result.unchanged} unchanged."
-        )
+    report_format = "Customers: {lines} lines, {created} created, {updated} updated, {unchanged} unchanged."

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from centre.services.imports import licences_import
 
 from ._importing import ImportCommand
@@ -16,9 +14,6 @@ class Command(ImportCommand):
         "installation number."
     )
     service = staticmethod(licences_import)
-
-    def report(self, result: Any) -> str:
-        return (
-            f"Licences: {result.lines} lines, {result.created} licences booked, {result.issued} numbers "
-            f"issued, {result.unchanged} unchanged."
-        )
+    report_format = (
+        "Licences: {lines} lines, {created} licences booked, {issued} numbers issued, {unchanged} unchanged."
+    )
