@@ -23,7 +23,6 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
 from django.utils.text import capfirst
@@ -46,6 +45,7 @@ from .services.entitlement import entitlement_rebind
 from .services.phone import phone_request_file
 from .services.requests import request_assign, request_move, request_staff_reply
 from .services.triage import triage_assign, triage_close
+from .views import attachment_download
 
 
 class SupportRequestAdminForm(forms.ModelForm):
@@ -155,14 +155,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
         attachment = triage.staff_attachment(user=request.user, attachment_id=pk)
         if attachment is None:
             raise Http404
-        response = FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.name,
-            content_type="application/octet-stream",
-        )
-        add_never_cache_headers(response)
-        return response
+        return attachment_download(attachment)
 
     def phone_view(self, request: HttpRequest) -> HttpResponse:
         """Record a phone call (SUP-6) as a request on the customer's behalf; refusals by field, what was
