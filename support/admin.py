@@ -5,6 +5,7 @@ staff move (SUP-5). Every change goes through ``support.services`` (recorded, AL
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -265,16 +266,11 @@ class SupportRequestAdmin(admin.ModelAdmin):
         """An intermediate page chooses the staff member; its form posts back to this action."""
         form = triage.AssignForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            done = triage_assign(
-                request_ids=queryset.values_list("pk", flat=True),
-                assignee=form.cleaned_data["assignee"],
-                actor=request.user,
-                kinds=visible_kinds(request.user),
-            )
-            self.message_user(
+            self._assign(
                 request,
-                ngettext("%(n)d request assigned.", "%(n)d requests assigned.", done) % {"n": done},
-                messages.SUCCESS,
+                queryset,
+                form.cleaned_data["assignee"],
+                lambda done: ngettext("%(n)d request assigned.", "%(n)d requests assigned.", done),
             )
             return None
         return TemplateResponse(
@@ -292,17 +288,23 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Take (assign to me)"))
     def take(self, request: HttpRequest, queryset: Any) -> None:
+        self._assign(
+            request,
+            queryset,
+            request.user,
+            lambda done: ngettext("%(n)d request assigned to you.", "%(n)d requests assigned to you.", done),
+        )
+
+    def _assign(self, request: HttpRequest, queryset: Any, assignee: Any, said: Callable[[int], str]) -> None:
+        """Assign the chosen requests (of the kinds the staff member sees) to ``assignee`` and say how many
+        moved, in the words ``said`` gives for that number: what the two assigning actions share."""
         done = triage_assign(
             request_ids=queryset.values_list("pk", flat=True),
-            assignee=request.user,
+            assignee=assignee,
             actor=request.user,
             kinds=visible_kinds(request.user),
         )
-        self.message_user(
-            request,
-            ngettext("%(n)d request assigned to you.", "%(n)d requests assigned to you.", done) % {"n": done},
-            messages.SUCCESS,
-        )
+        self.message_user(request, said(done) % {"n": done}, messages.SUCCESS)
 
     @admin.action(description=_("Close"))
     def close(self, request: HttpRequest, queryset: Any) -> None:
