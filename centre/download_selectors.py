@@ -17,7 +17,8 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 
 from accounts.models import Membership, Organisation
 from catalog.models import Product, Release, ReleaseFile
-from core.paging import KeysetPage, keyset_page
+from core.newest_first import newest_first_page
+from core.paging import KeysetPage
 
 from .models import Address, DeliveryPreference, Licence
 from .selectors import delivery_addresses
@@ -99,15 +100,8 @@ def release_page(
     ids = list(access.products)
     if product_id is not None:
         ids = [product_id] if product_id in access.products else []
-    return keyset_page(
-        _published_releases(ids),
-        fields=["release_date", "id"],
-        kinds=[date, int],
-        before=before,
-        after=after,
-        size=size,
-        position_of=lambda release: [release.release_date, release.pk],
-        first_page_when_empty=True,
+    return newest_first_page(
+        _published_releases(ids), on="release_date", kind=date, before=before, after=after, size=size
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Membership, Organisation
+from core.newest_first import newest_first_page
 from core.paging import KeysetPage, keyset_page
 from locker import vault
 
@@ -58,8 +59,6 @@ def person_history(*, organisation: Organisation, person_id: int, limit: int = 2
 
 # --- licences (CC-1, CC-9) ------------------------------------------------------------------------------
 LICENCE_PAGE_SIZE = 25
-_LICENCE_ORDER = ["purchase_date", "id"]
-_LICENCE_KINDS = [date, int]
 
 
 @dataclass(frozen=True)
@@ -95,15 +94,13 @@ def licence_page(
 ) -> KeysetPage:
     """``size`` licences of the organisation, newest purchase first, from the (customer, purchase date, id)
     index (``core.paging``): one query wherever the page is, whatever the number of licences."""
-    return keyset_page(
+    return newest_first_page(
         licence_list(organisation=organisation, search=search),
-        fields=_LICENCE_ORDER,
-        kinds=_LICENCE_KINDS,
+        on="purchase_date",
+        kind=date,
         before=before,
         after=after,
         size=size,
-        position_of=lambda licence: [licence.purchase_date, licence.pk],
-        first_page_when_empty=True,
     )
 
 
@@ -192,16 +189,8 @@ def news_page(
 ) -> KeysetPage:
     """The news a customer may read (published, general or about a product it holds), newest first,
     ``size`` a page: one query with the products, wherever the page is."""
-    return keyset_page(
-        NewsItem.objects.for_org(organisation).select_related("product"),
-        fields=["published_at", "id"],
-        kinds=[datetime, int],
-        before=before,
-        after=after,
-        size=size,
-        position_of=lambda item: [item.published_at, item.pk],
-        first_page_when_empty=True,
-    )
+    rows = NewsItem.objects.for_org(organisation).select_related("product")
+    return newest_first_page(rows, on="published_at", before=before, after=after, size=size)
 
 
 def news_get(*, organisation: Organisation, news_id: Any) -> Any:
@@ -223,13 +212,5 @@ def document_page(
 ) -> KeysetPage:
     """The documents a customer may download (published, general or about a product it holds), newest
     first, ``size`` a page: one query with the products, wherever the page is."""
-    return keyset_page(
-        Document.objects.for_org(organisation).select_related("product"),
-        fields=["created_at", "id"],
-        kinds=[datetime, int],
-        before=before,
-        after=after,
-        size=size,
-        position_of=lambda document: [document.created_at, document.pk],
-        first_page_when_empty=True,
-    )
+    rows = Document.objects.for_org(organisation).select_related("product")
+    return newest_first_page(rows, on="created_at", before=before, after=after, size=size)

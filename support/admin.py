@@ -5,6 +5,7 @@ staff move (SUP-5). Every change goes through ``support.services`` (recorded, AL
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -23,7 +24,6 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
 from django.utils.text import capfirst
@@ -46,6 +46,7 @@ from .services.entitlement import entitlement_rebind
 from .services.phone import phone_request_file
 from .services.requests import request_assign, request_move, request_staff_reply
 from .services.triage import triage_assign, triage_close
+from .views import attachment_download
 
 
 class SupportRequestAdminForm(forms.ModelForm):
@@ -155,14 +156,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
         attachment = triage.staff_attachment(user=request.user, attachment_id=pk)
         if attachment is None:
             raise Http404
-        response = FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.name,
-            content_type="application/octet-stream",
-        )
-        add_never_cache_headers(response)
-        return response
+        return attachment_download(attachment)
 
     def phone_view(self, request: HttpRequest) -> HttpResponse:
         """Record a phone call (SUP-6) as a request on the customer's behalf; refusals by field, what was
@@ -272,16 +266,11 @@ class SupportRequestAdmin(admin.ModelAdmin):
         """An intermediate page chooses the staff member; its form posts back to this action."""
         form = triage.AssignForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            done = triage_assign(
-                request_ids=queryset.values_list("pk", flat=True),
-                assignee=form.cleaned_data["assignee"],
-                actor=request.user,
-                kinds=visible_kinds(request.user),
-            )
-            self.message_user(
+            self._assign(
                 request,
-                ngettext("%(n)d request assigned.", "%(n)d requests assigned.", done) % {"n": done},
-                messages.SUCCESS,
+                queryset,
+                form.cleaned_data["assignee"],
+                lambda done: ngettext("%(n)d request assigned.", "%(n)d requests assigned.", done),
             )
             return None
         return TemplateResponse(
@@ -299,17 +288,23 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Take (assign to me)"))
     def take(self, request: HttpRequest, queryset: Any) -> None:
+        self._assign(
+            request,
+            queryset,
+            request.user,
+            lambda done: ngettext("%(n)d request assigned to you.", "%(n)d requests assigned to you.", done),
+        )
+
+    def _assign(self, request: HttpRequest, queryset: Any, assignee: Any, said: Callable[[int], str]) -> None:
+        """Assign the chosen requests (of the kinds the staff member sees) to ``assignee`` and say how many
+        moved, in the words ``said`` gives for that number: what the two assigning actions share."""
         done = triage_assign(
             request_ids=queryset.values_list("pk", flat=True),
-            assignee=request.user,
+            assignee=assignee,
             actor=request.user,
             kinds=visible_kinds(request.user),
         )
-        self.message_user(
-            request,
-            ngettext("%(n)d request assigned to you.", "%(n)d requests assigned to you.", done) % {"n": done},
-            messages.SUCCESS,
-        )
+        self.message_user(request, said(done) % {"n": done}, messages.SUCCESS)
 
     @admin.action(description=_("Close"))
     def close(self, request: HttpRequest, queryset: Any) -> None:

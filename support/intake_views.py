@@ -9,6 +9,7 @@ customer's by requester; another's id answers 404 like a missing one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -32,6 +33,7 @@ from .selectors import public_conversation, request_page
 from .selectors_intake import end_customer_request_get, end_customer_request_page
 from .services.intake import end_customer_orders, end_customer_request_file, reseller_request_file
 from .services.requests import request_customer_reply
+from .views import file_from_form
 
 
 def by_asker(
@@ -111,27 +113,20 @@ class IntakeNewView(AskerMixin, View):
         form = self.form(request, request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                if self.reseller is not None:
-                    filed = reseller_request_file(
-                        reseller=self.reseller,
-                        requester=request.user,
-                        kind=data["kind"],
-                        subject=data["subject"],
-                        body=data["body"],
-                        order_id=data["order"],
-                    )
-                else:
-                    filed = end_customer_request_file(
-                        user=request.user, order_id=data["order"], subject=data["subject"], body=data["body"]
-                    )
-            except SupportError as error:
-                add_to_form(form, error)
-            else:
-                messages.success(
-                    request, _("Your request has the number %(number)s.") % {"number": filed.number}
+            file: Callable[..., SupportRequest]
+            if self.reseller is not None:  # a reseller asks for its organisation, of a kind it chooses
+                file = partial(
+                    reseller_request_file, reseller=self.reseller, requester=request.user, kind=data["kind"]
                 )
-                return redirect("support:detail", filed.pk)
+            else:  # an end customer asks about the activation of a key of its own
+                file = partial(end_customer_request_file, user=request.user)
+            answer = file_from_form(
+                request,
+                form,
+                lambda: file(order_id=data["order"], subject=data["subject"], body=data["body"]),
+            )
+            if answer is not None:
+                return answer
         return render(request, self.template, {"form": form, "reseller": self.reseller})
 
 

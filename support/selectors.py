@@ -11,13 +11,16 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
 from centre.models import Licence
-from core.paging import KeysetPage, keyset_page
+from core.newest_first import newest_first_page
+from core.paging import KeysetPage
 
 from . import clock
 from .models import TEAM_GROUPS, Attachment, Kind, Message, SupportEvent, SupportRequest, Team, team_for
 from .services.sla import working_calendar
 
 REQUEST_PAGE_SIZE = 25
+# What the list of requests (``support/list.html``) shows of each: the only fields its pages read.
+LIST_FIELDS = ("pk", "number", "subject", "status", "kind", "sla_state", "due_at", "created_at")
 
 
 def request_page(
@@ -29,19 +32,8 @@ def request_page(
 ) -> KeysetPage:
     """The organisation's requests, newest first, ``size`` a page: one query from the (organisation,
     arrival, id) index wherever the page is."""
-    rows = SupportRequest.objects.for_org(organisation).only(
-        "pk", "number", "subject", "status", "kind", "sla_state", "due_at", "created_at", "organisation_id"
-    )
-    return keyset_page(
-        rows,
-        fields=["created_at", "id"],
-        kinds=[datetime, int],
-        before=before,
-        after=after,
-        size=size,
-        position_of=lambda request: [request.created_at, request.pk],
-        first_page_when_empty=True,
-    )
+    rows = SupportRequest.objects.for_org(organisation).only(*LIST_FIELDS, "organisation_id")
+    return newest_first_page(rows, on="created_at", before=before, after=after, size=size)
 
 
 def request_get(*, organisation: Organisation, request_id: Any) -> SupportRequest:

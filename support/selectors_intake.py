@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from core.paging import KeysetPage, keyset_page
+from core.newest_first import newest_first_page
+from core.paging import KeysetPage
 
 from .models import Kind, SupportRequest
-from .selectors import REQUEST_PAGE_SIZE
+from .selectors import LIST_FIELDS, REQUEST_PAGE_SIZE
 
 
 def _own(user: Any) -> Any:
@@ -21,17 +21,8 @@ def end_customer_request_page(
     *, user: Any, before: str | None = None, after: str | None = None, size: int = REQUEST_PAGE_SIZE
 ) -> KeysetPage:
     """The end customer's own requests, newest first (the (requester, arrival, id) index)."""
-    rows = _own(user).only("pk", "number", "subject", "status", "kind", "sla_state", "due_at", "created_at")
-    return keyset_page(
-        rows,
-        fields=["created_at", "id"],
-        kinds=[datetime, int],
-        before=before,
-        after=after,
-        size=size,
-        position_of=lambda request: [request.created_at, request.pk],
-        first_page_when_empty=True,
-    )
+    rows = _own(user).only(*LIST_FIELDS)
+    return newest_first_page(rows, on="created_at", before=before, after=after, size=size)
 
 
 def end_customer_request_get(*, user: Any, request_id: Any) -> SupportRequest:

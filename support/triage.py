@@ -75,9 +75,23 @@ def time_left(request: SupportRequest, *, now: datetime | None = None) -> str:
     return _("%(time)s left") % {"time": _duration(left)}
 
 
-class AssigneeFilter(admin.SimpleListFilter):
+class _ByIdFilter(admin.SimpleListFilter):
+    """A queue filter whose choices are rows of another table by id, ``id_field`` the request's field that
+    holds it. A value that is not a number (a typo, an edited URL) narrows nothing, never an error (ALL-2)."""
+
+    id_field = ""
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(**{self.id_field: int(value)})
+        return queryset
+
+
+class AssigneeFilter(_ByIdFilter):
     title = gettext_lazy("assignee")
     parameter_name = "assignee"
+    id_field = "assignee_id"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         staff = desk_staff().only("pk", "email")[:100]
@@ -93,24 +107,17 @@ class AssigneeFilter(admin.SimpleListFilter):
             return queryset.filter(assignee=request.user)
         if value == "none":
             return queryset.filter(assignee=None)
-        if value and value.isdigit():
-            return queryset.filter(assignee_id=int(value))
-        return queryset
+        return super().queryset(request, queryset)
 
 
-class ProductFilter(admin.SimpleListFilter):
+class ProductFilter(_ByIdFilter):
     title = gettext_lazy("product")
     parameter_name = "product"
+    id_field = "licence__product_id"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         rows = Product.objects.order_by("name", "pk").only("pk", "name", "sku")[:200]
         return [(str(p.pk), f"{p.name} ({p.sku})") for p in rows]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(licence__product_id=int(value))
-        return queryset
 
 
 class SlaFilter(admin.SimpleListFilter):

@@ -10,6 +10,7 @@ its field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -96,8 +97,10 @@ class NewRequestView(SupportRequiredMixin, View):
         pending = self.stash(request, form)
         if form.is_valid() and not form.errors:
             data = form.cleaned_data
-            try:
-                filed = request_file(
+            answer = file_from_form(
+                request,
+                form,
+                lambda: request_file(
                     organisation=self.organisation,
                     requester=request.user,
                     kind=data["kind"],
@@ -107,15 +110,26 @@ class NewRequestView(SupportRequiredMixin, View):
                     subject=data["subject"],
                     body=data["body"],
                     attachment_ids=[a.pk for a in pending],
-                )
-            except SupportError as error:
-                add_to_form(form, error)
-            else:
-                messages.success(
-                    request, _("Your request has the number %(number)s.") % {"number": filed.number}
-                )
-                return redirect("support:detail", filed.pk)
+                ),
+            )
+            if answer is not None:
+                return answer
         return render(request, self.template, self.context(form, pending), status=200)
+
+
+def file_from_form(
+    request: HttpRequest, form: Any, file: Callable[[], SupportRequest]
+) -> HttpResponse | None:
+    """File what a valid new-request form says through ``file`` (the service call): the new request's
+    page, its number said, for every asker alike; None, with the refusal next to its field, for the view
+    to show the form again with what was typed (ALL-2)."""
+    try:
+        filed = file()
+    except SupportError as error:
+        add_to_form(form, error)
+        return None
+    messages.success(request, _("Your request has the number %(number)s.") % {"number": filed.number})
+    return redirect("support:detail", filed.pk)
 
 
 class RequestDetailView(SupportRequiredMixin, View):
@@ -178,11 +192,17 @@ class AttachmentView(SupportRequiredMixin, View):
             attachment = attachment_get(organisation=self.organisation, attachment_id=pk)
         except Attachment.DoesNotExist:
             raise Http404 from None
-        response = FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.name,
-            content_type="application/octet-stream",
-        )
-        add_never_cache_headers(response)
-        return response
+        return attachment_download(attachment)
+
+
+def attachment_download(attachment: Attachment) -> FileResponse:
+    """An attachment as a download, for the customer's pages and the desk's alike: always saved, never
+    shown inline (a typed content type could run in the portal's origin), never kept by a cache."""
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type="application/octet-stream",
+    )
+    add_never_cache_headers(response)
+    return response
