@@ -221,8 +221,12 @@ class MembershipQuerySet(models.QuerySet["Membership"]):
         return self.filter(organisation=organisation)
 
     def update(self, **kwargs: Any) -> int:
-        people = list(self.values_list("user_id", flat=True))
+        rows = list(self.values_list("pk", "user_id"))
         updated = super().update(**kwargs)
+        people = {user_id for _pk, user_id in rows}
+        if "user" in kwargs or "user_id" in kwargs:  # moved to someone else: they read theirs again too
+            moved = Membership.objects.filter(pk__in=[pk for pk, _user_id in rows])
+            people.update(moved.values_list("user_id", flat=True))
         membership_cache.forget(people)  # after the write: see membership_cache.forget
         return updated
 

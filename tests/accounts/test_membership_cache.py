@@ -123,3 +123,17 @@ def test_cc6_a_per_process_cache_keeps_nothing(settings):
     with CaptureQueriesContext(connection) as ctx:
         assert tenancy_for(person).organisation == org
     assert len(ctx) == 1
+
+
+@pytest.mark.django_db
+def test_all1_a_membership_moved_to_someone_else_leaves_the_first_person_at_once():
+    org = make_org(Organisation.Kind.CUSTOMER, "Moved Customer")
+    first = make_user(org, email="first@customer.test", role=Membership.Role.MEMBER)
+    second = make_user(email="second@customer.test")
+    assert _read_twice(first).organisation == org and _read_twice(second).organisation is None
+    membership = Membership.objects.get(user=first)
+    membership.user = second
+    membership.save()
+    assert tenancy_for(first).organisation is None and tenancy_for(second).organisation == org
+    Membership.objects.filter(pk=membership.pk).update(user=first)  # and back, in bulk
+    assert tenancy_for(second).organisation is None and tenancy_for(first).organisation == org
