@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.core.signals import got_request_exception
+
+from core.db import on_request_exception
 
 
 class CoreConfig(AppConfig):
@@ -6,3 +9,7 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        # A request that failed on a stale prepared statement leaves its connection closed (core.db).
+        got_request_exception.connect(on_request_exception, dispatch_uid="core.db.stale_plan")

@@ -110,23 +110,31 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------------------
-# Django's own PostgreSQL backend (the URL's scheme chooses it), with two settings changed from its defaults.
-# gunicorn's sync workers serve one request at a time and Celery's prefork workers run one task at a time,
-# so each process needs exactly one connection: it keeps it for CONN_MAX_AGE seconds between requests and
-# tasks (portal.celery does for tasks what Django does around requests). Before a request's or task's first
-# query Django checks a kept connection (CONN_HEALTH_CHECKS, one SELECT 1), so one the server has closed (a
-# restart, an idle timeout) is replaced instead of failing the request. Not used, and why (the measurements
-# are in bench/README.md, "Figures behind the code"): the "pool" option (it needs CONN_MAX_AGE 0 and keeps
-# a pool in every process, with its threads and a check-out per request, for one connection used at a time;
-# across processes PgBouncer is the pool), and "server_side_binding" with psycopg's "prepare_threshold"
-# (they save a fraction of a millisecond of planning per query, but some ORM queries cannot be bound on the
-# server, and a migration that changes a column's type breaks the statements kept prepared on every open
-# connection). So parameters are bound on the client and nothing is prepared, and a PgBouncer in
-# transaction mode needs no settings.
+# Django's own PostgreSQL backend (the URL's scheme chooses it), with these settings changed from its
+# defaults. gunicorn's sync workers serve one request at a time and Celery's prefork workers run one task at
+# a time, so each process needs exactly one connection: it keeps it for CONN_MAX_AGE seconds between requests
+# and tasks (portal.celery does for tasks what Django does around requests). Before a request's or task's
+# first query Django checks a kept connection (CONN_HEALTH_CHECKS, one SELECT 1), so one the server has closed
+# (a restart, an idle timeout) is replaced instead of failing the request.
+# Parameters are bound on the server ("server_side_binding") and psycopg prepares a statement once a
+# connection has run it DATABASE_PREPARE_THRESHOLD times: every page runs the same few queries, and
+# PostgreSQL then plans each once per connection instead of on every request (bench/README.md has the
+# figures). A migration that changes what a prepared query returns makes that query fail on connections
+# that prepared it before: core.db closes such a connection at the first failure, and a deploy restarts
+# the web and worker processes after `migrate` anyway (docker-compose.yml). Behind a PgBouncer in
+# transaction mode older than 1.21 (or without max_prepared_statements), set DATABASE_PREPARE_THRESHOLD=0.
+# Not used (bench/README.md, "Figures behind the code"): the "pool" option (it needs CONN_MAX_AGE 0 and
+# keeps a pool in every process, with its threads and a check-out per request, for one connection used at a
+# time; across processes PgBouncer is the pool).
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+DATABASE_PREPARE_THRESHOLD = env.int("DATABASE_PREPARE_THRESHOLD", default=2)
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and DATABASE_PREPARE_THRESHOLD > 0:
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=DATABASE_PREPARE_THRESHOLD
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several threads (the live test server, the in-process worker) write to one file: wait, don't fail.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -473,6 +481,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 1,
 }
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+# A worker that is connected and idle but receives nothing while its queues hold messages reconnects after
+# two such checks (portal.consumer_watchdog: a kombu/Celery bug after Redis restarts). 0 turns it off.
+CELERY_STALL_CHECK_SECONDS = env.float("CELERY_STALL_CHECK_SECONDS", default=30.0)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Without this, Celery's Django fix-up closes every database connection before and after each task, and a

@@ -1,9 +1,9 @@
 """Database connections (portal/settings.py): Django's own PostgreSQL backend, one connection per process
 kept between requests and tasks for CONN_MAX_AGE, checked before reuse (CONN_HEALTH_CHECKS) and replaced
 when the server has closed it (a restart, a terminated backend), so a request or task after an outage is
-served on a new connection instead of failing (ALL-5). Parameters are bound on the client and nothing is
-prepared, so a PgBouncer in transaction mode needs no settings and a migration cannot break a statement
-kept prepared on an open connection."""
+served on a new connection instead of failing (ALL-5). Parameters are bound on the server and repeated
+queries prepared once per connection (DATABASE_PREPARE_THRESHOLD); core.db closes a connection whose
+prepared statements a migration made stale."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from celery.signals import task_postrun, task_prerun
+from django.conf import settings as django_settings
 from django.db import close_old_connections, connection, connections
 from django.db.utils import OperationalError
 
@@ -71,20 +72,33 @@ def _pid() -> int:
         return int(cursor.fetchone()[0])
 
 
-def test_all5_the_connection_is_djangos_own_kept_checked_and_prepares_nothing() -> None:
-    """The stock backend, no pool, a kept connection with health checks; queries bound on the client and
-    never prepared, however often they run on one connection."""
+def test_all5_the_connection_is_djangos_own_kept_checked_and_prepares_what_it_repeats() -> None:
+    """The stock backend, no pool, a kept connection with health checks; parameters bound on the server and
+    a query prepared once it has run DATABASE_PREPARE_THRESHOLD times on the connection (core.db, and
+    tests/core/test_db.py for what a migration does to prepared queries)."""
     assert type(connections["default"]).__module__ == "django.db.backends.postgresql.base"
     settings = connection.settings_dict
     assert settings["CONN_HEALTH_CHECKS"] is True and settings["CONN_MAX_AGE"] > 0
-    assert not {"pool", "server_side_binding", "prepare_threshold"} & set(settings["OPTIONS"])
+    assert "pool" not in settings["OPTIONS"]
+    threshold = django_settings.DATABASE_PREPARE_THRESHOLD
+    assert settings["OPTIONS"] == {"server_side_binding": True, "prepare_threshold": threshold}
     user = User.objects.create_user(email="kept@example.test", password="x" * 12)
-    for _ in range(8):  # psycopg would prepare a query from its 5th run on a connection if allowed to
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements"
+                " WHERE statement LIKE '%%accounts_user%%' AND statement NOT LIKE '%%pg_prepared%%'"
+            )
+            return int(cursor.fetchone()[0])
+
+    for _ in range(threshold):
         assert User.objects.filter(pk=user.pk).exists()
-    assert connection.connection.prepare_threshold is None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
-        assert cursor.fetchone()[0] == 0
+    before = prepared()
+    for _ in range(3):
+        assert User.objects.filter(pk=user.pk).exists()
+    assert connection.connection.prepare_threshold == threshold
+    assert prepared() == before + 1  # the same statement, prepared once, for every later run
 
 
 def test_all5_a_healthy_kept_connection_serves_the_next_request_after_a_check() -> None:
