@@ -4,15 +4,23 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_failure, task_postrun, task_prerun
 from django.db import close_old_connections
 from kombu.message import Message
+
+from core.db import on_task_failure
+from portal.consumer_watchdog import StallWatchdog
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# A task that failed on a stale prepared statement leaves its connection closed (core.db).
+task_failure.connect(on_task_failure, dispatch_uid="core.db.stale_plan")
+# A worker left connected but no longer taking tasks after a Redis restart reconnects by itself.
+app.steps["consumer"].add(StallWatchdog)
 
 
 @task_prerun.connect

@@ -129,9 +129,10 @@ class Worker:
         name: str,
         concurrency: int = 2,
         beat: bool = False,
+        include: str = "",
     ) -> None:
         self.env, self.queue, self.workdir, self.name = env, queue, workdir, name
-        self.concurrency, self.beat = concurrency, beat
+        self.concurrency, self.beat, self.include = concurrency, beat, include
         self.proc: subprocess.Popen[bytes] | None = None
         self.logs: list[Path] = []
         self.kills = 0
@@ -163,6 +164,8 @@ class Worker:
             "-n",
             f"faults-{self.name}-{n}-{uuid.uuid4().hex[:6]}@%h",
         ]
+        if self.include:  # a module of the tests' own, imported by the worker (tests/faults/stall.py)
+            cmd += ["--include", self.include]
         if self.beat:
             # A fresh schedule file per start, under tmp_path: never a celerybeat-schedule in the project.
             cmd += ["-B", "-s", str(self.workdir / f"beat-{self.name}-{n}")]
@@ -325,6 +328,7 @@ class Faults:
         name: str = "w",
         concurrency: int = 2,
         beat: bool = False,
+        include: str = "",
         start: bool = True,
         **env: Any,
     ) -> Worker:
@@ -335,11 +339,28 @@ class Faults:
             name=name,
             concurrency=concurrency,
             beat=beat,
+            include=include,
         )
         self.workers.append(worker)
         if start:
             worker.start()
         return worker
+
+    def state_of(self, broker: RedisServer, worker: Worker) -> str:
+        """What a failed wait should print: the broker's clients and queue, and the worker's log after it
+        was asked (SIGUSR1, Celery's handler) for the stack of each of its threads."""
+        lines = []
+        with suppress(redis.RedisError):
+            client = broker.client()
+            lines.append(
+                f"queue {self.queue}: {client.llen(self.queue)} waiting, {client.hlen('unacked')} unacked"
+            )
+            lines += [f"client {c['id']}: cmd={c['cmd']} age={c['age']}" for c in client.client_list()]
+        if worker.alive():
+            assert worker.proc is not None
+            os.kill(worker.proc.pid, signal.SIGUSR1)
+            time.sleep(1)
+        return "\n".join([*lines, "--- worker log (end) ---", worker.output()[-12000:]])
 
     # -- the test process's own Celery producer
     def use_broker(self, server: RedisServer) -> None:
