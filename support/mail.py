@@ -1,18 +1,20 @@
 """The support desk's mails, each sent once (``core.mail.send_once``: claim, check, send, record; the task
 gives up with the reason): the confirmation with the request's number (SUP-7), the escalation of a breached
 clock (SUP-8), the web form's confirmation link (SUP-6) and staff replies (SUP-12). None carries a secret;
-a signed link (``support.tokens``) goes only to the address it names."""
+a signed link (``support.tokens``) goes only to the address it names. Each builder reads its context in the
+portal's language (the due date's format, the priority's name, the note on the clock are translated as
+they are read); ``core.templated_mail`` renders the templates in it."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from core.mail import send_once
+from core.templated_mail import templated_mail
 
 from .models import Escalation, HeldWebRequest, Message, ReplyMail, SupportRequest
 from .tokens import confirm_token, follow_token
@@ -48,14 +50,7 @@ def build_confirmation_mail(request: SupportRequest) -> EmailMultiAlternatives:
             "no_clock": _("This request has no guaranteed answer time."),
             "request_url": request_link(request),
         }
-        subject = render_to_string("support/email/confirmation_subject.txt", context).strip()
-        text = render_to_string("support/email/confirmation.txt", context)
-        html = render_to_string("support/email/confirmation.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient(request)]
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return templated_mail("support/email/confirmation", context, to=[recipient(request)])
 
 
 def confirmation_send(*, request_id: int) -> str:
@@ -82,13 +77,8 @@ def build_escalation_mail(escalation: Escalation) -> EmailMultiAlternatives:
             "admin_url": settings.PORTAL_BASE_URL
             + reverse("admin:support_supportrequest_change", args=[request.pk]),
         }
-        subject = render_to_string("support/email/escalation_subject.txt", context).strip()
-        text = render_to_string("support/email/escalation.txt", context)
-    return EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=list(settings.SUPPORT_ESCALATION_EMAILS),
+    return templated_mail(
+        "support/email/escalation", context, to=list(settings.SUPPORT_ESCALATION_EMAILS), html=False
     )
 
 
@@ -120,11 +110,7 @@ def build_web_confirm_mail(held: HeldWebRequest) -> EmailMultiAlternatives:
             "confirm_url": settings.PORTAL_BASE_URL + reverse("help:confirm", args=[confirm_token(held)]),
             "days": settings.SUPPORT_WEB_FORM_HOLD_DAYS,
         }
-        subject = render_to_string("support/email/web_confirm_subject.txt", context).strip()
-        text = render_to_string("support/email/web_confirm.txt", context)
-    return EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[held.email]
-    )
+    return templated_mail("support/email/web_confirm", context, to=[held.email], html=False)
 
 
 def web_confirm_send(*, held_id: int) -> str:
@@ -149,11 +135,7 @@ def build_reply_mail(reply: ReplyMail) -> EmailMultiAlternatives:
             "body": message.body,
             "request_url": request_link(request),
         }
-        subject = render_to_string("support/email/reply_subject.txt", context).strip()
-        text = render_to_string("support/email/reply.txt", context)
-    return EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient(request)]
-    )
+    return templated_mail("support/email/reply", context, to=[recipient(request)], html=False)
 
 
 def reply_send(*, reply_mail_id: int) -> str:
