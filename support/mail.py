@@ -7,8 +7,12 @@ they are read); ``core.templated_mail`` renders the templates in it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Model
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -18,6 +22,8 @@ from core.templated_mail import templated_mail
 
 from .models import Escalation, HeldWebRequest, Message, ReplyMail, SupportRequest
 from .tokens import confirm_token, follow_token
+
+M = TypeVar("M", bound=Model)
 
 
 def _due_text(request: SupportRequest) -> str:
@@ -40,6 +46,11 @@ def request_link(request: SupportRequest) -> str:
     return settings.PORTAL_BASE_URL + reverse("support:detail", args=[request.pk])
 
 
+def _row(model: type[M], pk: int, *related: str) -> Callable[[], M | None]:
+    """``send_once``'s ``load``: the row ``pk`` of ``model`` with ``related`` joined, None once it is gone."""
+    return lambda: model._default_manager.select_related(*related).filter(pk=pk).first()
+
+
 def build_confirmation_mail(request: SupportRequest) -> EmailMultiAlternatives:
     assert recipient(request)
     with translation.override(settings.LANGUAGE_CODE):
@@ -58,7 +69,7 @@ def confirmation_send(*, request_id: int) -> str:
     return send_once(
         SupportRequest,
         request_id,
-        load=lambda: SupportRequest.objects.select_related("requester").filter(pk=request_id).first(),
+        load=_row(SupportRequest, request_id, "requester"),
         wanted=lambda request: bool(recipient(request)),
         build=build_confirmation_mail,
         dropped="Not sent: the requester has no address.",
@@ -88,9 +99,7 @@ def escalation_send(*, escalation_id: int) -> str:
     return send_once(
         Escalation,
         escalation_id,
-        load=lambda: (
-            Escalation.objects.select_related("request__organisation").filter(pk=escalation_id).first()
-        ),
+        load=_row(Escalation, escalation_id, "request__organisation"),
         wanted=lambda escalation: (
             bool(settings.SUPPORT_ESCALATION_EMAILS)
             and escalation.request.sla_state == SupportRequest.Sla.RUNNING
@@ -118,7 +127,7 @@ def web_confirm_send(*, held_id: int) -> str:
     return send_once(
         HeldWebRequest,
         held_id,
-        load=lambda: HeldWebRequest.objects.filter(pk=held_id).first(),
+        load=_row(HeldWebRequest, held_id),
         wanted=lambda held: held.state == HeldWebRequest.State.HELD,
         build=build_web_confirm_mail,
         dropped="Not sent: no longer held.",
@@ -143,9 +152,7 @@ def reply_send(*, reply_mail_id: int) -> str:
     return send_once(
         ReplyMail,
         reply_mail_id,
-        load=lambda: (
-            ReplyMail.objects.select_related("message__request__requester").filter(pk=reply_mail_id).first()
-        ),
+        load=_row(ReplyMail, reply_mail_id, "message__request__requester"),
         wanted=lambda reply: (
             reply.message.kind == Message.Kind.PUBLIC_REPLY and bool(recipient(reply.message.request))
         ),
