@@ -12,28 +12,14 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
-from django.utils.timezone import override as in_time_zone
 
 from core.mail import send_once
+from core.templated_mail import templated_mail
 
 from .addresses import mask_address
 from .email_change import email_change_token
 from .models import AccountEvent, EmailChange
-
-
-def _mail(template: str, context: dict[str, object], *, to: str) -> EmailMultiAlternatives:
-    with translation.override(settings.LANGUAGE_CODE), in_time_zone(settings.TIME_ZONE):
-        subject = render_to_string(f"{template}_subject.txt", context).strip()
-        text = render_to_string(f"{template}.txt", context)
-        html = render_to_string(f"{template}.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
-    )
-    message.attach_alternative(html, "text/html")
-    return message
 
 
 def build_email_change_link(change: EmailChange) -> EmailMultiAlternatives:
@@ -43,7 +29,9 @@ def build_email_change_link(change: EmailChange) -> EmailMultiAlternatives:
         "hours": settings.EMAIL_CHANGE_HOURS,
         "from_masked": mask_address(change.from_email),
     }
-    return _mail("accounts/email/email_change_link", context, to=change.to_email)
+    return templated_mail(
+        "accounts/email/email_change_link", context, to=[change.to_email], tz=settings.TIME_ZONE
+    )
 
 
 def build_email_change_notice(change: EmailChange) -> EmailMultiAlternatives:
@@ -52,7 +40,9 @@ def build_email_change_notice(change: EmailChange) -> EmailMultiAlternatives:
         "to_masked": mask_address(change.to_email),
         "support_email": settings.PORTAL_SUPPORT_EMAIL,
     }
-    return _mail("accounts/email/email_change_notice", context, to=change.from_email)
+    return templated_mail(
+        "accounts/email/email_change_notice", context, to=[change.from_email], tz=settings.TIME_ZONE
+    )
 
 
 def _send_change_mail(

@@ -13,14 +13,13 @@ from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.timezone import override as in_time_zone
+from django.utils import timezone
 
 from accounts.addresses import mask_address
 from core.claims import claim
 from core.tasking import enqueue_on_commit
+from core.templated_mail import templated_mail
 
 from .alerts import staff_alert_raise
 from .models import EmailCorrection, Order, OrderEvent, OrderLine
@@ -67,17 +66,11 @@ def build_welcome_mail(order: Order, products: list[Any] | None = None) -> Email
 
 
 def _locker_mail(template: str, context: dict[str, Any], *, to: str) -> EmailMultiAlternatives:
-    """A mail from the locker's domain (ESD-9): ``<template>_subject.txt``, ``.txt`` and ``.html`` rendered
-    in the portal's language and time zone (a worker has no request to take them from)."""
-    with translation.override(settings.LANGUAGE_CODE), in_time_zone(settings.TIME_ZONE):
-        subject = render_to_string(f"{template}_subject.txt", context).strip()
-        text = render_to_string(f"{template}.txt", context)
-        html = render_to_string(f"{template}.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.LOCKER_EMAIL_FROM, to=[to]
+    """A mail from the locker's domain (ESD-9), rendered in the portal's language and time zone (a worker
+    has no request to take them from)."""
+    return templated_mail(
+        template, context, to=[to], from_email=settings.LOCKER_EMAIL_FROM, tz=settings.TIME_ZONE
     )
-    message.attach_alternative(html, "text/html")
-    return message
 
 
 _connection: Any = None

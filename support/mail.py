@@ -1,21 +1,29 @@
 """The support desk's mails, each sent once (``core.mail.send_once``: claim, check, send, record; the task
 gives up with the reason): the confirmation with the request's number (SUP-7), the escalation of a breached
 clock (SUP-8), the web form's confirmation link (SUP-6) and staff replies (SUP-12). None carries a secret;
-a signed link (``support.tokens``) goes only to the address it names."""
+a signed link (``support.tokens``) goes only to the address it names. Each builder reads its context in the
+portal's language (the due date's format, the priority's name, the note on the clock are translated as
+they are read); ``core.templated_mail`` renders the templates in it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.db.models import Model
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from core.mail import send_once
+from core.templated_mail import templated_mail
 
 from .models import Escalation, HeldWebRequest, Message, ReplyMail, SupportRequest
 from .tokens import confirm_token, follow_token
+
+M = TypeVar("M", bound=Model)
 
 
 def _due_text(request: SupportRequest) -> str:
@@ -38,6 +46,11 @@ def request_link(request: SupportRequest) -> str:
     return settings.PORTAL_BASE_URL + reverse("support:detail", args=[request.pk])
 
 
+def _row(model: type[M], pk: int, *related: str) -> Callable[[], M | None]:
+    """``send_once``'s ``load``: the row ``pk`` of ``model`` with ``related`` joined, None once it is gone."""
+    return lambda: model._default_manager.select_related(*related).filter(pk=pk).first()
+
+
 def build_confirmation_mail(request: SupportRequest) -> EmailMultiAlternatives:
     assert recipient(request)
     with translation.override(settings.LANGUAGE_CODE):
@@ -48,14 +61,7 @@ def build_confirmation_mail(request: SupportRequest) -> EmailMultiAlternatives:
             "no_clock": _("This request has no guaranteed answer time."),
             "request_url": request_link(request),
         }
-        subject = render_to_string("support/email/confirmation_subject.txt", context).strip()
-        text = render_to_string("support/email/confirmation.txt", context)
-        html = render_to_string("support/email/confirmation.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient(request)]
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return templated_mail("support/email/confirmation", context, to=[recipient(request)])
 
 
 def confirmation_send(*, request_id: int) -> str:
@@ -63,7 +69,7 @@ def confirmation_send(*, request_id: int) -> str:
     return send_once(
         SupportRequest,
         request_id,
-        load=lambda: SupportRequest.objects.select_related("requester").filter(pk=request_id).first(),
+        load=_row(SupportRequest, request_id, "requester"),
         wanted=lambda request: bool(recipient(request)),
         build=build_confirmation_mail,
         dropped="Not sent: the requester has no address.",
@@ -82,13 +88,8 @@ def build_escalation_mail(escalation: Escalation) -> EmailMultiAlternatives:
             "admin_url": settings.PORTAL_BASE_URL
             + reverse("admin:support_supportrequest_change", args=[request.pk]),
         }
-        subject = render_to_string("support/email/escalation_subject.txt", context).strip()
-        text = render_to_string("support/email/escalation.txt", context)
-    return EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=list(settings.SUPPORT_ESCALATION_EMAILS),
+    return templated_mail(
+        "support/email/escalation", context, to=list(settings.SUPPORT_ESCALATION_EMAILS), html=False
     )
 
 
@@ -98,9 +99,7 @@ def escalation_send(*, escalation_id: int) -> str:
     return send_once(
         Escalation,
         escalation_id,
-        load=lambda: (
-            Escalation.objects.select_related("request__organisation").filter(pk=escalation_id).first()
-        ),
+        load=_row(Escalation, escalation_id, "request__organisation"),
         wanted=lambda escalation: (
             bool(settings.SUPPORT_ESCALATION_EMAILS)
             and escalation.request.sla_state == SupportRequest.Sla.RUNNING
@@ -120,11 +119,7 @@ def build_web_confirm_mail(held: HeldWebRequest) -> EmailMultiAlternatives:
             "confirm_url": settings.PORTAL_BASE_URL + reverse("help:confirm", args=[confirm_token(held)]),
             "days": settings.SUPPORT_WEB_FORM_HOLD_DAYS,
         }
-        subject = render_to_string("support/email/web_confirm_subject.txt", context).strip()
-        text = render_to_string("support/email/web_confirm.txt", context)
-    return EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[held.email]
-    )
+    return templated_mail("support/email/web_confirm", context, to=[held.email], html=False)
 
 
 def web_confirm_send(*, held_id: int) -> str:
@@ -132,7 +127,7 @@ def web_confirm_send(*, held_id: int) -> str:
     return send_once(
         HeldWebRequest,
         held_id,
-        load=lambda: HeldWebRequest.objects.filter(pk=held_id).first(),
+        load=_row(HeldWebRequest, held_id),
         wanted=lambda held: held.state == HeldWebRequest.State.HELD,
         build=build_web_confirm_mail,
         dropped="Not sent: no longer held.",
@@ -149,11 +144,7 @@ def build_reply_mail(reply: ReplyMail) -> EmailMultiAlternatives:
             "body": message.body,
             "request_url": request_link(request),
         }
-        subject = render_to_string("support/email/reply_subject.txt", context).strip()
-        text = render_to_string("support/email/reply.txt", context)
-    return EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient(request)]
-    )
+    return templated_mail("support/email/reply", context, to=[recipient(request)], html=False)
 
 
 def reply_send(*, reply_mail_id: int) -> str:
@@ -161,9 +152,7 @@ def reply_send(*, reply_mail_id: int) -> str:
     return send_once(
         ReplyMail,
         reply_mail_id,
-        load=lambda: (
-            ReplyMail.objects.select_related("message__request__requester").filter(pk=reply_mail_id).first()
-        ),
+        load=_row(ReplyMail, reply_mail_id, "message__request__requester"),
         wanted=lambda reply: (
             reply.message.kind == Message.Kind.PUBLIC_REPLY and bool(recipient(reply.message.request))
         ),
