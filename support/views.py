@@ -21,9 +21,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.models import Membership
-from centre.views import CustomerRequiredMixin
+from centre.views import CustomerListView, CustomerRequiredMixin
 from core.errors import add_to_form
-from core.paging import pager_links
 
 from .errors import SupportError
 from .forms import NewRequestForm, ReplyForm
@@ -61,19 +60,12 @@ class SupportRequiredMixin(CustomerRequiredMixin):
         return kept
 
 
-class RequestListView(SupportRequiredMixin, View):
+class RequestListView(SupportRequiredMixin, CustomerListView):
     """My organisation's requests, newest first, keyset paged (a constant number of queries)."""
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        page = request_page(
-            organisation=self.organisation, before=request.GET.get("before"), after=request.GET.get("after")
-        )
-        context = {
-            "organisation": self.organisation,
-            "requests": page.rows,
-            **pager_links(page.newer, page.older),
-        }
-        return render(request, "support/list.html", context)
+    template_name = "support/list.html"
+    list_page = staticmethod(request_page)
+    rows_name = "requests"
 
 
 class NewRequestView(SupportRequiredMixin, View):
