@@ -10,6 +10,8 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from core.locking import locked_in_pk_order
+
 from .models import Release, ReleaseFile
 
 CHUNK_SIZE = 1024 * 1024
@@ -55,11 +57,7 @@ def releases_publish(*, release_ids: Iterable[int], actor: Any) -> list[Release]
     """Publish the releases not yet published (customers entitled to the product see them from now on);
     returns those it published. Publishing twice changes nothing the second time."""
     with transaction.atomic():
-        releases = list(
-            Release.objects.select_for_update()
-            .filter(pk__in=list(release_ids), published=False)
-            .order_by("pk")
-        )
+        releases = locked_in_pk_order(Release.objects.all(), release_ids, published=False)
         now = timezone.now()
         for release in releases:
             release.published, release.published_at = True, now

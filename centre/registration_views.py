@@ -17,6 +17,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from accounts.login_limits import count_attempt
+from core.views import LinkSentView
 
 from .errors import CentreError
 from .forms import RegistrationForm
@@ -55,15 +56,11 @@ class RegisterView(View):
         return render(request, self.template, {"form": form})
 
 
-class RegisterSentView(View):
+class RegisterSentView(LinkSentView):
     """The one answer to every registration (CC-7): the typed address, and nothing about the customer."""
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        email = request.session.get(SENT_TO)
-        if not email:
-            return redirect("centre:register")
-        context = {"email": email, "registration_days": settings.CENTRE_REGISTRATION_DAYS}
-        return render(request, "centre/register_sent.html", context)
+    session_key, form_url, template_name = SENT_TO, "centre:register", "centre/register_sent.html"
+    shown_settings = {"registration_days": "CENTRE_REGISTRATION_DAYS"}
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -22,7 +22,7 @@ from django.views import View
 from accounts.models import Membership, Organisation
 from accounts.tenancy import Tenancy, tenancy_of
 from core.errors import add_to_form
-from core.paging import KeysetPage, pager_links
+from core.paging import KeysetPage
 
 from .errors import CentreError
 from .forms import InviteForm, PersonForm
@@ -60,17 +60,21 @@ class UserManagementRequiredMixin(CustomerRequiredMixin):
 class CustomerListView(CustomerRequiredMixin, View):
     """A keyset-paged list of what the organisation may see (ALL-1, ALL-3): ``list_page`` is the list's
     selector (organisation, before, after → ``core.paging.KeysetPage``); ``template_name`` gets the
-    organisation, the page's ``rows`` and the pager's links."""
+    organisation, the page's rows (named ``rows_name``), the pager's links and ``extra_context()``."""
 
     template_name: str
     list_page: Callable[..., KeysetPage]
+    rows_name = "rows"
+
+    def extra_context(self) -> dict[str, Any]:
+        return {}
 
     def get(self, request: HttpRequest) -> HttpResponse:
         page = self.list_page(
             organisation=self.organisation, before=request.GET.get("before"), after=request.GET.get("after")
         )
-        context = {"organisation": self.organisation, "rows": page.rows, **page.links()}
-        return render(request, self.template_name, context)
+        context = {"organisation": self.organisation, self.rows_name: page.rows, **page.links()}
+        return render(request, self.template_name, {**context, **self.extra_context()})
 
 
 class CentreHomeView(CustomerRequiredMixin, View):
@@ -91,18 +95,14 @@ class CentreHomeView(CustomerRequiredMixin, View):
         return render(request, "centre/home.html", context)
 
 
-class PeopleView(UserManagementRequiredMixin, View):
-    def get(self, request: HttpRequest) -> HttpResponse:
-        page = people_page(
-            organisation=self.organisation, before=request.GET.get("before"), after=request.GET.get("after")
-        )
-        context = {
-            "organisation": self.organisation,
-            "people": page.rows,
-            "me": self.tenancy.active,
-            **pager_links(page.newer, page.older),
-        }
-        return render(request, "centre/people.html", context)
+class PeopleView(CustomerListView):
+    required_right = USER_MANAGEMENT
+    template_name = "centre/people.html"
+    list_page = staticmethod(people_page)
+    rows_name = "people"
+
+    def extra_context(self) -> dict[str, Any]:
+        return {"me": self.tenancy.active}
 
 
 class InviteView(UserManagementRequiredMixin, View):

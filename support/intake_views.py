@@ -12,28 +12,23 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
+from django.shortcuts import render
 from django.views import View
 
 from accounts.tenancy import tenancy_of
-from core.errors import add_to_form
 from core.paging import pager_links
 from orders.models import Order
 
-from .errors import SupportError
 from .intake_forms import ActivationRequestForm, AnswerForm, ResellerRequestForm
 from .models import SupportRequest
 from .selectors import public_conversation, request_page
 from .selectors_intake import end_customer_request_get, end_customer_request_page
 from .services.intake import end_customer_orders, end_customer_request_file, reseller_request_file
-from .services.requests import request_customer_reply
-from .views import file_from_form
+from .views import file_from_form, reply_from_form
 
 
 def by_asker(
@@ -144,16 +139,7 @@ class IntakeDetailView(AskerMixin, View):
         req = self.load(request, pk)
         form = AnswerForm(request.POST)
         if form.is_valid():
-            try:
-                request_customer_reply(
-                    organisation=req.organisation,
-                    request_id=req.pk,
-                    author=request.user,
-                    body=form.cleaned_data["body"],
-                )
-            except SupportError as error:
-                add_to_form(form, error)
-            else:
-                messages.success(request, _("Your answer was added."))
-                return redirect("support:detail", req.pk)
+            answer = reply_from_form(request, form, organisation=req.organisation, support_request=req)
+            if answer is not None:
+                return answer
         return self.render_page(request, req, form)

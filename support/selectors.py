@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organisation
 from centre.models import Licence
@@ -104,6 +105,22 @@ def _duration(seconds: int) -> str:
     return _("%(m)d min") % {"m": minutes}
 
 
+# The clock events said by their moment alone: clock_explanation's words for them (lazy translations, each
+# with ``%(when)s``).
+_CLOCK_SAID: dict[str, Any] = {
+    SupportEvent.Kind.CLOCK_STARTED: gettext_lazy("Arrived %(when)s: the clock started."),
+    SupportEvent.Kind.NO_CLOCK: gettext_lazy("Arrived %(when)s by e-mail: no guaranteed answer time."),
+    SupportEvent.Kind.CLOCK_LEFT: gettext_lazy(
+        "%(when)s: no guaranteed answer time (not covered by support, or closed)."
+    ),
+    SupportEvent.Kind.CLOCK_WARNED: gettext_lazy("%(when)s: 80 %% of the time used."),
+    SupportEvent.Kind.CLOCK_BREACHED: gettext_lazy(
+        "%(when)s: the time was exceeded; the request was escalated."
+    ),
+    SupportEvent.Kind.CLOCK_ANSWERED: gettext_lazy("%(when)s: first answer given."),
+}
+
+
 def clock_explanation(request: SupportRequest, *, events: list[SupportEvent] | None = None) -> list[str]:
     """The first-answer clock in words (SUP-8): each recorded clock event, how long the request waited for
     the customer, and the days that did not count, so the due time can be checked by hand. ``events``: the
@@ -117,17 +134,8 @@ def clock_explanation(request: SupportRequest, *, events: list[SupportEvent] | N
     calendar = working_calendar(around=request.created_at)
     for event in events:
         kind = event.kind
-        if kind == SupportEvent.Kind.CLOCK_STARTED:
-            lines.append(_("Arrived %(when)s: the clock started.") % {"when": _when(event.at)})
-        elif kind == SupportEvent.Kind.NO_CLOCK:
-            lines.append(
-                _("Arrived %(when)s by e-mail: no guaranteed answer time.") % {"when": _when(event.at)}
-            )
-        elif kind == SupportEvent.Kind.CLOCK_LEFT:
-            lines.append(
-                _("%(when)s: no guaranteed answer time (not covered by support, or closed).")
-                % {"when": _when(event.at)}
-            )
+        if kind in _CLOCK_SAID:
+            lines.append(_CLOCK_SAID[kind] % {"when": _when(event.at)})
         elif kind == SupportEvent.Kind.CLOCK_PAUSED:
             paused_at = event.at
             lines.append(_("%(when)s: paused while waiting for you.") % {"when": _when(event.at)})
@@ -138,14 +146,6 @@ def clock_explanation(request: SupportRequest, *, events: list[SupportEvent] | N
                 % {"when": _when(event.at), "waited": _duration(waited)}
             )
             paused_at = None
-        elif kind == SupportEvent.Kind.CLOCK_WARNED:
-            lines.append(_("%(when)s: 80 %% of the time used.") % {"when": _when(event.at)})
-        elif kind == SupportEvent.Kind.CLOCK_BREACHED:
-            lines.append(
-                _("%(when)s: the time was exceeded; the request was escalated.") % {"when": _when(event.at)}
-            )
-        elif kind == SupportEvent.Kind.CLOCK_ANSWERED:
-            lines.append(_("%(when)s: first answer given.") % {"when": _when(event.at)})
     if request.due_at and request.sla_state == SupportRequest.Sla.RUNNING:
         skipped = clock.skipped_days(request.created_at, request.due_at, calendar)
         if skipped:

@@ -10,7 +10,7 @@ its field.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -21,9 +21,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.models import Membership
-from centre.views import CustomerRequiredMixin
+from centre.views import CustomerListView, CustomerRequiredMixin
 from core.errors import add_to_form
-from core.paging import pager_links
 
 from .errors import SupportError
 from .forms import NewRequestForm, ReplyForm
@@ -61,19 +60,12 @@ class SupportRequiredMixin(CustomerRequiredMixin):
         return kept
 
 
-class RequestListView(SupportRequiredMixin, View):
+class RequestListView(SupportRequiredMixin, CustomerListView):
     """My organisation's requests, newest first, keyset paged (a constant number of queries)."""
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        page = request_page(
-            organisation=self.organisation, before=request.GET.get("before"), after=request.GET.get("after")
-        )
-        context = {
-            "organisation": self.organisation,
-            "requests": page.rows,
-            **pager_links(page.newer, page.older),
-        }
-        return render(request, "support/list.html", context)
+    template_name = "support/list.html"
+    list_page = staticmethod(request_page)
+    rows_name = "requests"
 
 
 class NewRequestView(SupportRequiredMixin, View):
@@ -168,20 +160,42 @@ class RequestDetailView(SupportRequiredMixin, View):
         form = ReplyForm(request.POST)
         pending = self.stash(request, form)
         if form.is_valid() and not form.errors:
-            try:
-                request_customer_reply(
-                    organisation=self.organisation,
-                    request_id=support_request.pk,
-                    author=request.user,
-                    body=form.cleaned_data["body"],
-                    attachment_ids=[a.pk for a in pending],
-                )
-            except SupportError as error:
-                add_to_form(form, error)
-            else:
-                messages.success(request, _("Your answer was added."))
-                return redirect("support:detail", support_request.pk)
+            answer = reply_from_form(
+                request,
+                form,
+                organisation=self.organisation,
+                support_request=support_request,
+                pending=pending,
+            )
+            if answer is not None:
+                return answer
         return self.render_page(request, support_request, form, pending)
+
+
+def reply_from_form(
+    request: HttpRequest,
+    form: Any,
+    *,
+    organisation: Any,
+    support_request: SupportRequest,
+    pending: Sequence[Attachment] = (),
+) -> HttpResponse | None:
+    """The asker's answer on a request's page (SUP-7), from a valid form with the ``body`` and the
+    ``pending`` attachments: the request's page again, the answer said, for every asker alike; None, with
+    the refusal next to its field, for the view to show the form again with what was typed (ALL-2)."""
+    try:
+        request_customer_reply(
+            organisation=organisation,
+            request_id=support_request.pk,
+            author=request.user,
+            body=form.cleaned_data["body"],
+            attachment_ids=[a.pk for a in pending],
+        )
+    except SupportError as error:
+        add_to_form(form, error)
+        return None
+    messages.success(request, _("Your answer was added."))
+    return redirect("support:detail", support_request.pk)
 
 
 class AttachmentView(SupportRequiredMixin, View):

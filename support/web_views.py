@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.login_limits import count_attempt
 from core.errors import add_to_form
+from core.views import LinkSentView
 
 from .errors import SupportError
 from .models import HeldWebRequest, SupportRequest
@@ -79,13 +80,9 @@ class HelpFormView(View):
         return render(request, self.template, self.context(form))
 
 
-class HelpSentView(View):
-    def get(self, request: HttpRequest) -> HttpResponse:
-        email = request.session.get(SENT_TO)
-        if not email:
-            return redirect("help:form")
-        context = {"email": email, "days": settings.SUPPORT_WEB_FORM_HOLD_DAYS}
-        return render(request, "help/sent.html", context)
+class HelpSentView(LinkSentView):
+    session_key, form_url, template_name = SENT_TO, "help:form", "help/sent.html"
+    shown_settings = {"days": "SUPPORT_WEB_FORM_HOLD_DAYS"}
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import Organisation
 from catalog.models import ReleaseFile
+from core.locking import locked_in_pk_order
 
 from ..errors import CentreError
 from ..models import DeliveryPreference, DeliveryPreferenceEvent, DownloadEvent, Licence, LicenceEvent
@@ -79,10 +80,8 @@ def _downloads_access_set(
     whose access is not so already, locked in the order of their ids, with one ``LicenceEvent`` each: a
     withdrawal's event keeps its reason, a restoration's the reason it ends. Returns the licences changed."""
     with transaction.atomic():
-        licences = list(
-            Licence.objects.select_for_update()
-            .filter(pk__in=list(licence_ids), downloads_withdrawn_at__isnull=withdrawn)
-            .order_by("pk")
+        licences = locked_in_pk_order(
+            Licence.objects.all(), licence_ids, downloads_withdrawn_at__isnull=withdrawn
         )
         now = timezone.now()
         kind = LicenceEvent.Kind.DOWNLOADS_WITHDRAWN if withdrawn else LicenceEvent.Kind.DOWNLOADS_RESTORED
