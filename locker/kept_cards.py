@@ -51,6 +51,9 @@ def forget_owners(owner_ids: Iterable[Any]) -> None:
     replace_tokens(_owner_token(owner_id) for owner_id in owner_ids if owner_id is not None)
 
 
-def forget_all(*args: Any, **kwargs: Any) -> None:
-    """Every locker may have changed (a product or a seller); connected to signals, hence the arguments."""
+def forget_all(*args: Any, update_fields: Iterable[str] | None = None, **kwargs: Any) -> None:
+    """Every locker may have changed (a product or a seller); connected to signals, hence the arguments.
+    A save of named fields none of which a card shows (an organisation's address) changes nothing."""
+    if update_fields is not None and not {"name", "installer_url"} & set(update_fields):
+        return
     replace_tokens([_EVERY_LOCKER])
