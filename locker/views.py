@@ -21,6 +21,7 @@ from core.dates import DateFormatter
 from core.paging import pager_links
 from core.rows import render_rows
 
+from .kept_cards import kept_first_page
 from .models import MASK, ProductKey
 from .selectors import locker_page
 from .services import Revealed, key_reveal
@@ -88,12 +89,12 @@ def _cards(keys: list[dict[str, Any]], revealed: Revealed | None, page_query: st
     return cards
 
 
-@sensitive_variables()
-def _render_locker(request: HttpRequest, revealed: Revealed | None = None) -> HttpResponse:
-    """The locker page; with ``revealed``, the reveal response, which alone shows that key (never cached)."""
-    page = locker_page(
-        owner=request.user, before=request.GET.get("before"), after=request.GET.get("after"), size=PAGE_SIZE
-    )
+def _page_cards(
+    request: HttpRequest, revealed: Revealed | None, before: str | None, after: str | None
+) -> tuple[str, str | None, str | None]:
+    """A page of the locker: its cards rendered (with the key just revealed in clear, if any), and the
+    cursors of the pages before and after it."""
+    page = locker_page(owner=request.user, before=before, after=after, size=PAGE_SIZE)
     # A reveal returns to the page it was made on.
     cards = _cards(page.keys, revealed, f"?{page.cursor}" if page.cursor else "")
     labels = {
@@ -105,11 +106,22 @@ def _render_locker(request: HttpRequest, revealed: Revealed | None = None) -> Ht
         "opened": _("First opened"),
         "until": _("Available until"),
     }
-    context: dict[str, Any] = {
-        "cards": render_rows("locker/_key_cards.html", {"cards": cards, "labels": labels}) if cards else "",
-        **pager_links(page.newer, page.older),
-    }
-    response = render(request, "locker/locker.html", context)
+    html = render_rows("locker/_key_cards.html", {"cards": cards, "labels": labels}) if cards else ""
+    return html, page.newer, page.older
+
+
+@sensitive_variables()
+def _render_locker(request: HttpRequest, revealed: Revealed | None = None) -> HttpResponse:
+    """The locker page; with ``revealed``, the reveal response, which alone shows that key (never cached).
+
+    The first page without a key in clear, what an owner opens again and again, comes from the cache while
+    none of its keys changed (``kept_cards``)."""
+    before, after = request.GET.get("before"), request.GET.get("after")
+    if revealed is None and not before and not after:
+        cards, newer, older = kept_first_page(request.user, lambda: _page_cards(request, None, None, None))
+    else:
+        cards, newer, older = _page_cards(request, revealed, before, after)
+    response = render(request, "locker/locker.html", {"cards": cards, **pager_links(newer, older)})
     if revealed is not None:
         add_never_cache_headers(response)
         response["Cache-Control"] = "no-store, private"

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
+from ..kept_cards import forget_owners
 from ..models import KeyEvent, ProductKey
 from ._batches import BATCH, LOOKUP_BATCH
 
@@ -85,13 +86,17 @@ def keys_assign(key_ids_by_owner: dict[Any, list[uuid.UUID]]) -> None:
         )
     if taken != len(all_ids):
         raise KeyConflict
+    forget_owners(key_ids_by_owner)
 
 
 def keys_reassign(*, key_ids: Sequence[uuid.UUID], new_owner: Any, actor: Any, data: dict[str, Any]) -> int:
     """Move delivered keys to another locker account and record it per key (ESD-14). Caller holds the row
     locks."""
     now = timezone.now()
-    moved = ProductKey.objects.filter(id__in=key_ids, status__in=ProductKey.DELIVERED).update(owner=new_owner)
+    keys = ProductKey.objects.filter(id__in=key_ids, status__in=ProductKey.DELIVERED)
+    old_owners = set(keys.values_list("owner_id", flat=True).distinct())
+    moved = keys.update(owner=new_owner)
+    forget_owners([*old_owners, new_owner.pk])
     KeyEvent.objects.bulk_create(
         [KeyEvent(key_id=k, kind=KeyEvent.Kind.REASSIGNED, actor=actor, at=now, data=data) for k in key_ids],
         batch_size=BATCH,

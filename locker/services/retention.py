@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ..kept_cards import forget_owners
 from ..models import KeyEvent, ProductKey
 from ._batches import BATCH
 
@@ -24,13 +25,14 @@ def keys_purge_expired(*, now: datetime | None = None, batch_size: int = BATCH) 
     total = 0
     while True:
         with transaction.atomic():
-            ids = list(
+            rows = list(
                 ProductKey.objects.filter(status__in=ProductKey.DELIVERED, allocated_at__lt=cutoff)
                 .select_for_update(skip_locked=True)
-                .values_list("id", flat=True)[:batch_size]
+                .values_list("id", "owner_id")[:batch_size]
             )
-            if not ids:
+            if not rows:
                 return total
+            ids = [key_id for key_id, _ in rows]
             ProductKey.objects.filter(id__in=ids).update(
                 status=ProductKey.Status.PURGED,
                 purged_at=now,
@@ -41,4 +43,5 @@ def keys_purge_expired(*, now: datetime | None = None, batch_size: int = BATCH) 
             KeyEvent.objects.bulk_create(
                 [KeyEvent(key_id=k, kind=KeyEvent.Kind.PURGED, at=now) for k in ids], batch_size=BATCH
             )
+            forget_owners({owner_id for _, owner_id in rows})
         total += len(ids)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from .. import vault
+from ..kept_cards import forget_owners
 from ..models import ProductKey, RevealEvent
 from ..signals import key_first_revealed
 
@@ -43,6 +44,7 @@ def key_reveal(*, key_id: uuid.UUID | str, user: Any, ip: str | None, user_agent
         key.revealed_at = now
         key.status = ProductKey.Status.REVEALED
         key.save(update_fields=["revealed_at", "status"])
+        forget_owners([user.pk])  # the card now says when the key was first opened
         key_id_ = key.pk
         transaction.on_commit(
             lambda: key_first_revealed.send(sender=ProductKey, key_id=key_id_, at=now), robust=True

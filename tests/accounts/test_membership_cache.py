@@ -86,7 +86,7 @@ def test_all1_an_entry_never_passes_to_another_account_with_the_same_id():
     assert tenancy_for(person).memberships == ()
     token_key, kept_key = membership_cache._keys(person.pk)
     stranger = Membership(user_id=person.pk, organisation=org, role=Membership.Role.ADMIN)
-    cache.set(kept_key, (cache.get(token_key), None, (stranger,)))  # joined at another time
+    cache.set(kept_key, ([cache.get(token_key)], None, (stranger,)))  # joined at another time
     assert tenancy_for(person).memberships == () and tenancy_for(person).reseller is None
 
 
