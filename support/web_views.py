@@ -63,15 +63,7 @@ class HelpFormView(View):
                 return redirect("help:sent")
             else:
                 try:
-                    web_request_hold(
-                        email=email,
-                        kind=data["kind"],
-                        support_number=data["support_number"],
-                        url=data["url"],
-                        category=data["category"],
-                        subject=data["subject"],
-                        body=data["body"],
-                    )
+                    web_request_hold(email=email, **form.request_fields())
                 except SupportError as error:
                     add_to_form(form, error)
                 else:
