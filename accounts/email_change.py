@@ -27,13 +27,13 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.links import link_token, link_values
 from core.tasking import enqueue_on_commit
 
 from .addresses import canonical_address
@@ -54,9 +54,7 @@ def _unavailable() -> AccountError:
 def email_change_token(change: EmailChange) -> str:
     """The signed token of the confirmation link. It names the request, its new address and the account's
     link generation, so it dies when the request is replaced or used, and with the account's other links."""
-    return signing.dumps(
-        [change.pk, change.to_email, change.user.link_generation], salt=LINK_SALT, compress=True
-    )
+    return link_token([change.pk, change.to_email, change.user.link_generation], salt=LINK_SALT)
 
 
 def _address_taken(user: User, email: str) -> bool:
@@ -115,12 +113,10 @@ def _confirmable(change: EmailChange, user: User, generation: int) -> bool:
 def email_change_from_token(token: str) -> tuple[EmailChange, int]:
     """The pending request a link names, and the link generation it carries; ``AccountError`` for a forged,
     expired, used, replaced or otherwise dead link alike."""
-    try:
-        pk, email, generation = signing.loads(
-            token, salt=LINK_SALT, max_age=timedelta(hours=settings.EMAIL_CHANGE_HOURS)
-        )
-    except (signing.BadSignature, ValueError, TypeError):
-        raise _unavailable() from None
+    values = link_values(token, salt=LINK_SALT, size=3, max_age=timedelta(hours=settings.EMAIL_CHANGE_HOURS))
+    if values is None:
+        raise _unavailable()
+    pk, email, generation = values
     change = EmailChange.objects.select_related("user").filter(pk=pk, to_email=email).first()
     if change is None or not _confirmable(change, change.user, generation):
         raise _unavailable()

@@ -23,9 +23,11 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 
+from core.views import LinkConfirmView
+
 from .email_change import AccountError, email_change_confirm, email_change_from_token, email_change_request
 from .login_limits import count_attempt
-from .models import User, normalise_email
+from .models import EmailChange, User, normalise_email
 
 LIMIT = "email_change"
 
@@ -94,26 +96,22 @@ class EmailChangeView(LoginRequiredMixin, View):
         return self._render(request, form)
 
 
-@method_decorator(never_cache, name="dispatch")
-class EmailChangeConfirmView(View):
+class EmailChangeConfirmView(LinkConfirmView):
     """GET shows what confirming does and a button; POST confirms. A forged, used, replaced or expired link,
     and an address taken meanwhile, all get the same page."""
 
-    def _unavailable(self, request: HttpRequest) -> HttpResponse:
-        context = {"hours": settings.EMAIL_CHANGE_HOURS}
-        return render(request, "accounts/email_change_unavailable.html", context)
+    error = AccountError
+    unavailable_template = "accounts/email_change_unavailable.html"
+    shown_settings = {"hours": "EMAIL_CHANGE_HOURS"}
 
-    def get(self, request: HttpRequest, token: str) -> HttpResponse:
-        try:
-            change, _generation = email_change_from_token(token)
-        except AccountError:
-            return self._unavailable(request)
+    def load(self, token: str) -> tuple[EmailChange, int]:
+        return email_change_from_token(token)
+
+    def page(self, request: HttpRequest, found: tuple[EmailChange, int]) -> HttpResponse:
+        change, _generation = found
         return render(request, "accounts/email_change_confirm.html", {"change": change})
 
-    def post(self, request: HttpRequest, token: str) -> HttpResponse:
-        try:
-            change, generation = email_change_from_token(token)
-            email_change_confirm(change_id=change.pk, generation=generation)
-        except AccountError:
-            return self._unavailable(request)
+    def confirm(self, request: HttpRequest, found: tuple[EmailChange, int]) -> HttpResponse:
+        change, generation = found
+        email_change_confirm(change_id=change.pk, generation=generation)
         return render(request, "accounts/email_change_done.html", {"email": change.to_email})

@@ -522,6 +522,54 @@ def load(
     }
 
 
+Target = tuple[str, Callable[[int], tuple[str, str, dict[str, str]]], int]  # a name, its requests, its port
+
+
+def load_in_turns(
+    targets: list[Target], *, reps: int, seconds: float, label: str, turns: int = PAGE_SLICES
+) -> dict[str, list[dict[str, float]]]:
+    """Each target loaded for ``seconds`` a repetition, in ``turns`` short slices taking turns with the
+    others, so that the machine's speed, which drifts within seconds here, is the same for a page and the
+    limit it is compared with. Each target's req/s and p95 of each repetition, logged as they come."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in targets}
+    for rep in range(reps):
+        slices: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in targets}
+        for _ in range(turns):
+            for name, fn, port in targets:
+                slices[name].append(load(port, fn, seconds / turns))
+        for name, parts in slices.items():
+            latencies = [t for part in parts for t in part["latencies"]]
+            results[name].append(
+                {
+                    "rps": len(latencies) / sum(part["elapsed"] for part in parts),
+                    "p95": percentile(latencies, 0.95),
+                }
+            )
+        log(
+            f"{label} rep {rep + 1}: "
+            + "; ".join(
+                f"{k} {v[-1]['rps']:,.0f} req/s p95 {v[-1]['p95'] * 1000:.0f} ms" for k, v in results.items()
+            )
+        )
+    return results
+
+
+def medians(results: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Each target's median req/s and p95 over the repetitions."""
+    return {
+        k: {"rps": median([r["rps"] for r in v]), "p95": median([r["p95"] for r in v])}
+        for k, v in results.items()
+    }
+
+
+def paired_ratio(
+    results: dict[str, list[dict[str, float]]], name: str, limit: str, key: str = "rps"
+) -> float:
+    """``name``'s ``key`` against ``limit``'s of the same repetition; the median of those."""
+    pairs = zip(results[name], results[limit], strict=True)
+    return median([page[key] / other[key] for page, other in pairs])
+
+
 def count_queries(user: Any, path: str) -> int:
     from django.db import connection
     from django.test import Client
@@ -660,51 +708,24 @@ def bench_pages(orders: int, keys: int, seconds: float) -> dict[str, Any]:
             )
 
         load(port, minimal, 2)  # warm up every worker
-        pages = (
-            ("minimal", minimal),
-            ("minimal_signed", minimal_signed),
-            ("orders", order_list),
-            ("locker", locker),
-            ("reveal", reveal),
-        )
-        results: dict[str, list[dict[str, float]]] = {name: [] for name, _ in pages}
-        for rep in range(REPS):
-            # The pages and the minimal view take turns in short slices, so that the machine's speed, which
-            # drifts within seconds here, is the same for a page and the limit it is compared with.
-            slices: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in pages}
-            for _ in range(PAGE_SLICES):
-                for name, fn in pages:
-                    slices[name].append(load(port, fn, seconds / PAGE_SLICES))
-            for name, parts in slices.items():
-                latencies = [t for part in parts for t in part["latencies"]]
-                results[name].append(
-                    {
-                        "rps": len(latencies) / sum(part["elapsed"] for part in parts),
-                        "p95": percentile(latencies, 0.95),
-                    }
-                )
-            log(
-                f"pages rep {rep + 1}: "
-                + "; ".join(
-                    f"{k} {v[-1]['rps']:,.0f} req/s p95 {v[-1]['p95'] * 1000:.0f} ms"
-                    for k, v in results.items()
-                )
-            )
+        pages: list[Target] = [
+            ("minimal", minimal, port),
+            ("minimal_signed", minimal_signed, port),
+            ("orders", order_list, port),
+            ("locker", locker, port),
+            ("reveal", reveal, port),
+        ]
+        results = load_in_turns(pages, reps=REPS, seconds=seconds, label="pages")
     finally:
         gunicorn.terminate()
         gunicorn.wait(30)
-    summary: dict[str, dict[str, float]] = {
-        k: {"rps": median([r["rps"] for r in v]), "p95": median([r["p95"] for r in v])}
-        for k, v in results.items()
-    }
+    summary = medians(results)
     for name in ("minimal_signed", "orders", "locker", "reveal"):
-        # Each repetition's page against the minimal view of the same repetition; the median of those.
-        pairs = list(zip(results[name], results["minimal"], strict=True))
-        summary[name]["ratio"] = median([page["rps"] / limit["rps"] for page, limit in pairs])
-        summary[name]["p95_ratio"] = median([page["p95"] / limit["p95"] for page, limit in pairs])
+        # Each repetition's page against the minimal view of the same repetition.
+        summary[name]["ratio"] = paired_ratio(results, name, "minimal")
+        summary[name]["p95_ratio"] = paired_ratio(results, name, "minimal", key="p95")
         # And against the signed-in minimal view: what the page's own work costs (reported, no target).
-        signed = list(zip(results[name], results["minimal_signed"], strict=True))
-        summary[name]["signed_ratio"] = median([page["rps"] / limit["rps"] for page, limit in signed])
+        summary[name]["signed_ratio"] = paired_ratio(results, name, "minimal_signed")
     return {"summary": summary, "queries": queries, "orders_in_list": orders, "keys_in_locker": keys}
 
 

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -518,7 +518,7 @@ HD_PRIORITY = {4: 1, 3: 2, 2: 3, 1: 4}
 def bench_support(n: int, helpdesk_n: int, seconds: float, reps: int, port: int) -> dict[str, Any]:
     from django.db import connection
 
-    from bench.run import ANALYZE, PY, load, log, median, percentile
+    from bench.run import ANALYZE, PY, Target, load, load_in_turns, log, medians, paired_ratio
     from support.models import SupportRequest
 
     staff, cookie = staff_with_second_factor()
@@ -615,7 +615,7 @@ def bench_support(n: int, helpdesk_n: int, seconds: float, reps: int, port: int)
         def hd_page(i: int) -> tuple[str, str, dict[str, str]]:
             return "GET", f"/tickets/{hd_ids[i % len(hd_ids)]}/", their_headers
 
-        targets: list[tuple[str, Callable[[int], tuple[str, str, dict[str, str]]], int]] = [
+        targets: list[Target] = [
             ("minimal", minimal, port),
             ("queue", queue, port),
             ("request_page", page, port),
@@ -625,28 +625,7 @@ def bench_support(n: int, helpdesk_n: int, seconds: float, reps: int, port: int)
         for name, fn, target_port in targets:  # warm up every worker, and fail early on an error page
             load(target_port, fn, 2)
             log(f"support: {name} answers")
-        results: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in targets}
-        slices_per_rep = 5
-        for rep in range(reps):
-            slices: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in targets}
-            for _ in range(slices_per_rep):
-                for name, fn, target_port in targets:
-                    slices[name].append(load(target_port, fn, seconds / slices_per_rep))
-            for name, parts in slices.items():
-                latencies = [t for part in parts for t in part["latencies"]]
-                results[name].append(
-                    {
-                        "rps": len(latencies) / sum(part["elapsed"] for part in parts),
-                        "p95": percentile(latencies, 0.95),
-                    }
-                )
-            log(
-                f"support rep {rep + 1}: "
-                + "; ".join(
-                    f"{k} {v[-1]['rps']:,.0f} req/s p95 {v[-1]['p95'] * 1000:.0f} ms"
-                    for k, v in results.items()
-                )
-            )
+        results = load_in_turns(targets, reps=reps, seconds=seconds, label="support", turns=5)
     finally:
         ours.terminate()
         ours.wait(30)
@@ -654,17 +633,12 @@ def bench_support(n: int, helpdesk_n: int, seconds: float, reps: int, port: int)
             theirs.terminate()
             theirs.wait(30)
         shutil.rmtree(hd_project, ignore_errors=True)
-    summary: dict[str, dict[str, float]] = {
-        k: {"rps": median([r["rps"] for r in v]), "p95": median([r["p95"] for r in v])}
-        for k, v in results.items()
-    }
+    summary = medians(results)
     for name in ("queue", "request_page"):
-        pairs = list(zip(results[name], results["minimal"], strict=True))
-        summary[name]["ratio"] = median([a["rps"] / b["rps"] for a, b in pairs])
-        summary[name]["p95_ratio"] = median([a["p95"] / b["p95"] for a, b in pairs])
+        summary[name]["ratio"] = paired_ratio(results, name, "minimal")
+        summary[name]["p95_ratio"] = paired_ratio(results, name, "minimal", key="p95")
     for ours_name, theirs_name in (("queue", "helpdesk_list_json"), ("request_page", "helpdesk_ticket_page")):
-        pairs = list(zip(results[ours_name], results[theirs_name], strict=True))
-        summary[ours_name]["helpdesk_ratio"] = median([a["rps"] / b["rps"] for a, b in pairs])
+        summary[ours_name]["helpdesk_ratio"] = paired_ratio(results, ours_name, theirs_name)
     return {
         "summary": summary,
         "queries": queries,

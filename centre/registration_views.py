@@ -8,19 +8,17 @@ a limit the form shows a neutral error. The link's page confirms only on POST: m
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
-from django.views.decorators.cache import never_cache
 
 from accounts.login_limits import count_attempt
-from core.views import LinkSentView
+from core.views import LinkConfirmView, LinkSentView
 
 from .errors import CentreError
 from .forms import RegistrationForm
+from .models import Registration
 from .services.registration import registration_confirm, registration_from_token, registration_submit
 
 SENT_TO = "centre_registration_sent_to"
@@ -63,28 +61,22 @@ class RegisterSentView(LinkSentView):
     shown_settings = {"registration_days": "CENTRE_REGISTRATION_DAYS"}
 
 
-@method_decorator(never_cache, name="dispatch")
-class RegisterConfirmView(View):
+class RegisterConfirmView(LinkConfirmView):
     """GET shows what confirming does and a button; POST confirms (CC-8). A forged, used, replaced or
     lapsed link, and a customer that has an administrator by now, all get the same neutral page."""
 
-    def _unavailable(self, request: HttpRequest) -> HttpResponse:
-        context = {"registration_days": settings.CENTRE_REGISTRATION_DAYS}
-        return render(request, "centre/register_unavailable.html", context)
+    error = CentreError
+    unavailable_template = "centre/register_unavailable.html"
+    shown_settings = {"registration_days": "CENTRE_REGISTRATION_DAYS"}
 
-    def get(self, request: HttpRequest, token: str) -> HttpResponse:
-        try:
-            registration = registration_from_token(token)
-        except CentreError:
-            return self._unavailable(request)
+    def load(self, token: str) -> Registration:
+        return registration_from_token(token)
+
+    def page(self, request: HttpRequest, registration: Registration) -> HttpResponse:
         return render(request, "centre/register_confirm.html", {"registration": registration})
 
-    def post(self, request: HttpRequest, token: str) -> HttpResponse:
-        try:
-            registration = registration_from_token(token)
-            membership = registration_confirm(registration_id=registration.pk)
-        except CentreError:
-            return self._unavailable(request)
+    def confirm(self, request: HttpRequest, registration: Registration) -> HttpResponse:
+        membership = registration_confirm(registration_id=registration.pk)
         signed_in_as_them = request.user.is_authenticated and request.user.pk == membership.user_id
         context = {"organisation": registration.organisation, "email": registration.email}
         context["signed_in"] = signed_in_as_them

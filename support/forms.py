@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +37,17 @@ def category_choices() -> list[Any]:
     return [("", _("Choose…")), (_("Covered by support"), covered), (_("Not covered by support"), other)]
 
 
+class RequestFields(TypedDict):
+    """What every new request asks, as the services that file or hold one take it."""
+
+    kind: str
+    support_number: str
+    url: str
+    category: str
+    subject: str
+    body: str
+
+
 class RequestForm(forms.Form):
     """What every new request asks, whoever files it (the help module, the public web form): the kind, the
     address where the software is installed, the category, subject and text. A subclass adds the support
@@ -64,6 +75,18 @@ class RequestForm(forms.Form):
         category = self.fields["category"]
         assert isinstance(category, forms.ChoiceField)
         category.choices = category_choices()
+
+    def request_fields(self) -> RequestFields:
+        """What was typed (the form is valid), for ``request_file`` or ``web_request_hold``."""
+        data = self.cleaned_data
+        return RequestFields(
+            kind=data["kind"],
+            support_number=data["support_number"],
+            url=data["url"],
+            category=data["category"],
+            subject=data["subject"],
+            body=data["body"],
+        )
 
 
 class NewRequestForm(RequestForm):

@@ -4,7 +4,7 @@ the address it is for; a link is only in the mail to that address, never logged 
 
 from __future__ import annotations
 
-from django.core import signing
+from core.links import link_token
 
 from .models import HeldWebRequest, SupportRequest
 
@@ -13,10 +13,10 @@ FOLLOW_SALT = "support.web_form.follow"
 
 
 def confirm_token(held: HeldWebRequest) -> str:
-    return signing.dumps([held.pk, held.email], salt=CONFIRM_SALT, compress=True)
+    return link_token([held.pk, held.email], salt=CONFIRM_SALT)
 
 
 def follow_token(request: SupportRequest) -> str:
     """The signed link by which a web-form customer follows and answers a request (no expiry: it names
     the request and the address it was confirmed from)."""
-    return signing.dumps([request.pk, request.contact_email], salt=FOLLOW_SALT, compress=True)
+    return link_token([request.pk, request.contact_email], salt=FOLLOW_SALT)

@@ -88,20 +88,14 @@ class NewRequestView(SupportRequiredMixin, View):
         form = NewRequestForm(request.POST, licences=entitled_licences(organisation=self.organisation))
         pending = self.stash(request, form)
         if form.is_valid() and not form.errors:
-            data = form.cleaned_data
             answer = file_from_form(
                 request,
                 form,
                 lambda: request_file(
                     organisation=self.organisation,
                     requester=request.user,
-                    kind=data["kind"],
-                    support_number=data["support_number"],
-                    url=data["url"],
-                    category=data["category"],
-                    subject=data["subject"],
-                    body=data["body"],
                     attachment_ids=[a.pk for a in pending],
+                    **form.request_fields(),
                 ),
             )
             if answer is not None:

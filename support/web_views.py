@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.login_limits import count_attempt
 from core.errors import add_to_form
-from core.views import LinkSentView
+from core.views import LinkConfirmView, LinkSentView
 
 from .errors import SupportError
 from .models import HeldWebRequest, SupportRequest
@@ -63,15 +63,7 @@ class HelpFormView(View):
                 return redirect("help:sent")
             else:
                 try:
-                    web_request_hold(
-                        email=email,
-                        kind=data["kind"],
-                        support_number=data["support_number"],
-                        url=data["url"],
-                        category=data["category"],
-                        subject=data["subject"],
-                        body=data["body"],
-                    )
+                    web_request_hold(email=email, **form.request_fields())
                 except SupportError as error:
                     add_to_form(form, error)
                 else:
@@ -85,26 +77,22 @@ class HelpSentView(LinkSentView):
     shown_settings = {"days": "SUPPORT_WEB_FORM_HOLD_DAYS"}
 
 
-@method_decorator(never_cache, name="dispatch")
-class HelpConfirmView(View):
+class HelpConfirmView(LinkConfirmView):
     """GET shows the held request and a button; POST confirms: filed (its number and follow link) or
     refused (the neutral reason)."""
 
-    def _unavailable(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "help/unavailable.html", {"days": settings.SUPPORT_WEB_FORM_HOLD_DAYS})
+    error = SupportError
+    unavailable_template = "help/unavailable.html"
+    shown_settings = {"days": "SUPPORT_WEB_FORM_HOLD_DAYS"}
 
-    def get(self, request: HttpRequest, token: str) -> HttpResponse:
-        try:
-            held = held_from_token(token)
-        except SupportError:
-            return self._unavailable(request)
+    def load(self, token: str) -> HeldWebRequest:
+        return held_from_token(token)
+
+    def page(self, request: HttpRequest, held: HeldWebRequest) -> HttpResponse:
         return render(request, "help/confirm.html", {"held": held})
 
-    def post(self, request: HttpRequest, token: str) -> HttpResponse:
-        try:
-            held = web_request_confirm(held_id=held_from_token(token).pk)
-        except SupportError:
-            return self._unavailable(request)
+    def confirm(self, request: HttpRequest, held: HeldWebRequest) -> HttpResponse:
+        held = web_request_confirm(held_id=held.pk)
         context: dict[str, object] = {"held": held}
         if held.state == HeldWebRequest.State.FILED and held.request is not None:
             context["req"] = held.request

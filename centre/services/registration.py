@@ -20,12 +20,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organisation, User, normalise_email, tax_id_matches
+from core.links import link_token, link_values
 from core.tasking import enqueue_on_commit
 
 from ..errors import CentreError
@@ -38,7 +38,7 @@ LINK_SALT = "centre.registration.confirm"
 def registration_link_token(registration: Registration) -> str:
     """The signed token of the confirmation link. It names the registration (and its address), so it
     dies when the registration is confirmed, replaced or deleted; its age is checked on use too."""
-    return signing.dumps([registration.pk, registration.email], salt=LINK_SALT, compress=True)
+    return link_token([registration.pk, registration.email], salt=LINK_SALT)
 
 
 def _unavailable() -> CentreError:
@@ -49,10 +49,10 @@ def registration_from_token(token: str) -> Registration:
     """The pending, unlapsed registration a link names; ``CentreError("registration_unavailable")`` for a
     forged, lapsed, used or replaced link alike."""
     max_age = timedelta(days=settings.CENTRE_REGISTRATION_DAYS)
-    try:
-        pk, email = signing.loads(token, salt=LINK_SALT, max_age=max_age)
-    except (signing.BadSignature, ValueError, TypeError):
-        raise _unavailable() from None
+    values = link_values(token, salt=LINK_SALT, size=2, max_age=max_age)
+    if values is None:
+        raise _unavailable()
+    pk, email = values
     found = (
         Registration.objects.confirmable().select_related("organisation").filter(pk=pk, email=email).first()
     )

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
 from centre.models import Licence
+from core.links import link_values
 from core.tasking import enqueue_on_commit
 
 from ..errors import SupportError
@@ -101,10 +101,10 @@ def _unavailable() -> SupportError:
 def held_from_token(token: str) -> HeldWebRequest:
     """The held request a confirmation link names; ``link_unavailable`` for a forged, lapsed or used link
     alike."""
-    try:
-        pk, email = signing.loads(token, salt=CONFIRM_SALT, max_age=_hold_age())
-    except (signing.BadSignature, ValueError, TypeError):
-        raise _unavailable() from None
+    values = link_values(token, salt=CONFIRM_SALT, size=2, max_age=_hold_age())
+    if values is None:
+        raise _unavailable()
+    pk, email = values
     held = HeldWebRequest.objects.filter(pk=pk, email=email, state=HeldWebRequest.State.HELD).first()
     if held is None:
         raise _unavailable()
@@ -189,10 +189,10 @@ def web_request_confirm(*, held_id: int, now: datetime | None = None) -> HeldWeb
 
 def request_from_follow_token(token: str) -> SupportRequest:
     """The web-form request a follow link names; ``link_unavailable`` for a forged one (ALL-1)."""
-    try:
-        pk, email = signing.loads(token, salt=FOLLOW_SALT)
-    except (signing.BadSignature, ValueError, TypeError):
-        raise _unavailable() from None
+    values = link_values(token, salt=FOLLOW_SALT, size=2)
+    if values is None:
+        raise _unavailable()
+    pk, email = values
     found = (
         SupportRequest.objects.filter(pk=pk, contact_email=email, channel=Channel.WEB_FORM)
         .exclude(contact_email="")
