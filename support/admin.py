@@ -245,6 +245,9 @@ class SupportRequestAdmin(admin.ModelAdmin):
             return rows
         return rows.filter(kind__in=sorted(visible_kinds(request.user)))
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[triage.QueueChangeList]:
+        return triage.QueueChangeList
+
     def _desk(self, request: HttpRequest) -> bool:
         return bool(visible_kinds(request.user))
 

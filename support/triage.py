@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
@@ -46,6 +47,17 @@ class CappedPaginator(Paginator):
     @property
     def cap(self) -> int:
         return COUNT_CAP
+
+
+class QueueChangeList(ChangeList):
+    """The queue reads what its rows show: each request with its organisation and assignee
+    (``list_select_related``), not also the requester and licence the request page reads with it."""
+
+    def apply_select_related(self, qs: QuerySet[Any]) -> QuerySet[Any]:
+        fields = self.list_select_related
+        if isinstance(fields, list | tuple):
+            return qs.select_related(None).select_related(*fields)
+        return super().apply_select_related(qs)
 
 
 def _duration(seconds: float) -> str:
