@@ -98,9 +98,10 @@ TEMPLATES = [
         },
     },
     {
-        # The rows of the two longest lists, the order list's and the locker's cards, rendered by Jinja2 from
-        # jinja/ (core.rows): they cost a third of what Django's template language spent on them
-        # (bench/README.md). Everything else, and every page around them, stays in Django's templates.
+        # The rows of the three longest lists (the order list's, the locker's cards, the support queue's),
+        # rendered by Jinja2 from jinja/ (core.rows): they cost a third of what Django's template language
+        # spent on them (bench/README.md). Everything else, and every page around them, stays in Django's
+        # templates.
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "NAME": "rows",
         "DIRS": [BASE_DIR / "jinja"],
