@@ -89,6 +89,7 @@ def _cards(keys: list[dict[str, Any]], revealed: Revealed | None, page_query: st
     return cards
 
 
+@sensitive_variables()  # with a reveal, the key in clear: never in an error report's frame variables
 def _page_cards(
     request: HttpRequest, revealed: Revealed | None, before: str | None, after: str | None
 ) -> tuple[str, str | None, str | None]:
