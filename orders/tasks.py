@@ -73,6 +73,18 @@ def fulfil_order(order_id: int) -> str:
     return outcome.status or "held elsewhere"
 
 
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=120, max_retries=10)
+def fulfil_placed() -> int:
+    """A placement's wake-up (at most one waits in the queue, however many orders are placed meanwhile):
+    fulfil a batch of the orders placed (a full one wakes the next worker, which takes the next batch),
+    then send the batch's welcome mails."""
+    services.fulfilment_woken()
+    outcome = services.orders_fulfil_placed(batch=settings.ORDER_FULFIL_BATCH)
+    for failed_id, retry_in in _send_welcome_mails(outcome.to_mail).items():
+        send_welcome_mail.apply_async((failed_id,), countdown=retry_in)
+    return len(outcome.to_mail)
+
+
 @shared_task(bind=True, max_retries=None)
 def send_welcome_mail(self: Any, order_id: int) -> None:
     """The welcome mail on its own (resends, retries, the sweeper): SMTP errors retry with growing gaps."""

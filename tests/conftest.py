@@ -210,6 +210,22 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")
 
 
+def worker_cache_env() -> dict[str, str]:
+    """A worker process shares the test's cache, under the same key prefix (settings: the xdist worker's
+    name), as a deployment's workers share the web's: the placements' wake-up mark lives there."""
+    xdist = os.environ.get("PYTEST_XDIST_WORKER")
+    return {"PYTEST_XDIST_WORKER": xdist} if xdist else {}
+
+
+@pytest.fixture(autouse=True)
+def _no_wakeup_pending() -> None:
+    """No placements' wake-up left marked as waiting by an earlier test, whose queue is gone (a mark would
+    keep this test's placements from sending theirs until it lapses)."""
+    from orders.services import fulfilment_woken
+
+    fulfilment_woken()
+
+
 @pytest.fixture
 def celery_worker(
     transactional_db: None, smtp_server: SmtpCatcher, settings: Any, tmp_path: Path
@@ -217,6 +233,7 @@ def celery_worker(
     """A real `celery -A portal worker` process on this test's database, queue and SMTP catcher."""
     base_url = getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
+    env.update(worker_cache_env())
     env.update(
         DATABASE_URL=_database_url(),
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,

@@ -16,7 +16,15 @@ name replaces it in the module that looks it up (``orders.services.fulfilment.in
 
 from ..errors import OrderError
 from .correction import correction_approve, correction_notice_failed, correction_refuse, order_correct_email
-from .fulfilment import FulfilOutcome, order_fulfil, orders_fulfil, orders_retry_for_products
+from .fulfilment import (
+    FulfilOutcome,
+    fulfilment_wake,
+    fulfilment_woken,
+    order_fulfil,
+    orders_fulfil,
+    orders_fulfil_placed,
+    orders_retry_for_products,
+)
 from .invoices import invoices_issue
 from .placement import (
     MAX_UNITS_PER_LINE,
@@ -62,6 +70,8 @@ __all__ = [
     "correction_refuse",
     "customer_password_set",
     "customer_signed_in",
+    "fulfilment_wake",
+    "fulfilment_woken",
     "invoices_issue",
     "order_cancel",
     "order_correct_email",
@@ -71,6 +81,7 @@ __all__ = [
     "order_quote",
     "order_transition",
     "orders_fulfil",
+    "orders_fulfil_placed",
     "orders_retry_for_products",
     "orders_sweep",
     "orders_transition",

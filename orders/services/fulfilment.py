@@ -11,7 +11,12 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from accounts.services import locker_accounts_for_emails
-from core.tasking import enqueue_on_commit
+from core.tasking import (
+    coalesced_started,
+    enqueue_coalesced,
+    enqueue_coalesced_on_commit,
+    enqueue_on_commit,
+)
 from locker.services import KeyConflict, keys_assign, keys_reserve
 
 from ..models import Allocation, Order, OrderEvent, OrderLine
@@ -82,27 +87,84 @@ def orders_fulfil(
     return FulfilOutcome(status=status, to_mail=[])
 
 
-@transaction.atomic
-def _fulfil_batch(order_id: int, batch: int, wait: bool, enqueue_mail: bool) -> FulfilOutcome:
-    locked = Order.objects.select_for_update(of=("self",), skip_locked=not wait).select_related("reseller")
-    order = locked.filter(pk=order_id).first()
-    if order is None:
+# The placements' wake-up (core.tasking.enqueue_coalesced_on_commit): at most one waits in the queue.
+_WAKE = "orders.fulfil_placed"
+# How long a wake-up in the queue stands for the orders placed meanwhile, should it be lost with its broker
+# (the sweeper finds them in any case).
+_WAKE_MARK_SECONDS = 30
+
+
+def fulfilment_wake() -> None:
+    """Once the transaction commits, wake a worker to fulfil the orders placed (``orders_fulfil_placed``),
+    unless a wake-up is already waiting in the queue: a burst of placements sends a handful of tasks, each
+    fulfilling a batch, instead of one task per order that mostly finds its order fulfilled by another's
+    batch (bench/README.md)."""
+    enqueue_coalesced_on_commit("orders.tasks.fulfil_placed", key=_WAKE, timeout=_WAKE_MARK_SECONDS)
+
+
+def fulfilment_woken() -> None:
+    """The wake-up task has started: orders placed from now on send the next one."""
+    coalesced_started(_WAKE)
+
+
+def orders_fulfil_placed(*, batch: int) -> FulfilOutcome:
+    """Fulfil up to ``batch`` placed orders that no other transaction holds, oldest due first, in one
+    transaction (what a placement's wake-up does: ``orders.tasks.fulfil_placed``). A full batch wakes the
+    next worker as soon as it is taken, so a burst is worked through by every worker, batch after batch.
+
+    A batch that fails for a reason other than the database is handed back as one task per order, each
+    then fulfilled on its own terms (``orders_fulfil``), so one bad order cannot hold up the others.
+    """
+    try:
+        return _fulfil_batch(None, batch, False, False)
+    except DatabaseError:
+        raise  # a dropped connection or a deadlock: the task retries the whole transaction
+    except Exception:
+        logger.exception("Fulfilment of a batch of placed orders failed; each is queued on its own")
+        with transaction.atomic():
+            for order_id in _placed(batch).values_list("pk", flat=True):
+                enqueue_on_commit("orders.tasks.fulfil_order", order_id)
         return FulfilOutcome(status=None, to_mail=[])
-    if order.status not in (S.PLACED, S.AWAITING_STOCK):
-        return FulfilOutcome(
-            status=order.status, to_mail=[], mail_queued=order.welcome_mail_status == M.QUEUED
-        )
-    orders = [order]
-    if batch > 1:
-        # Other placed orders nobody holds (never waiting for one: two batches cannot deadlock), oldest due
-        # first (the next_attempt_at index keeps this cheap: only orders still in progress have one).
-        orders += (
-            Order.objects.select_for_update(of=("self",), skip_locked=True)
-            .select_related("reseller")
-            .filter(status=S.PLACED, next_attempt_at__isnull=False)
-            .exclude(pk=order.pk)
-            .order_by("next_attempt_at", "id")[: batch - 1]
-        )
+
+
+def _placed(limit: int, exclude: int | None = None) -> Any:
+    """Placed orders nobody holds (never waiting for one: two batches cannot deadlock), oldest due first
+    (the next_attempt_at index keeps this cheap: only orders still in progress have one), locked."""
+    rows = (
+        Order.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("reseller")
+        .filter(status=S.PLACED, next_attempt_at__isnull=False)
+    )
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    return rows.order_by("next_attempt_at", "id")[:limit]
+
+
+@transaction.atomic
+def _fulfil_batch(order_id: int | None, batch: int, wait: bool, enqueue_mail: bool) -> FulfilOutcome:
+    """Fulfil the order ``order_id`` with up to ``batch - 1`` other placed orders, or, without an order,
+    up to ``batch`` placed orders."""
+    orders: list[Order] = []
+    if order_id is not None:
+        locked = Order.objects.select_for_update(of=("self",), skip_locked=not wait)
+        order = locked.select_related("reseller").filter(pk=order_id).first()
+        if order is None:
+            return FulfilOutcome(status=None, to_mail=[])
+        if order.status not in (S.PLACED, S.AWAITING_STOCK):
+            return FulfilOutcome(
+                status=order.status, to_mail=[], mail_queued=order.welcome_mail_status == M.QUEUED
+            )
+        orders = [order]
+    if batch > len(orders):
+        orders += _placed(batch - len(orders), exclude=order_id)
+    if not orders:
+        return FulfilOutcome(status=None, to_mail=[])
+    if order_id is None and len(orders) >= batch:
+        # A full batch of placed orders: more may wait. The next worker is woken now, not at commit, to take
+        # the next batch while this one is delivered; a worker killed in this batch then leaves the rest of
+        # a burst to it, not to the sweeper. It reads nothing this transaction writes (the rows it could
+        # want are locked here, and skipped).
+        enqueue_coalesced("orders.tasks.fulfil_placed", key=_WAKE, timeout=_WAKE_MARK_SECONDS)
 
     lines: dict[int, list[OrderLine]] = {o.pk: [] for o in orders}
     for line in OrderLine.objects.filter(order__in=orders).select_related("product").order_by("product_id"):
@@ -171,7 +233,9 @@ def _fulfil_batch(order_id: int, batch: int, wait: bool, enqueue_mail: bool) -> 
     for o in orders:
         if o.pk in short:
             _wait_for_stock(o, short[o.pk])
-    return FulfilOutcome(status=order.status, to_mail=[o.pk for o in fulfilled])
+    return FulfilOutcome(
+        status=orders[0].status if order_id is not None else None, to_mail=[o.pk for o in fulfilled]
+    )
 
 
 def _wait_for_stock(order: Order, short: list[tuple[OrderLine, int]]) -> None:

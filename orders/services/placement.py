@@ -24,12 +24,12 @@ from django.utils.translation import gettext as _
 from accounts.models import Organisation, normalise_email
 from accounts.services import address_is_portal_staff_or_partner, declared_domain_of
 from catalog.models import Product
-from core.tasking import enqueue_on_commit
 from locker.selectors import stock_annotations
 
 from ..errors import OrderError
 from ..models import Order, OrderEvent, OrderLine, Totals, money
 from ..rules import cancel_refusal
+from .fulfilment import fulfilment_wake
 from .states import S, locked_order, next_attempt, order_transition
 
 MAX_UNITS_PER_LINE = 10_000
@@ -277,7 +277,7 @@ def order_place(
                 **({"reseller_reference": reference} if reference else {}),
             },
         )
-        enqueue_on_commit("orders.tasks.fulfil_order", order.pk)
+        fulfilment_wake()
     return order
 
 

@@ -119,7 +119,7 @@ def test_a_conditional_move_changes_a_row_only_from_a_state_the_table_allows(res
 def test_of_callers_racing_for_one_conditional_move_exactly_one_makes_it(reseller, product, monkeypatch):
     """ALL-3, ALL-5: real transactions on PostgreSQL: eight callers make the same move at the same moment;
     the database lets one UPDATE match, so the move and its event happen once."""
-    monkeypatch.setattr(placement, "enqueue_on_commit", lambda *args: None)  # no fulfilment task
+    monkeypatch.setattr(placement, "fulfilment_wake", lambda: None)  # no fulfilment task
     for i in range(5):
         order = place_order(reseller, (product, 1), email=f"race{i}@end.test")
         Order.objects.filter(pk=order.pk).update(welcome_mail_status="queued")

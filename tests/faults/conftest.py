@@ -31,7 +31,15 @@ from django.db import connection
 from kombu.utils.collections import eqhash
 
 from portal.celery import app as celery_app
-from tests.conftest import REQUIRE_SERVICES, ROOT, SmtpCatcher, _database_url, free_port, wait_until
+from tests.conftest import (
+    REQUIRE_SERVICES,
+    ROOT,
+    SmtpCatcher,
+    _database_url,
+    free_port,
+    wait_until,
+    worker_cache_env,
+)
 
 REDIS_SERVER = "redis-server"
 
@@ -299,7 +307,9 @@ class Faults:
             DATABASE_URL=_database_url(),
             CELERY_BROKER_URL=broker.url,
             CELERY_QUEUE=self.queue,
-            CACHE_URL="locmemcache://faults",  # tasks need no cache; keep the shared Redis out of it
+            # The test's cache (the placements' wake-up mark), on the Redis no fault touches.
+            CACHE_URL=os.environ.get("CACHE_URL", "locmemcache://faults"),
+            **worker_cache_env(),
             EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
             EMAIL_TIMEOUT="5",
             LOCKER_MASTER_KEYS=",".join(s.LOCKER_MASTER_KEYS),

@@ -138,7 +138,9 @@ def test_all5_esd4_redis_restarted_mid_run_loses_no_order_and_allocates_no_key_t
     pid = worker.proc.pid
     fulfilled = Order.objects.filter(pk__in=ids, status=Order.Status.FULFILLED)
     wait_until(lambda: fulfilled.count() >= 20, timeout=60, what="fulfilment to be under way")
-    queued = broker.client().llen(faults.queue)
+    # The wake-up waiting in the queue and the one being worked on (acknowledged late: in kombu's
+    # "unacked" hash) are what the restart loses.
+    queued = broker.client().llen(faults.queue) + broker.client().hlen("unacked")
     broker.restart()
     at_restart = fulfilled.count()
     assert queued > 0 and at_restart < RESTART_BEFORE, (queued, at_restart)  # work was really lost
@@ -200,7 +202,7 @@ def test_all5_esd4_a_consumer_that_stops_taking_tasks_while_connected_reconnects
     mailed = Order.objects.filter(pk__in=ids, welcome_mail_status=Order.MailStatus.SENT)
     time.sleep(3 * STALL_CHECK)
     assert mailed.count() == 0, "the consumer really stopped taking tasks"
-    assert broker.client().llen(faults.queue) >= 10 and unwatched.alive()
+    assert broker.client().llen(faults.queue) >= 1 and unwatched.alive()  # their wake-up waits there
     unwatched.stop()
 
     watched = faults.worker(
@@ -237,8 +239,9 @@ def test_all5_esd4_task_outliving_visibility_timeout_is_redelivered_but_fulfils_
 ):
     """ALL-5, ESD-4, ESD-5, ESD-6: workers with CELERY_VISIBILITY_TIMEOUT=10 and two slow paths:
 
-    * order L (3 keys in stock): its ``fulfil_order`` waits inside the fulfilment transaction (keys already
-      taken) for the invoice-number row, which the test holds locked for more than 10 s;
+    * order L (3 keys in stock): its fulfilment (the placements' wake-up, ``fulfil_placed``) waits inside
+      the fulfilment transaction (keys already taken) for the invoice-number row, which the test holds
+      locked for more than 10 s;
     * order V (no stock): the simulated vendor takes 24 s (VENDOR_SIM_DELAY) to issue its 2 keys.
 
     Redis gives an unacknowledged message back once it is older than the visibility timeout; kombu 5.7
@@ -276,13 +279,13 @@ def test_all5_esd4_task_outliving_visibility_timeout_is_redelivered_but_fulfils_
     time.sleep(max(0.0, in_flight_since + VISIBILITY + 1 - time.monotonic()))
 
     second = faults.worker(broker=broker, smtp=smtp, name="second", **env)
-    first_ids = set(received(first.output(), "orders.tasks.fulfil_order"))
+    first_ids = set(received(first.output(), "orders.tasks.fulfil_placed"))
     first_ids |= set(received(first.output(), "orders.tasks.request_vendor_keys"))
 
     def redelivered() -> set[str]:
         log = second.output()
         return first_ids & (
-            set(received(log, "orders.tasks.fulfil_order"))
+            set(received(log, "orders.tasks.fulfil_placed"))
             | set(received(log, "orders.tasks.request_vendor_keys"))
         )
 

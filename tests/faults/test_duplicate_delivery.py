@@ -16,8 +16,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.services, pytest.mark.django_db(tr
 
 
 def test_all5_esd4_esd9_task_delivered_five_times_at_once_allocates_once_and_mails_once(faults, reseller):
-    """ALL-5, ESD-4, ESD-9: five copies of ``fulfil_order`` and five of ``send_welcome_mail`` queued before a
-    4-process worker starts, so four copies of each run at the same moment.
+    """ALL-5, ESD-4, ESD-9: the placements' wake-up, five copies of ``fulfil_order`` and five of
+    ``send_welcome_mail`` queued before a 4-process worker starts, so four tasks run at the same moment.
 
     The SMTP server takes 1 s to answer DATA, so the mail copies overlap while the first holds its claim.
     Counted: keys allocated once (3 of the 6 in stock), one invoice, one ``fulfilled`` event, every copy ran
@@ -36,11 +36,12 @@ def test_all5_esd4_esd9_task_delivered_five_times_at_once_allocates_once_and_mai
     order_fulfil(order_id=b.pk)  # enqueues send_welcome_mail once (after commit)
     for i in range(4):
         send_welcome_mail.apply_async(args=[b.pk], task_id=f"dup-mail-{b.pk}-{i}")
-    # Order A: placed (one fulfil_order queued) plus four copies of it.
+    # Order A: placed while B's wake-up waits in the queue (it stands for A too: no second one is sent), and
+    # five copies of A's own task, as the sweeper or a re-delivery sends it.
     a = place(reseller, "twice-a@faults.test", [(win, 3)])
-    for i in range(4):
+    for i in range(5):
         fulfil_order.apply_async(args=[a.pk], task_id=f"dup-fulfil-{a.pk}-{i}")
-    # fulfil B (a no-op by then), mail B ×5, fulfil A ×5: all waiting for the worker.
+    # the placements' wake-up (it may take A), mail B ×5, fulfil A ×5: all waiting for the worker.
     assert broker.client().llen(faults.queue) == 1 + 5 + 5
 
     worker = faults.worker(broker=broker, smtp=smtp, concurrency=4)
@@ -55,8 +56,8 @@ def test_all5_esd4_esd9_task_delivered_five_times_at_once_allocates_once_and_mai
     wait_until(
         lambda: all(
             f"[dup-{kind}-{pk}-{i}] succeeded" in worker.output()
-            for kind, pk in (("fulfil", a.pk), ("mail", b.pk))
-            for i in range(4)
+            for kind, pk, copies in (("fulfil", a.pk, 5), ("mail", b.pk, 4))
+            for i in range(copies)
         ),
         timeout=30,
         what="every duplicate to run",

@@ -11,7 +11,7 @@ from accounts.models import User
 from locker.models import ProductKey
 from orders.models import Allocation, Invoice, Order, OrderEvent
 from orders.services import orders_fulfil
-from orders.tasks import fulfil_order
+from orders.tasks import fulfil_order, fulfil_placed
 from tests.factories import make_product, stock
 from tests.factories import place_order as place
 
@@ -161,7 +161,7 @@ def test_esd4_a_task_whose_order_another_transaction_holds_returns_at_once(resel
     from orders.services import placement
 
     stock(product, 1)
-    monkeypatch.setattr(placement, "enqueue_on_commit", lambda *args: None)  # autocommit: keep it placed
+    monkeypatch.setattr(placement, "fulfilment_wake", lambda: None)  # autocommit: keep it placed
     order = place(reseller, (product, 1), email="held@end.test")
     locked, release = threading.Event(), threading.Event()
 
@@ -224,3 +224,42 @@ def test_esd9_a_claim_near_its_end_releases_the_unsent_mails(
     assert sorted(queued) == [orders[1].pk, orders[2].pk]
     rest = Order.objects.filter(pk__in=queued)
     assert all(o.welcome_mail_status == "queued" and o.welcome_mail_claimed_until is None for o in rest)
+
+
+@pytest.mark.django_db
+def test_esd4_all5_a_burst_of_placements_sends_one_wakeup_and_each_full_batch_wakes_the_next(
+    reseller, product, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    """ESD-4, ESD-9, ALL-5: 25 orders placed one after another (each its own transaction) while no worker
+    runs send one wake-up, not 25 tasks. The wake-up fulfils a batch of 10 and, the batch being full, wakes
+    the next worker at once; the third batch (5) is not full and wakes nobody. Every order is fulfilled
+    whole and mailed once. An order placed after the last wake-up started sends a new one."""
+    from core.kept import shared
+
+    assert shared(), "CACHE_URL must name Redis for this test"
+    settings.ORDER_FULFIL_BATCH = 10
+    stock(product, 26)
+    wakes: list[int] = []
+    monkeypatch.setattr(fulfil_placed, "delay", lambda: wakes.append(1))
+    orders = []
+    for i in range(25):
+        with django_capture_on_commit_callbacks(execute=True):
+            orders.append(place(reseller, (product, 1), email=f"burst{i}@end.test"))
+    assert len(wakes) == 1
+
+    assert fulfil_placed.run() == 10
+    assert len(wakes) == 2  # a full batch: the next worker is woken
+    assert fulfil_placed.run() == 10
+    assert len(wakes) == 3
+    assert fulfil_placed.run() == 5
+    assert len(wakes) == 3  # not full: nothing more waits
+    assert fulfil_placed.run() == 0
+
+    assert Order.objects.filter(status=Order.Status.FULFILLED).count() == 25
+    assert Order.objects.filter(welcome_mail_status=Order.MailStatus.SENT).count() == 25
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(f"burst{i}@end.test" for i in range(25))
+    assert Allocation.objects.values("key").distinct().count() == 25
+
+    with django_capture_on_commit_callbacks(execute=True):
+        place(reseller, (product, 1), email="later@end.test")
+    assert len(wakes) == 4

@@ -27,7 +27,7 @@ M = Order.MailStatus
 def queued(reseller, product, monkeypatch):
     """Make ``n`` fulfilled orders whose welcome mail is queued and not yet sent (no task runs: with real
     commits the fulfilment task would send it)."""
-    monkeypatch.setattr(placement, "enqueue_on_commit", lambda *args: None)
+    monkeypatch.setattr(placement, "fulfilment_wake", lambda: None)
 
     def make(n=1, prefix="m"):
         stock(product, n)
