@@ -106,6 +106,8 @@ class SupportRequestAdmin(admin.ModelAdmin):
     paginator = triage.CappedPaginator
     list_per_page = 25
     show_full_result_count = False
+    # No counts beside the filters' choices: each would count every request, as the paginator does not.
+    show_facets = admin.ShowFacets.NEVER
     ordering = ["-priority", "due_at", "-id"]
     actions = ["assign_to", "take", "close"]
     change_list_template = "admin/support/supportrequest/change_list.html"
