@@ -67,8 +67,14 @@ def enqueue_coalesced_on_commit(task: str, *, key: str, timeout: int) -> None:
 
 def enqueue_coalesced(task: str, *, key: str, timeout: int) -> None:
     """``enqueue_coalesced_on_commit``, sent now: for a task that reads no row of the open transaction (a
-    wake-up for more of the same work, sent while this transaction does its share)."""
-    _send_coalesced(_task(task), key, timeout)
+    wake-up for more of the same work, sent while this transaction does its share). Where tasks run in the
+    caller's process (``task_always_eager``: no broker) it is sent at commit all the same: run now, it
+    would run inside this transaction and see its locks as its own."""
+    found = _task(task)
+    if found.app.conf.task_always_eager:
+        transaction.on_commit(lambda: _send_coalesced(found, key, timeout))
+        return
+    _send_coalesced(found, key, timeout)
 
 
 def _send_coalesced(found: Any, key: str, timeout: int) -> None:

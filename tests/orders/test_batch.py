@@ -55,6 +55,38 @@ def test_esd4_esd6_one_batch_fulfils_many_orders_with_constant_queries(reseller,
 
 
 @pytest.mark.django_db
+def test_all5_a_failing_wakeup_batch_hands_each_placed_order_its_own_task(
+    reseller, product, monkeypatch, django_capture_on_commit_callbacks
+):
+    """ALL-5: a wake-up's batch that trips over something other than the database is rolled back whole,
+    and every placed order it would have taken gets a task of its own (each then fulfilled alone if its
+    batch trips too), so one bad order cannot hold the others up."""
+    from orders import tasks
+    from orders.services import fulfilment, invoices, orders_fulfil_placed
+
+    stock(product, 3)
+    orders = [place(reseller, (product, 1), email=f"w{i}@end.test") for i in range(3)]
+    real = invoices.invoices_issue
+
+    def fails_for_batches(*, orders, lines=None):
+        if len(orders) > 1:
+            raise RuntimeError("boom")
+        return real(orders=orders, lines=lines)
+
+    sent: list[int] = []
+    monkeypatch.setattr(fulfilment, "invoices_issue", fails_for_batches)
+    monkeypatch.setattr(tasks.fulfil_order, "delay", lambda order_id: sent.append(order_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = orders_fulfil_placed(batch=10)
+    assert outcome.to_mail == [] and sorted(sent) == sorted(o.pk for o in orders)
+    assert set(Order.objects.values_list("status", flat=True)) == {"placed"}
+    for order_id in sent:  # each task: its batch trips, then its order alone is fulfilled
+        orders_fulfil(order_id=order_id, batch=10, wait=False, enqueue_mail=False)
+    assert set(Order.objects.values_list("status", flat=True)) == {"fulfilled"}
+    assert ProductKey.objects.filter(status="allocated").count() == 3
+
+
+@pytest.mark.django_db
 def test_esd5_esd15_batch_short_of_keys_serves_whole_orders_and_makes_no_account_for_waiters(reseller):
     """ESD-5, ESD-15: 5 keys, orders of 2, 2, 2 and 1 in one batch: the first two and the last are served
     whole, the third waits for exactly what it lacks, holds no key, and no locker account is made for its
@@ -247,13 +279,17 @@ def test_esd4_all5_a_burst_of_placements_sends_one_wakeup_and_each_full_batch_wa
             orders.append(place(reseller, (product, 1), email=f"burst{i}@end.test"))
     assert len(wakes) == 1
 
-    assert fulfil_placed.run() == 10
+    def run() -> int:
+        with django_capture_on_commit_callbacks(execute=True):  # tasks run here: the wake-up goes at commit
+            return fulfil_placed.run()
+
+    assert run() == 10
     assert len(wakes) == 2  # a full batch: the next worker is woken
-    assert fulfil_placed.run() == 10
+    assert run() == 10
     assert len(wakes) == 3
-    assert fulfil_placed.run() == 5
+    assert run() == 5
     assert len(wakes) == 3  # not full: nothing more waits
-    assert fulfil_placed.run() == 0
+    assert run() == 0
 
     assert Order.objects.filter(status=Order.Status.FULFILLED).count() == 25
     assert Order.objects.filter(welcome_mail_status=Order.MailStatus.SENT).count() == 25
@@ -263,3 +299,25 @@ def test_esd4_all5_a_burst_of_placements_sends_one_wakeup_and_each_full_batch_wa
     with django_capture_on_commit_callbacks(execute=True):
         place(reseller, (product, 1), email="later@end.test")
     assert len(wakes) == 4
+
+
+@pytest.mark.django_db
+def test_esd4_all5_tasks_run_in_process_a_burst_in_one_transaction_is_fulfilled_once(
+    reseller, product, settings, django_capture_on_commit_callbacks
+):
+    """ESD-4, ESD-6, ALL-5: with no broker (tasks run in the caller's process), 25 orders placed in one
+    transaction with batches of 10: the wake-ups run one after another at commit, never inside the batch
+    that woke them (where its locked orders would look free). Each order is fulfilled once, with one key
+    and one invoice, and mailed once."""
+    from celery import current_app
+
+    assert current_app.conf.task_always_eager
+    settings.ORDER_FULFIL_BATCH = 10
+    stock(product, 30)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders = [place(reseller, (product, 1), email=f"eager{i}@end.test") for i in range(25)]
+    assert Order.objects.filter(status=Order.Status.FULFILLED).count() == 25
+    assert Allocation.objects.count() == Allocation.objects.values("key").distinct().count() == 25
+    assert Invoice.objects.count() == 25
+    assert OrderEvent.objects.filter(kind=OrderEvent.Kind.FULFILLED).count() == 25
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(o.end_customer_email for o in orders)
