@@ -16,6 +16,21 @@ from tests.factories import make_product, stock
 from tests.factories import place_order as place
 
 
+def _batches_of_more_than_one_fail(monkeypatch) -> None:
+    """A bug tripped by batching: issuing the invoices of more than one order raises; one order alone is
+    invoiced as usual."""
+    from orders.services import fulfilment, invoices
+
+    real = invoices.invoices_issue
+
+    def fails_for_batches(*, orders, lines=None):
+        if len(orders) > 1:
+            raise RuntimeError("boom")
+        return real(orders=orders, lines=lines)
+
+    monkeypatch.setattr(fulfilment, "invoices_issue", fails_for_batches)  # where fulfilment looks it up
+
+
 @pytest.mark.django_db
 def test_esd4_esd6_one_batch_fulfils_many_orders_with_constant_queries(reseller, product, product2):
     """ESD-4, ESD-6, ESD-9: one task fulfils 30 placed orders in one transaction: each order gets its own
@@ -62,19 +77,12 @@ def test_all5_a_failing_wakeup_batch_hands_each_placed_order_its_own_task(
     and every placed order it would have taken gets a task of its own (each then fulfilled alone if its
     batch trips too), so one bad order cannot hold the others up."""
     from orders import tasks
-    from orders.services import fulfilment, invoices, orders_fulfil_placed
+    from orders.services import orders_fulfil_placed
 
     stock(product, 3)
     orders = [place(reseller, (product, 1), email=f"w{i}@end.test") for i in range(3)]
-    real = invoices.invoices_issue
-
-    def fails_for_batches(*, orders, lines=None):
-        if len(orders) > 1:
-            raise RuntimeError("boom")
-        return real(orders=orders, lines=lines)
-
+    _batches_of_more_than_one_fail(monkeypatch)
     sent: list[int] = []
-    monkeypatch.setattr(fulfilment, "invoices_issue", fails_for_batches)
     monkeypatch.setattr(tasks.fulfil_order, "delay", lambda order_id: sent.append(order_id))
     with django_capture_on_commit_callbacks(execute=True):
         outcome = orders_fulfil_placed(batch=10)
@@ -123,18 +131,9 @@ def test_esd15_two_orders_for_one_address_in_a_batch_share_one_locker_account(re
 def test_all5_a_failing_batch_falls_back_to_the_requested_order_alone(reseller, product, monkeypatch):
     """ALL-5: a batch that trips over something other than the database is rolled back whole and the
     requested order is fulfilled alone, so one bad order cannot hold the others up."""
-    from orders.services import fulfilment, invoices
-
     stock(product, 3)
     orders = [place(reseller, (product, 1), email=f"f{i}@end.test") for i in range(3)]
-    real = invoices.invoices_issue
-
-    def fails_for_batches(*, orders, lines=None):
-        if len(orders) > 1:
-            raise RuntimeError("boom")
-        return real(orders=orders, lines=lines)
-
-    monkeypatch.setattr(fulfilment, "invoices_issue", fails_for_batches)  # where fulfilment looks it up
+    _batches_of_more_than_one_fail(monkeypatch)
     outcome = orders_fulfil(order_id=orders[1].pk, batch=10, wait=False, enqueue_mail=False)
     assert outcome.to_mail == [orders[1].pk]
     statuses = dict(Order.objects.values_list("pk", "status"))
