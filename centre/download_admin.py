@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from core.admin import ReadOnlyAdmin
 from core.csv_export import csv_response
+from core.ids import id_or_none
 
 from .download_selectors import MediaRecipient, media_recipients
 from .errors import CentreError
@@ -176,7 +177,7 @@ class DeliveryPreferenceAdmin(ReadOnlyAdmin):
             or request.user.has_perm("centre.view_deliverypreference")
         ):
             raise PermissionDenied
-        ids = [int(value) for value in request.GET.getlist("release") if value.isdigit() and len(value) < 19]
+        ids = [i for i in map(id_or_none, request.GET.getlist("release")) if i is not None]
         response = csv_response(
             f"media-by-post-{timezone.localdate():%Y-%m-%d}.csv",
             _media_header(),

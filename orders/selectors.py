@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts.models import Organisation
 from catalog.models import Product
 from core.dates import parse_day
+from core.ids import id_or_none
 from core.paging import format_cursor, keyset_page
 from locker.selectors import stock_annotations
 
@@ -84,8 +85,9 @@ def _search(text: str) -> Q | None:
     found = Q(end_customer_email__startswith=text.lower()) | Q(reseller_reference__startswith=text)
     if text.upper() != text:
         found |= Q(reseller_reference__startswith=text.upper())
-    if number.isdigit() and len(number) <= 18:
-        found |= Q(pk=int(number))
+    order_id = id_or_none(number)
+    if order_id is not None:
+        found |= Q(pk=order_id)
     day = parse_day(text)
     if day is not None:
         start = timezone.make_aware(datetime.combine(day, time.min))

@@ -34,6 +34,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from core.admin import ReadOnlyAdmin
 from core.errors import add_to_form
+from core.ids import id_or_none
 
 from . import triage
 from .admin_filters import TeamFilter
@@ -194,8 +195,9 @@ class SupportRequestAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         """The request's credentials (SUP-10): kind, host and state only; the assignee reveals one by POST."""
         context = dict(extra_context or {})
-        if object_id.isdigit():
-            rows = RequestCredential.objects.filter(request_id=int(object_id)).select_related(
+        request_id = id_or_none(object_id)
+        if request_id is not None:
+            rows = RequestCredential.objects.filter(request_id=request_id).select_related(
                 "request", "created_by"
             )
             context["credentials"] = [

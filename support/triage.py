@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from catalog.models import Product
+from core.ids import id_or_none
 
 from .models import Attachment, Message, SupportRequest
 from .selectors import clock_explanation, visible_kinds
@@ -94,9 +95,9 @@ class _ByIdFilter(admin.SimpleListFilter):
     id_field = ""
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(**{self.id_field: int(value)})
+        found = id_or_none(self.value())
+        if found is not None:
+            return queryset.filter(**{self.id_field: found})
         return queryset
 
 

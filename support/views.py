@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -36,7 +37,13 @@ from .selectors import (
     request_get,
     request_page,
 )
-from .services.requests import attachment_stash, pending_attachments, request_customer_reply, request_file
+from .services.requests import (
+    attachment_stash,
+    pending_attachments,
+    request_customer_reply,
+    request_file,
+    too_many_attachments,
+)
 
 SUPPORT = Membership.Right.SUPPORT.value
 
@@ -46,11 +53,17 @@ class SupportRequiredMixin(CustomerRequiredMixin):
 
     def stash(self, request: HttpRequest, form: Any) -> list[Attachment]:
         """Keep this submit's files and the ones kept from an earlier try (the form's ``pending`` ids) as
-        pending attachments of this person; a file refused (too large) is an error on the field."""
+        pending attachments of this person; a file refused (too large) is an error on the field. No more
+        than one message takes are kept (the first ones): the next try can then be sent as it is."""
+        limit = int(settings.SUPPORT_ATTACHMENTS_PER_MESSAGE)
         kept = pending_attachments(
             organisation=self.organisation, user=request.user, ids=request.POST.getlist("pending")
         )
-        for upload in request.FILES.getlist("attachments"):
+        uploads = request.FILES.getlist("attachments")
+        if len(kept) + len(uploads) > limit:
+            add_to_form(form, too_many_attachments())
+            kept, uploads = kept[:limit], uploads[: max(limit - len(kept), 0)]
+        for upload in uploads:
             try:
                 kept.append(
                     attachment_stash(organisation=self.organisation, user=request.user, upload=upload)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
+from core.ids import id_or_none
 from core.tasking import enqueue_on_commit
 from locker.models import ProductKey
 from orders.models import Order
@@ -107,9 +108,7 @@ def reseller_request_file(
     subject, body = _texts(subject, body)
     order = None
     if order_id not in (None, ""):
-        order = (
-            Order.objects.for_org(reseller).filter(pk=int(order_id) if str(order_id).isdigit() else 0).first()
-        )
+        order = Order.objects.for_org(reseller).filter(pk=id_or_none(order_id) or 0).first()
         if order is None:
             raise SupportError("order_unknown", _("Choose one of your orders."), field="order")
     with transaction.atomic():
@@ -130,8 +129,7 @@ def end_customer_request_file(
     """An end customer's request about a key of theirs (kind *activation*): the key's order names it."""
     now = now or timezone.now()
     subject, body = _texts(subject, body)
-    pk = int(order_id) if str(order_id or "").isdigit() else 0
-    order = end_customer_orders(user).filter(pk=pk).first()
+    order = end_customer_orders(user).filter(pk=id_or_none(order_id) or 0).first()
     if order is None:
         raise SupportError(
             "order_unknown", _("Choose the order of the key your question is about."), field="order"

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organisation
 from catalog.models import Product
 from centre.models import Licence
+from core.ids import id_or_none
 from core.sequences import take_numbers
 from core.states import StateMachine
 from core.tasking import enqueue_on_commit
@@ -120,9 +121,18 @@ def attachment_stash(*, organisation: Organisation, user: Any, upload: UploadedF
     return attachment
 
 
+def too_many_attachments() -> SupportError:
+    """The refusal of more files than one message takes (``SUPPORT_ATTACHMENTS_PER_MESSAGE``)."""
+    limit = int(settings.SUPPORT_ATTACHMENTS_PER_MESSAGE)
+    return SupportError(
+        "too_many_attachments", _("At most %(n)d files per message.") % {"n": limit}, field="attachments"
+    )
+
+
 def pending_attachments(*, organisation: Organisation, user: Any, ids: Sequence[Any]) -> list[Attachment]:
     """The user's own pending attachments among ``ids`` (anything else is ignored: ALL-1)."""
-    clean = [int(i) for i in ids if str(i).isdigit()][: int(settings.SUPPORT_ATTACHMENTS_PER_MESSAGE) * 2]
+    limit = int(settings.SUPPORT_ATTACHMENTS_PER_MESSAGE) * 2
+    clean = [i for i in map(id_or_none, ids) if i is not None][:limit]
     return list(
         Attachment.objects.filter(
             organisation=organisation, uploaded_by=user, request=None, pk__in=clean
@@ -135,11 +145,7 @@ def _take_attachments(
 ) -> None:
     found = pending_attachments(organisation=organisation, user=user, ids=ids)
     if len(found) > int(settings.SUPPORT_ATTACHMENTS_PER_MESSAGE):
-        raise SupportError(
-            "too_many_attachments",
-            _("At most %(n)d files per message.") % {"n": settings.SUPPORT_ATTACHMENTS_PER_MESSAGE},
-            field="attachments",
-        )
+        raise too_many_attachments()
     if found:
         Attachment.objects.filter(pk__in=[a.pk for a in found], request=None).update(
             request=request, message=message
@@ -266,10 +272,12 @@ def _move(
     fields = list(extra)
     if to == Status.WAITING:
         fields += sla.clock_pause(request, now=now, actor=actor, calendar=calendar)
-    elif before == Status.WAITING and to in (Status.OPEN, Status.NEW):
-        fields += sla.clock_resume(request, now=now, actor=actor, calendar=calendar)
     elif to == Status.CLOSED:
         fields += sla.clock_stop(request, now=now, actor=actor, reason="closed")
+    else:
+        # Any other move ends the wait for the customer (answered by another way, opened again by their
+        # reply): a paused clock runs again, until a public reply stops it (SUP-8).
+        fields += sla.clock_resume(request, now=now, actor=actor, calendar=calendar)
     fields += MACHINE.apply(request, to)
     request.save(update_fields=sorted(set(fields)))
     if to == Status.CLOSED:

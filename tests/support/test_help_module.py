@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organisation
 from support.models import Attachment, Category, Kind, Message, SupportRequest
-from support.services.requests import request_file, request_staff_reply
+from support.services.requests import attachment_stash, request_file, request_staff_reply
 from tests.factories import make_org, make_user
 
 from .conftest import book
@@ -235,6 +235,34 @@ def test_attachments_are_downloads_with_a_size_limit(client, customer, member, l
 
 
 @pytest.mark.django_db
+def test_all2_more_files_than_a_message_takes_keeps_the_first_ones_and_the_next_try_goes_through(
+    client, customer, member, licence, settings
+):
+    """ALL-2: six files where a message takes five: refused next to the field with the first five kept
+    (the sixth is not stored), so sending the form again as it stands files the request with those five.
+    Pending ids over the limit (an edited form) are cut the same way."""
+    settings.SUPPORT_ATTACHMENTS_PER_MESSAGE = 5
+    client.force_login(member)
+    data = {**form(licence, subject="Six files"), "attachments": [upload(f"f{i}.log") for i in range(6)]}
+    first = client.post(NEW, data)
+    html = first.content.decode()
+    assert first.status_code == 200 and 'id="id_attachments_error"' in html and "At most 5 files" in html
+    kept = [a.pk for a in first.context["pending"]]
+    assert len(kept) == 5 and Attachment.objects.count() == 5 and "f5.log" not in html
+    again = client.post(NEW, {**form(licence, subject="Six files"), "pending": kept})
+    assert again.status_code == 302
+    request = SupportRequest.objects.get()
+    assert sorted(request.attachments.values_list("name", flat=True)) == [f"f{i}.log" for i in range(5)]
+    # Pending ids of more files than a message takes (an edited form): cut to the first five as well.
+    ids = [
+        attachment_stash(organisation=customer, user=member, upload=upload(f"g{i}.log")).pk for i in range(7)
+    ]
+    cut = client.post(NEW, {**form(licence, subject="Seven"), "pending": ids})
+    assert cut.status_code == 200 and [a.pk for a in cut.context["pending"]] == ids[:5]
+    assert client.post(NEW, {**form(licence, subject="Seven"), "pending": ids[:5]}).status_code == 302
+
+
+@pytest.mark.django_db
 def test_an_attachment_on_an_internal_note_is_never_served_to_the_customer(
     client, customer, member, licence, staff
 ):
@@ -314,7 +342,7 @@ def test_all2_nothing_a_user_sends_produces_a_server_error(client, customer, mem
     assert client.get(reverse("support:attachment", args=[9 * 10**20])).status_code == 404
     assert client.get(f"{LIST}?before=1.2.3&after=zz").status_code == 200
     # Forged pending ids are ignored.
-    data = {**form(licence, subject="Hello world"), "pending": ["abc", "-1", "9" * 30, ""]}
+    data = {**form(licence, subject="Hello world"), "pending": ["abc", "-1", "9" * 30, "", "²", "9" * 5000]}
     assert client.post(NEW, data).status_code == 302
     assert SupportRequest.objects.get().subject == "Hello world"
 

@@ -81,6 +81,10 @@ def test_sup6_vl10_a_reseller_files_ordering_questions_about_its_own_orders_rout
     html = refused.content.decode()
     assert refused.status_code == 200 and "Choose one of your orders." in html and 'value="Kept"' in html
     assert SupportRequest.objects.count() == 3
+    # An order "number" int() refuses is a refusal by field too, not a server error (ALL-2).
+    for odd in ("²", "9" * 5000):
+        refused = client.post(NEW, {"kind": Kind.ORDERING, "order": odd, "subject": "Odd", "body": "x"})
+        assert refused.status_code == 200 and "Choose one of your orders." in refused.content.decode()
     # A reseller cannot file a support request that needs an entitlement through its form.
     client.post(NEW, {"kind": Kind.SUPPORT, "subject": "Bogus kind", "body": "x"})
     assert not SupportRequest.objects.filter(subject="Bogus kind").exists()
@@ -132,6 +136,8 @@ def test_sup6_an_end_customer_files_about_a_key_of_theirs_by_its_order_only(
     assert "Activation fails" not in client.get(LIST).content.decode()
     assert client.get(reverse("support:detail", args=[request.pk])).status_code == 404
     assert client.post(NEW, {"order": order.pk, "subject": "Steal", "body": "x"}).status_code == 200
+    for odd in ("²", "9" * 5000):  # ALL-2: refused by field, never a server error
+        assert client.post(NEW, {"order": odd, "subject": "Odd", "body": "x"}).status_code == 200
     assert SupportRequest.objects.count() == 1
 
 

@@ -110,6 +110,44 @@ def test_sup8_the_clock_pauses_over_a_weekend_and_resumes_when_the_customer_answ
 
 
 @pytest.mark.django_db
+def test_sup8_a_wait_ended_by_another_move_than_the_customers_answer_runs_the_clock_again(
+    friday_request, customer, member, staff
+):
+    """SUP-8: staff mark a request waiting for the customer as answered without a public reply (they
+    phoned): that is not the first answer, so the clock runs again from then with the time it had left,
+    and is still running when the customer writes back; only a public reply stops it."""
+    request = friday_request
+    request_move(
+        request_id=request.pk, to=SupportRequest.Status.WAITING, actor=staff, now=at(2026, 12, 4, 17, 0)
+    )
+    request_move(
+        request_id=request.pk, to=SupportRequest.Status.ANSWERED, actor=staff, now=at(2026, 12, 7, 10, 0)
+    )
+    request.refresh_from_db()
+    assert request.sla_state == Sla.RUNNING and request.due_at == at(2026, 12, 10, 8, 0)
+    request_customer_reply(
+        organisation=customer,
+        request_id=request.pk,
+        author=member,
+        body="Still broken.",
+        now=at(2026, 12, 7, 12, 0),
+    )
+    request.refresh_from_db()
+    assert request.status == SupportRequest.Status.OPEN
+    assert request.sla_state == Sla.RUNNING and request.due_at == at(2026, 12, 10, 8, 0)
+    assert kinds(request) == [
+        SupportEvent.Kind.CLOCK_STARTED,
+        SupportEvent.Kind.CLOCK_PAUSED,
+        SupportEvent.Kind.CLOCK_RESUMED,
+    ]
+    request_staff_reply(
+        request_id=request.pk, author=staff, body="Fixed.", internal=False, now=at(2026, 12, 7, 13, 0)
+    )
+    request.refresh_from_db()
+    assert request.sla_state == Sla.ANSWERED and request.first_answered_at == at(2026, 12, 7, 13, 0)
+
+
+@pytest.mark.django_db
 def test_sup8_an_internal_note_does_not_stop_the_clock_a_public_reply_does(friday_request, staff):
     """SUP-8: the automatic acknowledgement and an internal note leave the clock running; the first public
     reply stops it (answered in time)."""

@@ -97,6 +97,14 @@ def test_sup12_filters_status_priority_channel_category_product_assignee_sla(
     assert shown("sla=breached") == {other.number}
     assert shown("sla=due_soon") == {late.number}
     assert shown("sla=none") >= {none.number} and mine.number not in shown("sla=none")
+    # ALL-2: an id int() refuses (a superscript digit, 5,000 digits) narrows nothing, never a server error.
+    everyone = {mine.number, other.number, late.number, none.number}
+    for odd in ("%C2%B2", "9" * 5000):
+        assert shown(f"assignee={odd}") == everyone and shown(f"product={odd}") == everyone
+    assert staff_client.get(reverse("admin:support_supportrequest_change", args=["²"])).status_code in (
+        302,
+        404,
+    )
 
 
 @pytest.mark.django_db
