@@ -7,7 +7,9 @@
   record, what ``accounts.middleware.StaffSecondFactorMiddleware`` checks), against the one-query view; the
   SQL queries of each page at two data sizes; then the same first ``helpdesk_n`` requests loaded into
   django-helpdesk (its own virtual environment, project and database, served by gunicorn the same way) and
-  our pages against its ticket list's JSON call and its ticket page, in alternating slices.
+  our pages against its ticket list's JSON call and its ticket page, in alternating slices. Beside them, an
+  admin changelist with no rows (``ADMIN_FLOOR_PATH``), for the same staff session: what any page in
+  Django's admin costs before its own work (reported, no target).
 
 Nothing of django-helpdesk is committed: the virtual environment (``bench/.helpdesk-venv``, gitignored) is
 made and filled from PyPI at run time, the project is written to a temporary directory.
@@ -38,6 +40,8 @@ HELPDESK_VERSION = os.environ.get("BENCH_HELPDESK_VERSION", "2.6.1")  # supports
 HELPDESK_VENV = ROOT / "bench" / ".helpdesk-venv"
 HELPDESK_DATABASE = "portal_bench_helpdesk"
 HELPDESK_PORT_OFFSET = 1  # django-helpdesk's gunicorn listens on BENCH_PORT + 1
+# An admin changelist with no rows in the bench (SUP-5 entitlement bindings): the floor of any admin page.
+ADMIN_FLOOR_PATH = "/admin/support/entitlementbinding/"
 
 WORDS = [
     "licence",
@@ -543,6 +547,7 @@ def bench_support(n: int, helpdesk_n: int, seconds: float, reps: int, port: int)
     queries["queue_big"] = count_queries(cookie, queue_path)
     queries["page_big"] = count_queries(cookie, f"/admin/support/supportrequest/{big_ids[0]}/change/")
     queries["queue_page_2_big"] = count_queries(cookie, queue_path + "?p=2")
+    queries["admin_floor"] = count_queries(cookie, ADMIN_FLOOR_PATH)
     requests_total = SupportRequest.objects.count()
 
     # The same first ``helpdesk_n`` requests, texts and replies, into django-helpdesk.
@@ -609,6 +614,11 @@ def bench_support(n: int, helpdesk_n: int, seconds: float, reps: int, port: int)
         def page(i: int) -> tuple[str, str, dict[str, str]]:
             return "GET", f"/admin/support/supportrequest/{big_ids[i % len(big_ids)]}/change/", our_headers
 
+        def admin_floor(i: int) -> tuple[str, str, dict[str, str]]:
+            # An admin changelist with no rows (the entitlement bindings: a search box, no filters): what
+            # any page in Django's admin costs before its own work, for the same staff session.
+            return "GET", ADMIN_FLOOR_PATH, our_headers
+
         def hd_queue(i: int) -> tuple[str, str, dict[str, str]]:
             return "GET", hd_list, their_headers
 
@@ -619,6 +629,7 @@ def bench_support(n: int, helpdesk_n: int, seconds: float, reps: int, port: int)
             ("minimal", minimal, port),
             ("queue", queue, port),
             ("request_page", page, port),
+            ("admin_floor", admin_floor, port),
             ("helpdesk_list_json", hd_queue, hd_port),
             ("helpdesk_ticket_page", hd_page, hd_port),
         ]
@@ -634,7 +645,7 @@ def bench_support(n: int, helpdesk_n: int, seconds: float, reps: int, port: int)
             theirs.wait(30)
         shutil.rmtree(hd_project, ignore_errors=True)
     summary = medians(results)
-    for name in ("queue", "request_page"):
+    for name in ("queue", "request_page", "admin_floor"):
         summary[name]["ratio"] = paired_ratio(results, name, "minimal")
         summary[name]["p95_ratio"] = paired_ratio(results, name, "minimal", key="p95")
     for ours_name, theirs_name in (("queue", "helpdesk_list_json"), ("request_page", "helpdesk_ticket_page")):
@@ -657,9 +668,16 @@ def report(result: dict[str, Any]) -> None:
             f"(target >= 0.3); p95 {s[name]['p95'] * 1000:.0f} ms = {s[name]['p95_ratio']:.1f}x its p95 "
             f"(target <= 3x); {s[name]['helpdesk_ratio']:.1f}x django-helpdesk (expect >= 10x)"
         )
+    floor = s["admin_floor"]
+    print(
+        f"  {'admin_floor':<14}{floor['rps']:>8,.1f} req/s  {floor['ratio']:.2f} of the one-query view; p95 "
+        f"{floor['p95'] * 1000:.0f} ms = {floor['p95_ratio']:.1f}x its p95 (an admin changelist with no rows: "
+        f"reported, no target)"
+    )
     for name in ("minimal", "helpdesk_list_json", "helpdesk_ticket_page"):
         print(f"  {name:<22}{s[name]['rps']:>8,.1f} req/s  p95 {s[name]['p95'] * 1000:.0f} ms")
     print(
         f"  SQL queries: queue {q['queue_small']} (200 requests) / {q['queue_big']} (all) / "
-        f"{q['queue_page_2_big']} (page 2); request page {q['page_small']} / {q['page_big']}"
+        f"{q['queue_page_2_big']} (page 2); request page {q['page_small']} / {q['page_big']}; "
+        f"admin floor {q['admin_floor']}"
     )
