@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -89,7 +89,8 @@ def _search(text: str) -> Q | None:
     if order_id is not None:
         found |= Q(pk=order_id)
     day = parse_day(text)
-    if day is not None:
+    # The calendar's last day has no next one to end the range (and no order was placed on it).
+    if day is not None and day < date.max:
         start = timezone.make_aware(datetime.combine(day, time.min))
         found |= Q(created_at__gte=start, created_at__lt=start + timedelta(days=1))
     return found

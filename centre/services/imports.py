@@ -132,12 +132,17 @@ def read_csv(
             )
         )
     if unknown:
-        shown = ", ".join(name[:40] for name in unknown[:5])
+        # Counted, never repeated: a file without its header row has a data line here, and its cells
+        # (an installation number) must not reach an error shown to staff or printed (LOCK-1).
         errors.append(
             LineError(
                 header_line,
-                ngettext("unknown column %(names)s", "unknown columns %(names)s", len(unknown))
-                % {"names": shown},
+                ngettext(
+                    "%(n)d column of the header is not one this import takes (it takes %(columns)s)",
+                    "%(n)d columns of the header are not ones this import takes (it takes %(columns)s)",
+                    len(unknown),
+                )
+                % {"n": len(unknown), "columns": ", ".join(required + optional)},
             )
         )
     if len(set(names)) != len(names):

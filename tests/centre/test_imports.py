@@ -269,6 +269,25 @@ def test_cc9_cc10_all2_import_licences_reports_errors_by_line_never_the_number_a
 
 
 @pytest.mark.django_db
+def test_lock1_all2_a_licences_file_without_its_header_never_repeats_a_cell(
+    tmp_path, capsys, caplog, acme, suite
+):
+    """LOCK-1: without its header row, a file's first line (with an installation number) is read as the
+    header: the refusal counts the columns it does not take and names the ones it does, never the cells,
+    in the command's output, the log, or the errors an import keeps (what its admin page shows)."""
+    number = random_number()
+    text = f"C-1,O2021-STD,{number},2026-01-05,ERP-1\n"
+    caplog.set_level(logging.DEBUG)
+    err = refused("import_licences", write(tmp_path, "l.csv", text), capsys)
+    assert "line 1: 5 columns of the header are not ones this import takes (it takes customer_id" in err
+    result = licences_import(content=text)
+    shown = " ".join(str(e) for e in result.errors)
+    assert "the header lacks the columns" in shown
+    for spelling in (number, number.lower(), "c-1", "erp-1"):
+        assert spelling not in err and spelling not in caplog.text and spelling not in shown
+
+
+@pytest.mark.django_db
 def test_cc9_import_licences_twice_changes_nothing_the_second_time(tmp_path, capsys, acme, office):
     text = licences_csv(
         f"C-1,O2021-STD,{random_number()},2026-01-05,",
