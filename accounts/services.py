@@ -41,24 +41,28 @@ def locker_accounts_for_emails(emails: Iterable[str]) -> dict[str, User]:
 
 
 # --- whose address is it (ESD-7) --------------------------------------------------------------------
+def _staff_or_partner() -> Q:
+    """Accounts that never receive keys (ESD-7): staff, and members of a reseller or of the distributor.
+    Members of customer organisations are end customers like any other, unless they also belong to a
+    reseller or the distributor (CC-11)."""
+    return Q(is_staff=True) | Q(
+        memberships__organisation__kind__in=[Organisation.Kind.RESELLER, Organisation.Kind.DISTRIBUTOR]
+    )
+
+
 def address_is_portal_staff_or_partner(email: str) -> bool:
     """Whether an address, however spelt (``accounts.addresses``), reaches a member of a reseller or of the
-    distributor, or a staff account. Members of customer organisations are end customers like any other,
-    unless they also belong to a reseller or the distributor (CC-11): then they never receive keys."""
+    distributor, or a staff account (``_staff_or_partner``): an order may not be placed for it."""
+    return User.objects.filter(email_canonical=canonical_address(email)).filter(_staff_or_partner()).exists()
 
-    return (
-        User.objects.filter(email_canonical=canonical_address(email))
-        .filter(
-            Q(is_staff=True)
-            | Q(
-                memberships__organisation__kind__in=[
-                    Organisation.Kind.RESELLER,
-                    Organisation.Kind.DISTRIBUTOR,
-                ]
-            )
-        )
-        .exists()
-    )
+
+def addresses_barred_from_keys(emails: Iterable[str]) -> set[str]:
+    """Of these addresses (normalised), those whose account is staff's or a partner's (``_staff_or_partner``):
+    the account fulfilment would put keys into, checked again at delivery. An order was refused such an
+    address when it was placed; an account can reach one since (its address changed, a membership added)."""
+    wanted = {normalise_email(email) for email in emails}
+    rows = User.objects.filter(email__in=wanted).filter(_staff_or_partner())
+    return set(rows.values_list("email", flat=True).distinct())
 
 
 def declared_domain_of(organisation: Organisation, email: str) -> str | None:

@@ -448,6 +448,7 @@ class StaffAlert(models.Model):
             "correction_notice_failed",
             _("Previous address could not be told of a correction"),
         )
+        DELIVERY_HELD = "delivery_held", _("Order held: its address belongs to staff or a partner")
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="alerts", null=True, blank=True)

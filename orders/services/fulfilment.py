@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from accounts.services import locker_accounts_for_emails
+from accounts.models import normalise_email
+from accounts.services import addresses_barred_from_keys, locker_accounts_for_emails
 from core.tasking import (
     coalesced_started,
     enqueue_coalesced,
@@ -19,7 +22,8 @@ from core.tasking import (
 )
 from locker.services import KeyConflict, keys_assign, keys_reserve
 
-from ..models import Allocation, Order, OrderEvent, OrderLine
+from ..alerts import staff_alert_raise
+from ..models import Allocation, Order, OrderEvent, OrderLine, StaffAlert
 from .invoices import invoices_issue
 from .states import MAIL_STATES, M, S, order_transition, orders_transition
 from .vendor_requests import vendor_requests_open, vendor_requests_resend
@@ -159,7 +163,12 @@ def _fulfil_batch(order_id: int | None, batch: int, wait: bool, enqueue_mail: bo
         orders += _placed(batch - len(orders), exclude=order_id)
     if not orders:
         return FulfilOutcome(status=None, to_mail=[])
-    if order_id is None and len(orders) >= batch:
+    requested = orders[0] if order_id is not None else None
+    full = len(orders) >= batch
+    orders = _without_barred(orders)
+    if not orders:
+        return FulfilOutcome(status=requested.status if requested else None, to_mail=[])
+    if order_id is None and full:
         # A full batch of placed orders: more may wait. The next worker is woken now, not at commit, to take
         # the next batch while this one is delivered; a worker killed in this batch then leaves the rest of
         # a burst to it, not to the sweeper. It reads nothing this transaction writes (the rows it could
@@ -233,9 +242,40 @@ def _fulfil_batch(order_id: int | None, batch: int, wait: bool, enqueue_mail: bo
     for o in orders:
         if o.pk in short:
             _wait_for_stock(o, short[o.pk])
-    return FulfilOutcome(
-        status=orders[0].status if order_id is not None else None, to_mail=[o.pk for o in fulfilled]
+    return FulfilOutcome(status=requested.status if requested else None, to_mail=[o.pk for o in fulfilled])
+
+
+def _without_barred(orders: list[Order]) -> list[Order]:
+    """The orders whose keys may go to their address's account; the others are held (ESD-7).
+
+    An order was refused an address of staff's or a partner's when it was placed, but the account at its
+    address can have become one since (its address changed to this one, a membership added). Such an order
+    is not delivered: it stays as it is, with a staff alert (one while it is open), until staff correct the
+    address (ESD-14) or the account; a later sweep or stock arrival then delivers it."""
+    barred = addresses_barred_from_keys(o.end_customer_email for o in orders)
+    if not barred:
+        return orders
+    held = [o for o in orders if normalise_email(o.end_customer_email) in barred]
+    alerted = set(
+        StaffAlert.objects.filter(
+            kind=StaffAlert.Kind.DELIVERY_HELD, order__in=held, acknowledged_at__isnull=True
+        ).values_list("order_id", flat=True)
     )
+    for order in held:
+        logger.warning("Order %s held: the account at its address may not receive keys (ESD-7)", order.pk)
+        if order.pk not in alerted:
+            staff_alert_raise(
+                kind=StaffAlert.Kind.DELIVERY_HELD,
+                order_id=order.pk,
+                message=f"Order #{order.pk} was not delivered: the account at its end customer's address is "
+                "a staff account or a member of a reseller or the distributor, which never receives keys "
+                "(ESD-7). Correct the order's address or the account; the order is delivered afterwards.",
+            )
+    # Looked at again by the sweeper after ten intervals (as an order waiting for stock), behind the orders
+    # placed meanwhile: a held order does not take the front of every batch.
+    later = timezone.now() + 10 * timedelta(seconds=settings.ORDER_SWEEP_INTERVAL)
+    Order.objects.filter(pk__in=[o.pk for o in held]).update(next_attempt_at=later)
+    return [o for o in orders if o not in held]
 
 
 def _wait_for_stock(order: Order, short: list[tuple[OrderLine, int]]) -> None:

@@ -584,3 +584,36 @@ def test_esd14_approval_and_a_reveal_racing_end_with_exactly_one_winner(settings
             assert status == EmailCorrection.Status.REFUSED
             assert revealed is not None and key.owner == customer and key.revealed_at is not None
     assert sum(outcomes.values()) == 10
+
+
+@pytest.mark.django_db
+def test_esd7_keys_never_reach_an_account_that_became_a_partners_after_the_order_was_placed(
+    reseller, other_reseller, product, django_capture_on_commit_callbacks
+):
+    """ESD-7 at delivery: an order waits for stock for future@end.test; a member of another reseller is
+    then moved to that address (the user admin let staff do it). When stock arrives the order is held, not
+    delivered into the reseller member's account, with one staff alert however often it is tried; once the
+    account leaves the reseller, the next try delivers it."""
+    order = _place(other_reseller, product, "future@end.test", django_capture_on_commit_callbacks)
+    assert Order.objects.get(pk=order.pk).status == Order.Status.AWAITING_STOCK
+    reseller.email = "future@end.test"  # as the user admin saves a change of address
+    reseller.save()
+    reseller.refresh_from_db()
+    assert reseller.email == "future@end.test" and Membership.objects.filter(user=reseller).exists()
+
+    for _attempt in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            stock(product, 1)
+        with django_capture_on_commit_callbacks(execute=True):
+            orders_sweep(now=Order.objects.get(pk=order.pk).next_attempt_at)
+    order.refresh_from_db()
+    assert order.status == Order.Status.AWAITING_STOCK and order.end_customer_id is None
+    assert not ProductKey.objects.filter(owner=reseller).exists()
+    alerts = StaffAlert.objects.filter(order=order, kind=StaffAlert.Kind.DELIVERY_HELD)
+    assert alerts.count() == 1 and "future@end.test" not in alerts.get().message
+
+    Membership.objects.filter(user=reseller).delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        orders_sweep(now=Order.objects.get(pk=order.pk).next_attempt_at)
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED and order.end_customer_id == reseller.pk
