@@ -32,6 +32,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from accounts.client_ip import client_ip
 from core.admin import ReadOnlyAdmin
 from core.errors import add_to_form
 from core.ids import id_or_none
@@ -216,7 +217,12 @@ class SupportRequestAdmin(admin.ModelAdmin):
         if credential is None or credential.request.kind not in visible_kinds(request.user):
             raise Http404
         try:
-            credential, plaintext = credential_reveal(credential_id=pk, user=request.user)
+            credential, plaintext = credential_reveal(
+                credential_id=pk,
+                user=request.user,
+                ip=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
         except SupportError as error:
             if error.code == "not_allowed":
                 raise PermissionDenied from None

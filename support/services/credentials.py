@@ -81,10 +81,16 @@ def credential_add(
 
 @sensitive_variables("plaintext")
 def credential_reveal(
-    *, credential_id: Any, user: Any, now: datetime | None = None
+    *,
+    credential_id: Any,
+    user: Any,
+    ip: str | None = None,
+    user_agent: str = "",
+    now: datetime | None = None,
 ) -> tuple[RequestCredential, str]:
-    """The secret, for the staff member assigned to the request only; the reveal is recorded (who, when).
-    Anyone else: ``not_allowed``; a destroyed credential: ``closed``."""
+    """The secret, for the staff member assigned to the request only; the reveal is recorded (who, when,
+    from which address and browser, as a key's reveal is: LOCK-4). Anyone else: ``not_allowed``; a
+    destroyed credential: ``closed``."""
     now = now or timezone.now()
     with transaction.atomic():
         credential = RequestCredential.objects.select_related("request").filter(pk=credential_id).first()
@@ -102,7 +108,7 @@ def credential_reveal(
             kind=SupportEvent.Kind.CREDENTIAL_REVEALED,
             actor=user,
             at=now,
-            data={"credential": credential.pk},
+            data={"credential": credential.pk, "ip": ip or "", "user_agent": (user_agent or "")[:400]},
         )
     return credential, plaintext
 

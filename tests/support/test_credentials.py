@@ -101,7 +101,7 @@ def test_sup10_all3_reveal_only_by_the_assignee_recorded_no_store(
     staff_client, staff, customer, member, licence
 ):
     """SUP-10/ALL-3: the reveal is a POST answered with Cache-Control: no-store, for the assignee only, each
-    reveal an event with who; the changelist and the change page never show the secret."""
+    reveal an event with who, from where and which browser; the changelist and the change page never show the secret."""
     request = filed(customer, member, licence)
     secret = secrets.token_urlsafe(18)
     credential = credential_add(
@@ -123,15 +123,15 @@ def test_sup10_all3_reveal_only_by_the_assignee_recorded_no_store(
     assert secret not in staff_client.get(reveal).content.decode()  # a GET never reveals
     assert not SupportEvent.objects.filter(kind=SupportEvent.Kind.CREDENTIAL_REVEALED).exists()
     assert secret not in staff_client.get(reverse("admin:support_supportrequest_changelist")).content.decode()
-    response = staff_client.post(reveal)
+    response = staff_client.post(reveal, HTTP_USER_AGENT="Desk browser/1.0")
     assert response.status_code == 200 and secret in response.content.decode()
     assert "no-store" in response["Cache-Control"]
-    assert (
-        SupportEvent.objects.filter(
-            request=request, kind=SupportEvent.Kind.CREDENTIAL_REVEALED, actor=staff
-        ).count()
-        == 1
+    revealed = SupportEvent.objects.get(
+        request=request, kind=SupportEvent.Kind.CREDENTIAL_REVEALED, actor=staff
     )
+    # Recorded as a key's reveal is (LOCK-4): from which address and browser; never the secret.
+    assert revealed.data["ip"] == "127.0.0.1" and revealed.data["user_agent"] == "Desk browser/1.0"
+    assert secret not in str(revealed.data)
     # Another staff member of the support agents, not assigned: refused.
     from django.contrib.auth.models import Group
 
