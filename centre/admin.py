@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
@@ -133,6 +134,13 @@ class LicenceAdminForm(forms.ModelForm):
         if number and installation_number_in_use(number, exclude_id=self.instance.pk):
             raise forms.ValidationError(_("This installation number is already on a licence."))
         return number
+
+    def clean_purchase_date(self) -> Any:
+        """Not after today, as the import refuses it too: support is counted from it (SUP-2)."""
+        bought = self.cleaned_data.get("purchase_date")
+        if bought is not None and bought > timezone.localdate():
+            raise forms.ValidationError(_("The purchase date cannot be in the future."))
+        return bought
 
     def clean_support_number(self) -> str:
         given: str = (self.cleaned_data.get("support_number") or "").strip()

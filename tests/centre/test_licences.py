@@ -387,6 +387,28 @@ def test_cc1_lock1_staff_book_in_the_admin_and_the_number_never_shows_there(clie
     assert again.status_code == 200 and number not in again.content.decode()
     assert Licence.objects.count() == 1
 
+    # A purchase date after today (up to the calendar's last day) is refused next to its field (ALL-2).
+    for future in ((timezone.localdate() + timedelta(days=1)).isoformat(), "9999-12-31"):
+        later = client.post(
+            reverse("admin:centre_licence_add"),
+            {
+                "customer": customer.pk,
+                "product": office.pk,
+                "purchase_date": future,
+                "installation_number": "x",
+            },
+        )
+        assert (
+            later.status_code == 200
+            and "The purchase date cannot be in the future." in later.content.decode()
+        )
+        changed = client.post(
+            reverse("admin:centre_licence_change", args=[licence.pk]),
+            {"product": office.pk, "purchase_date": future, "installation_number": ""},
+        )
+        assert changed.status_code == 200 and "cannot be in the future" in changed.content.decode()
+    assert Licence.objects.count() == 1 and Licence.objects.get().purchase_date == date(2026, 5, 4)
+
     # Replacing the number from the change form seals the new one, recorded without it.
     replacement = random_number()
     response = client.post(
