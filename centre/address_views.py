@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from core.errors import add_to_form
+from core.errors import add_to_form, flash
 
 from .address_forms import AddressForm, initial_of
 from .countries import country_name
@@ -144,7 +144,8 @@ class SiteRemoveView(UserManagementRequiredMixin, View):
         except CentreError as error:
             if error.code == "not_found":
                 raise Http404 from None
-            raise
+            flash(request, error)  # e.g. the right to manage was taken away since the page was shown
+            return redirect("centre:addresses")
         messages.success(request, _("The site “%(label)s” was removed.") % {"label": address.label})
         return redirect("centre:addresses")
 

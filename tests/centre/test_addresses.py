@@ -295,6 +295,32 @@ def test_cc4_a_member_without_user_management_gets_403_on_every_change(client, c
 
 
 @pytest.mark.django_db
+def test_all2_a_right_taken_away_after_the_page_was_read_is_a_message_not_a_server_error(
+    client, customer, admin
+):
+    """ALL-2: the page's check read the memberships kept from before (the race of a right taken away in
+    the meantime; here a write the cache did not hear of), the service reads the database and refuses: the
+    person is told so on the addresses page, nothing is removed."""
+    from django.db import connection
+
+    from core.kept import shared
+
+    site = site_add(organisation=customer, actor=admin, data=address(label="Shop"))
+    client.force_login(admin)
+    assert client.get(reverse("centre:addresses")).status_code == 200  # the memberships are kept now
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_membership SET active = false WHERE user_id = %s", [admin.pk])
+    response = client.post(reverse("centre:site_remove", args=[site.pk]), follow=True)
+    if shared():
+        assert response.redirect_chain[-1][0] == reverse("centre:addresses")
+        assert "You may not change this organisation" in response.content.decode()
+    else:  # a cache per process keeps nothing: the page's own check refuses
+        assert response.status_code == 403
+    site.refresh_from_db()
+    assert site.removed_at is None
+
+
+@pytest.mark.django_db
 def test_all1_another_organisations_address_ids_answer_404_as_missing_ones(
     client, customer, admin, other_customer
 ):
