@@ -136,6 +136,8 @@ def clock_explanation(request: SupportRequest, *, events: list[SupportEvent] | N
         kind = event.kind
         if kind in _CLOCK_SAID:
             lines.append(_CLOCK_SAID[kind] % {"when": _when(event.at)})
+            if kind == SupportEvent.Kind.CLOCK_LEFT:
+                paused_at = event.at  # closed before the first answer: the customer's reply opens it again
         elif kind == SupportEvent.Kind.CLOCK_PAUSED:
             paused_at = event.at
             lines.append(_("%(when)s: paused while waiting for you.") % {"when": _when(event.at)})

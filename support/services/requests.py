@@ -273,11 +273,14 @@ def _move(
     if to == Status.WAITING:
         fields += sla.clock_pause(request, now=now, actor=actor, calendar=calendar)
     elif to == Status.CLOSED:
-        fields += sla.clock_stop(request, now=now, actor=actor, reason="closed")
+        fields += sla.clock_stop(request, now=now, actor=actor, reason="closed", calendar=calendar)
     else:
         # Any other move ends the wait for the customer (answered by another way, opened again by their
-        # reply): a paused clock runs again, until a public reply stops it (SUP-8).
+        # reply): a paused clock runs again, until a public reply stops it (SUP-8); so does the clock of a
+        # request closed before its first answer and opened again.
         fields += sla.clock_resume(request, now=now, actor=actor, calendar=calendar)
+        if before == Status.CLOSED:
+            fields += sla.clock_reopen(request, now=now, actor=actor, calendar=calendar)
     fields += MACHINE.apply(request, to)
     request.save(update_fields=sorted(set(fields)))
     if to == Status.CLOSED:

@@ -137,12 +137,41 @@ def clock_answer(
     return [*_CLOCK_FIELDS, "first_answered_at"]
 
 
-def clock_stop(request: SupportRequest, *, now: datetime, actor: Any, reason: str) -> list[str]:
-    """The request left the clock without an answer (closed, or found not covered): nothing is due."""
+def clock_stop(
+    request: SupportRequest,
+    *,
+    now: datetime,
+    actor: Any,
+    reason: str,
+    calendar: clock.WorkingCalendar | None = None,
+) -> list[str]:
+    """The request left the clock without an answer (closed, or found not covered): nothing is due. The
+    working time used so far is kept (with ``calendar``), for a closed request the customer opens again."""
     if request.sla_state not in (Sla.RUNNING, Sla.PAUSED):
         return []
+    if request.sla_state == Sla.RUNNING and request.sla_running_since is not None and calendar is not None:
+        request.sla_used_seconds += clock.working_seconds(request.sla_running_since, now, calendar)
     request.sla_state, request.sla_running_since, request.due_at, request.warn_at = Sla.NONE, None, None, None
     _event(request, SupportEvent.Kind.CLOCK_LEFT, now, actor, reason=reason)
+    return list(_CLOCK_FIELDS)
+
+
+def clock_reopen(
+    request: SupportRequest, *, now: datetime, actor: Any, calendar: clock.WorkingCalendar
+) -> list[str]:
+    """A request closed before its first answer, opened again by the customer's message: the first answer
+    is still owed, so the clock runs again with the time it had left (SUP-8). Not for a request that never
+    had a clock (e-mail) or left it as not covered."""
+    if (
+        request.sla_state != Sla.NONE
+        or request.first_answered_at is not None
+        or not request.covered
+        or request.channel == Channel.EMAIL
+    ):
+        return []
+    times = _run(request, now, calendar)
+    due = times.due_at.isoformat()
+    _event(request, SupportEvent.Kind.CLOCK_RESUMED, now, actor, due_at=due, reopened=True)
     return list(_CLOCK_FIELDS)
 
 

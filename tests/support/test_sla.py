@@ -42,6 +42,10 @@ def file(customer, member, licence, now, **extra):
     )
 
 
+def licence_of(request):
+    return request.licence
+
+
 def kinds(request):
     return list(request.events.filter(kind__in=SupportEvent.CLOCK_KINDS).values_list("kind", flat=True))
 
@@ -107,6 +111,66 @@ def test_sup8_the_clock_pauses_over_a_weekend_and_resumes_when_the_customer_answ
     ]
     text = " ".join(clock_explanation(request))
     assert "waited 17 h" in text  # Friday 17:00 → 24:00 and Monday 00:00 → 10:00; not the weekend
+
+
+@pytest.mark.django_db
+def test_sup8_a_request_closed_before_its_first_answer_and_opened_again_owes_it_still(
+    friday_request, customer, member, staff
+):
+    """SUP-8: closed on Friday at 17:00 with no answer (2 h used; in a bulk close, say), opened again by
+    the customer's message on Monday at 10:00: the clock runs again with the 70 h it had left, and the
+    explanation says the time in between did not count. A request answered before it closed, or one that
+    came by e-mail, gets no clock back."""
+    request = friday_request
+    request_move(
+        request_id=request.pk, to=SupportRequest.Status.CLOSED, actor=staff, now=at(2026, 12, 4, 17, 0)
+    )
+    request.refresh_from_db()
+    assert request.sla_state == Sla.NONE and request.due_at is None and request.sla_used_seconds == 2 * 3600
+    request_customer_reply(
+        organisation=customer,
+        request_id=request.pk,
+        author=member,
+        body="Still broken.",
+        now=at(2026, 12, 7, 10, 0),
+    )
+    request.refresh_from_db()
+    assert request.status == SupportRequest.Status.OPEN and request.sla_state == Sla.RUNNING
+    assert request.due_at == at(2026, 12, 10, 8, 0)
+    assert kinds(request) == [
+        SupportEvent.Kind.CLOCK_STARTED,
+        SupportEvent.Kind.CLOCK_LEFT,
+        SupportEvent.Kind.CLOCK_RESUMED,
+    ]
+    assert "waited 17 h" in " ".join(clock_explanation(request))
+
+    answered = file(customer, member, licence_of(request), at(2026, 12, 7, 11, 0))
+    request_staff_reply(
+        request_id=answered.pk,
+        author=staff,
+        body="Done.",
+        internal=False,
+        status="closed",
+        now=at(2026, 12, 7, 12, 0),
+    )
+    request_customer_reply(
+        organisation=customer,
+        request_id=answered.pk,
+        author=member,
+        body="Thanks.",
+        now=at(2026, 12, 7, 13, 0),
+    )
+    answered.refresh_from_db()
+    assert answered.status == SupportRequest.Status.OPEN and answered.sla_state == Sla.ANSWERED
+    emailed = file(customer, member, licence_of(request), at(2026, 12, 7, 11, 0), channel=Channel.EMAIL)
+    request_move(
+        request_id=emailed.pk, to=SupportRequest.Status.CLOSED, actor=staff, now=at(2026, 12, 7, 12, 0)
+    )
+    request_customer_reply(
+        organisation=customer, request_id=emailed.pk, author=member, body="Again.", now=at(2026, 12, 7, 13, 0)
+    )
+    emailed.refresh_from_db()
+    assert emailed.sla_state == Sla.NONE and emailed.due_at is None
 
 
 @pytest.mark.django_db
