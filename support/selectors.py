@@ -143,10 +143,23 @@ def clock_explanation(request: SupportRequest, *, events: list[SupportEvent] | N
             lines.append(_("%(when)s: paused while waiting for you.") % {"when": _when(event.at)})
         elif kind == SupportEvent.Kind.CLOCK_RESUMED:
             waited = clock.working_seconds(paused_at, event.at, calendar) if paused_at else 0
-            lines.append(
-                _("%(when)s: you answered, the clock runs again (waited %(waited)s of working time for you).")
-                % {"when": _when(event.at), "waited": _duration(waited)}
-            )
+            said = {"when": _when(event.at), "waited": _duration(waited)}
+            if (event.data or {}).get("reopened"):
+                text = _(
+                    "%(when)s: you wrote again, the clock runs again (%(waited)s of working time since it "
+                    "closed not counted)."
+                )
+            elif (event.data or {}).get("by") == "staff":
+                text = _(
+                    "%(when)s: the wait for you ended, the clock runs again (waited %(waited)s of working "
+                    "time for you)."
+                )
+            else:
+                text = _(
+                    "%(when)s: you answered, the clock runs again (waited %(waited)s of working time for "
+                    "you)."
+                )
+            lines.append(text % said)
             paused_at = None
     if request.due_at and request.sla_state == SupportRequest.Sla.RUNNING:
         skipped = clock.skipped_days(request.created_at, request.due_at, calendar)

@@ -112,11 +112,13 @@ def clock_pause(
 def clock_resume(
     request: SupportRequest, *, now: datetime, actor: Any, calendar: clock.WorkingCalendar
 ) -> list[str]:
-    """The customer answered: the clock runs again with the time it had left."""
+    """The wait for the customer ended (they answered, or staff moved the request on): the clock runs
+    again with the time it had left. The event says which (``by``), for the explanation."""
     if request.sla_state != Sla.PAUSED:
         return []
     times = _run(request, now, calendar)
-    _event(request, SupportEvent.Kind.CLOCK_RESUMED, now, actor, due_at=times.due_at.isoformat())
+    by = "staff" if getattr(actor, "is_staff", False) else "customer"
+    _event(request, SupportEvent.Kind.CLOCK_RESUMED, now, actor, due_at=times.due_at.isoformat(), by=by)
     return list(_CLOCK_FIELDS)
 
 

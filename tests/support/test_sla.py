@@ -142,7 +142,8 @@ def test_sup8_a_request_closed_before_its_first_answer_and_opened_again_owes_it_
         SupportEvent.Kind.CLOCK_LEFT,
         SupportEvent.Kind.CLOCK_RESUMED,
     ]
-    assert "waited 17 h" in " ".join(clock_explanation(request))
+    assert "you wrote again" in " ".join(clock_explanation(request))
+    assert "17 h of working time since it closed not counted" in " ".join(clock_explanation(request))
 
     answered = file(customer, member, licence_of(request), at(2026, 12, 7, 11, 0))
     request_staff_reply(
@@ -189,6 +190,7 @@ def test_sup8_a_wait_ended_by_another_move_than_the_customers_answer_runs_the_cl
     )
     request.refresh_from_db()
     assert request.sla_state == Sla.RUNNING and request.due_at == at(2026, 12, 10, 8, 0)
+    assert "the wait for you ended" in " ".join(clock_explanation(request))
     request_customer_reply(
         organisation=customer,
         request_id=request.pk,
