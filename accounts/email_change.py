@@ -28,7 +28,6 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,8 +35,8 @@ from core.errors import DomainError
 from core.links import link_token, link_values
 from core.tasking import enqueue_on_commit
 
-from .addresses import canonical_address
 from .models import AccountEvent, EmailChange, User, normalise_email
+from .services import address_taken
 from .signals import email_change_check, email_changed
 
 LINK_SALT = "accounts.email_change.confirm"
@@ -57,18 +56,9 @@ def email_change_token(change: EmailChange) -> str:
     return link_token([change.pk, change.to_email, change.user.link_generation], salt=LINK_SALT)
 
 
-def _address_taken(user: User, email: str) -> bool:
-    """Whether another account has this address, spelt so or delivering to the same mailbox."""
-    return (
-        User.objects.exclude(pk=user.pk)
-        .filter(Q(email=email) | Q(email_canonical=canonical_address(email)))
-        .exists()
-    )
-
-
 def _refusal(user: User, email: str) -> str | None:
     """Why the account may not move to ``email`` (a code for the record), or None."""
-    if _address_taken(user, email):
+    if address_taken(email, exclude=user):
         return "taken"
     for _receiver, reason in email_change_check.send(sender=User, user=user, email=email):
         if reason:

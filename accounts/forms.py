@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .models import User, normalise_email
+from .services import address_taken
 
 
 class ResetPasswordKeyForm(AllauthResetPasswordKeyForm):
@@ -57,6 +58,15 @@ class NoAddEmailForm(AllauthAddEmailForm):
         )
 
 
+def _free_address(typed: str, user: User | None) -> str:
+    """The address normalised, refused when another account has it in any spelling its mailbox receives
+    alike (one mailbox, one account: as the portal's own change of address refuses it)."""
+    email = normalise_email(typed)
+    if (user is None or email != user.email) and address_taken(email, exclude=user):
+        raise forms.ValidationError(_("Another account has this address, or one its mailbox receives alike."))
+    return email
+
+
 class UserAddForm(forms.ModelForm):
     """ESD-8: staff add a user without a password (unusable); the owner of the address chooses one through a
     set-password link, which the form offers to send."""
@@ -75,7 +85,7 @@ class UserAddForm(forms.ModelForm):
         fields = ["email", "full_name"]
 
     def clean_email(self) -> str:
-        return normalise_email(self.cleaned_data["email"])
+        return _free_address(self.cleaned_data["email"], None)
 
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=False)
@@ -100,7 +110,7 @@ class UserChangeForm(forms.ModelForm):
         }
 
     def clean_email(self) -> str:
-        return normalise_email(self.cleaned_data["email"])
+        return _free_address(self.cleaned_data["email"], self.instance)
 
 
 def send_set_password_link(request: HttpRequest, user: User) -> bool:

@@ -40,6 +40,15 @@ def locker_accounts_for_emails(emails: Iterable[str]) -> dict[str, User]:
     return found
 
 
+def address_taken(email: str, *, exclude: User | None = None) -> bool:
+    """Whether an account (other than ``exclude``) has this address, spelt so or delivering to the same
+    mailbox (``accounts.addresses``): one mailbox, one account."""
+    rows = User.objects.filter(Q(email=email) | Q(email_canonical=canonical_address(email)))
+    if exclude is not None and exclude.pk is not None:
+        rows = rows.exclude(pk=exclude.pk)
+    return rows.exists()
+
+
 # --- whose address is it (ESD-7) --------------------------------------------------------------------
 def _staff_or_partner() -> Q:
     """Accounts that never receive keys (ESD-7): staff, and members of a reseller or of the distributor.

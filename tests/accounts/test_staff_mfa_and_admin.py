@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from accounts.addresses import canonical_address
 from accounts.models import AccountEvent, Organisation, User
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -169,6 +170,27 @@ def test_esd8_changing_another_accounts_address_clears_its_password(staff_client
     prepared.refresh_from_db()
     assert prepared.email == "future.customer@end.test" and not prepared.has_usable_password()
     assert _password_login(Client(), "future.customer@end.test").status_code == 200  # refused
+
+
+@pytest.mark.django_db
+def test_esd7_esd8_the_admin_gives_no_second_account_to_a_mailbox(staff_client, staff):
+    """One mailbox, one account, in the admin as in the portal's own change of address: an address that
+    reaches another account's mailbox (another spelling of it) is refused by its field, when adding a user
+    and when changing one's address; what was typed is kept."""
+    make_user(None, email="jan.kowalski@gmail.com")
+    other = make_user(None, email="other@example.test")
+    url = reverse("admin:accounts_user_change", args=[other.pk])
+    refused = staff_client.post(url, _change_form_data(other, email="Jan.Kowalski+shop@gmail.com"))
+    html = refused.content.decode()
+    assert refused.status_code == 200 and "Another account has this address" in html
+    assert "jan.kowalski+shop@gmail.com" in html.lower()
+    other.refresh_from_db()
+    assert other.email == "other@example.test"
+    added = staff_client.post(reverse("admin:accounts_user_add"), {"email": "jan.kowalski+x@gmail.com"})
+    assert added.status_code == 200 and "Another account has this address" in added.content.decode()
+    assert User.objects.filter(email_canonical=canonical_address("jan.kowalski@gmail.com")).count() == 1
+    # Its own address, unchanged, is no refusal.
+    assert staff_client.post(url, _change_form_data(other, email="other@example.test")).status_code == 302
 
 
 @pytest.mark.django_db
