@@ -42,10 +42,6 @@ def file(customer, member, licence, now, **extra):
     )
 
 
-def licence_of(request):
-    return request.licence
-
-
 def kinds(request):
     return list(request.events.filter(kind__in=SupportEvent.CLOCK_KINDS).values_list("kind", flat=True))
 
@@ -82,18 +78,36 @@ def test_sup8_a_holiday_and_a_closed_day_move_the_due_time(customer, member, lic
 
 
 @pytest.mark.django_db
-def test_sup8_the_clock_pauses_over_a_weekend_and_resumes_when_the_customer_answers(
-    friday_request, customer, member, staff
+@pytest.mark.parametrize(
+    ("to", "left", "said"),
+    [
+        # Waiting for the customer from Friday 17:00 to Monday 10:00: the explanation says how long it waited
+        # (17 h of working time: Friday 17:00 → 24:00 and Monday 00:00 → 10:00; not the weekend).
+        (
+            SupportRequest.Status.WAITING,
+            SupportEvent.Kind.CLOCK_PAUSED,
+            "you answered, the clock runs again (waited 17 h",
+        ),
+        # Closed with no answer (in a bulk close, say), written to again: the first answer is still owed.
+        (
+            SupportRequest.Status.CLOSED,
+            SupportEvent.Kind.CLOCK_LEFT,
+            "you wrote again, the clock runs again (17 h of working time since it closed not counted",
+        ),
+    ],
+)
+def test_sup8_the_clock_stops_over_a_weekend_and_runs_again_when_the_customer_writes(
+    friday_request, customer, member, staff, to, left, said
 ):
-    """SUP-8: waiting for the customer from Friday 17:00 (2 h used) to Monday 10:00: the 70 h left run
-    from Monday 10:00 to Thursday 08:00; the explanation says how long it waited for the customer (17 h of
-    working time: Friday evening and Monday morning)."""
+    """SUP-8: a request waiting for the customer, or closed before its first answer, from Friday 17:00 (2 h
+    used) until the customer writes on Monday 10:00: the 70 h left run from Monday 10:00 to Thursday
+    08:00, and the explanation says why."""
     request = friday_request
-    request_move(
-        request_id=request.pk, to=SupportRequest.Status.WAITING, actor=staff, now=at(2026, 12, 4, 17, 0)
-    )
+    request_move(request_id=request.pk, to=to, actor=staff, now=at(2026, 12, 4, 17, 0))
     request.refresh_from_db()
-    assert request.sla_state == Sla.PAUSED and request.due_at is None and request.sla_used_seconds == 2 * 3600
+    assert (
+        request.sla_state != Sla.RUNNING and request.due_at is None and request.sla_used_seconds == 2 * 3600
+    )
     request_customer_reply(
         organisation=customer,
         request_id=request.pk,
@@ -104,48 +118,17 @@ def test_sup8_the_clock_pauses_over_a_weekend_and_resumes_when_the_customer_answ
     request.refresh_from_db()
     assert request.status == SupportRequest.Status.OPEN and request.sla_state == Sla.RUNNING
     assert request.due_at == at(2026, 12, 10, 8, 0)
-    assert kinds(request) == [
-        SupportEvent.Kind.CLOCK_STARTED,
-        SupportEvent.Kind.CLOCK_PAUSED,
-        SupportEvent.Kind.CLOCK_RESUMED,
-    ]
-    text = " ".join(clock_explanation(request))
-    assert "waited 17 h" in text  # Friday 17:00 → 24:00 and Monday 00:00 → 10:00; not the weekend
+    assert kinds(request) == [SupportEvent.Kind.CLOCK_STARTED, left, SupportEvent.Kind.CLOCK_RESUMED]
+    assert said in " ".join(clock_explanation(request))
 
 
 @pytest.mark.django_db
-def test_sup8_a_request_closed_before_its_first_answer_and_opened_again_owes_it_still(
-    friday_request, customer, member, staff
+def test_sup8_no_clock_comes_back_for_a_request_answered_before_it_closed_or_one_by_email(
+    customer, member, licence, staff
 ):
-    """SUP-8: closed on Friday at 17:00 with no answer (2 h used; in a bulk close, say), opened again by
-    the customer's message on Monday at 10:00: the clock runs again with the 70 h it had left, and the
-    explanation says the time in between did not count. A request answered before it closed, or one that
-    came by e-mail, gets no clock back."""
-    request = friday_request
-    request_move(
-        request_id=request.pk, to=SupportRequest.Status.CLOSED, actor=staff, now=at(2026, 12, 4, 17, 0)
-    )
-    request.refresh_from_db()
-    assert request.sla_state == Sla.NONE and request.due_at is None and request.sla_used_seconds == 2 * 3600
-    request_customer_reply(
-        organisation=customer,
-        request_id=request.pk,
-        author=member,
-        body="Still broken.",
-        now=at(2026, 12, 7, 10, 0),
-    )
-    request.refresh_from_db()
-    assert request.status == SupportRequest.Status.OPEN and request.sla_state == Sla.RUNNING
-    assert request.due_at == at(2026, 12, 10, 8, 0)
-    assert kinds(request) == [
-        SupportEvent.Kind.CLOCK_STARTED,
-        SupportEvent.Kind.CLOCK_LEFT,
-        SupportEvent.Kind.CLOCK_RESUMED,
-    ]
-    assert "you wrote again" in " ".join(clock_explanation(request))
-    assert "17 h of working time since it closed not counted" in " ".join(clock_explanation(request))
-
-    answered = file(customer, member, licence_of(request), at(2026, 12, 7, 11, 0))
+    """SUP-8: opened again after it closed, a request that had its first answer, or one that came by e-mail
+    (no guaranteed time), runs no clock."""
+    answered = file(customer, member, licence, at(2026, 12, 7, 11, 0))
     request_staff_reply(
         request_id=answered.pk,
         author=staff,
@@ -154,23 +137,21 @@ def test_sup8_a_request_closed_before_its_first_answer_and_opened_again_owes_it_
         status="closed",
         now=at(2026, 12, 7, 12, 0),
     )
-    request_customer_reply(
-        organisation=customer,
-        request_id=answered.pk,
-        author=member,
-        body="Thanks.",
-        now=at(2026, 12, 7, 13, 0),
-    )
-    answered.refresh_from_db()
-    assert answered.status == SupportRequest.Status.OPEN and answered.sla_state == Sla.ANSWERED
-    emailed = file(customer, member, licence_of(request), at(2026, 12, 7, 11, 0), channel=Channel.EMAIL)
+    emailed = file(customer, member, licence, at(2026, 12, 7, 11, 0), channel=Channel.EMAIL)
     request_move(
         request_id=emailed.pk, to=SupportRequest.Status.CLOSED, actor=staff, now=at(2026, 12, 7, 12, 0)
     )
-    request_customer_reply(
-        organisation=customer, request_id=emailed.pk, author=member, body="Again.", now=at(2026, 12, 7, 13, 0)
-    )
-    emailed.refresh_from_db()
+    for request in (answered, emailed):
+        request_customer_reply(
+            organisation=customer,
+            request_id=request.pk,
+            author=member,
+            body="Again.",
+            now=at(2026, 12, 7, 13, 0),
+        )
+        request.refresh_from_db()
+        assert request.status == SupportRequest.Status.OPEN
+    assert answered.sla_state == Sla.ANSWERED and answered.first_answered_at == at(2026, 12, 7, 12, 0)
     assert emailed.sla_state == Sla.NONE and emailed.due_at is None
 
 
