@@ -15,6 +15,7 @@ from accounts.models import Organisation
 from core.admin import ReadOnlyAdmin
 
 from .download_admin import restore_downloads, withdraw_downloads
+from .errors import CentreError
 from .models import (
     Invitation,
     Licence,
@@ -26,6 +27,7 @@ from .models import (
 )
 from .services.licences import (
     NUMBER_MAX_LENGTH,
+    installation_number_clean,
     installation_number_in_use,
     licence_book,
     licence_update,
@@ -131,6 +133,11 @@ class LicenceAdminForm(forms.ModelForm):
         number: str = self.cleaned_data.get("installation_number") or ""
         if self.instance.pk is None and not number:
             raise forms.ValidationError(_("Enter the installation number."))
+        if number:
+            try:
+                number = installation_number_clean(number)  # the service's own refusal, by the field
+            except CentreError as error:
+                raise forms.ValidationError(error.message) from None
         if number and installation_number_in_use(number, exclude_id=self.instance.pk):
             raise forms.ValidationError(_("This installation number is already on a licence."))
         return number

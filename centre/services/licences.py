@@ -52,7 +52,9 @@ def support_ends_on(*, product: Product, purchase_date: date) -> date:
     return add_months(purchase_date, int(product.support_months or 0))
 
 
-def _clean_number(installation_number: str) -> str:
+def installation_number_clean(installation_number: str) -> str:
+    """The number as typed, trimmed; ``CentreError`` by field when it has no letter or digit, or is too
+    long."""
     number = (installation_number or "").strip()
     if not normalise_installation_number(number):
         raise CentreError("number_missing", _("Enter the installation number."), field="installation_number")
@@ -119,7 +121,7 @@ def licence_book(
     customer that is not one, a number or support number already in use (``CentreError`` by field)."""
     if not customer.is_customer:
         raise CentreError("not_a_customer", _("Choose a customer organisation."), field="customer")
-    number = _clean_number(installation_number)
+    number = installation_number_clean(installation_number)
     fingerprint = installation_fingerprint(number)
     given = (support_number or "").strip()
     if source not in Licence.Source.values:
@@ -169,7 +171,9 @@ def licence_update(
     """Correct a booked licence: product, edition, purchase date (the support term follows, SUP-2) and,
     when ``installation_number`` is given, a replacement number sealed in place of the old one. A
     ``changed`` or ``number_replaced`` event names what changed, never the number (ALL-3)."""
-    replacement = _clean_number(installation_number) if (installation_number or "").strip() else ""
+    replacement = (
+        installation_number_clean(installation_number) if (installation_number or "").strip() else ""
+    )
     try:
         with transaction.atomic():
             licence = Licence.objects.select_for_update().get(pk=licence_id)

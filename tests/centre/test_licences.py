@@ -387,6 +387,15 @@ def test_cc1_lock1_staff_book_in_the_admin_and_the_number_never_shows_there(clie
     assert again.status_code == 200 and number not in again.content.decode()
     assert Licence.objects.count() == 1
 
+    # A number with no letter or digit is refused next to its field, on adding and on replacing (ALL-2).
+    for url, data in (
+        (reverse("admin:centre_licence_add"), {"customer": customer.pk, "product": office.pk}),
+        (reverse("admin:centre_licence_change", args=[licence.pk]), {"product": office.pk}),
+    ):
+        odd = client.post(url, {**data, "purchase_date": "2026-05-04", "installation_number": "% -"})
+        assert odd.status_code == 200 and "Enter the installation number." in odd.content.decode()
+    assert vault.open_from(Licence.objects.get(), Licence.SEAL_KIND) == number
+
     # A purchase date after today (up to the calendar's last day) is refused next to its field (ALL-2).
     for future in ((timezone.localdate() + timedelta(days=1)).isoformat(), "9999-12-31"):
         later = client.post(
