@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import ReadOnlyAdmin
+from core.admin_site import SafeAutocompleteSelect
 
 from .forms import UserAddForm, UserChangeForm, send_set_password_link
 from .models import AccountEvent, EmailChange, MailDomain, Membership, Organisation, User
@@ -304,6 +305,11 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "organisation"]
     autocomplete_fields = ["organisation"]
     raw_id_fields = ["user"]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 # --- allauth's models: read-only here (ESD-8) -----------------------------------------------------------

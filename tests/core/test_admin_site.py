@@ -53,3 +53,51 @@ def test_an_app_page_lists_its_models_and_an_unknown_app_is_not_found(client):
     assert page.status_code == 200
     assert reverse("admin:support_supportrequest_changelist") in page.content.decode()
     assert client.get("/admin/nosuchapp/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_all2_input_no_admin_page_sends_is_a_400_not_a_server_error(client):
+    """ALL-2, what a fuzz of every admin page found Django's admin answering with a server error: a NUL in
+    a filter (PostgreSQL refuses it), an empty ``_to_field``, a selected row that is no id, a date part of
+    26 digits. Each is a 400 now; the same pages with what they send themselves still answer."""
+    from accounts.models import Organisation
+
+    staff = make_user(None, email="odd-input@distributor.test", is_staff=True, is_superuser=True)
+    login_staff_with_mfa(client, staff)
+    organisation = Organisation.objects.create(name="Odd Ltd", kind=Organisation.Kind.CUSTOMER)
+    queue = reverse("admin:support_supportrequest_changelist")
+    organisations = reverse("admin:accounts_organisation_changelist")
+    change = reverse("admin:accounts_organisation_change", args=[organisation.pk])
+    refused = [
+        client.get(queue, {"status__exact": "\x00"}),
+        client.get(organisations, {"kind__exact": "a\x00b"}),
+        client.get(change, {"_to_field": ""}),
+        client.get(reverse("admin:catalog_release_changelist"), {"release_date__year": "1" + "0" * 25}),
+        client.post(organisations, {"action": "delete_selected", "_selected_action": ["²"], "index": "0"}),
+    ]
+    assert [r.status_code for r in refused] == [400] * len(refused)
+    assert client.get(queue, {"status__exact": "open"}).status_code == 200
+    assert client.get(change).status_code == 200
+    assert client.get(
+        reverse("admin:catalog_release_changelist"), {"release_date__year": "2026"}
+    ).status_code in (
+        200,
+        302,
+    )
+    Organisation.objects.get(pk=organisation.pk)  # nothing was deleted
+
+
+@pytest.mark.django_db
+def test_all2_a_membership_form_shown_again_with_an_organisation_that_is_no_id(client):
+    """ALL-2: the membership form's organisation (an autocomplete field) posted as something that is no id
+    shows the form again with the field's error; Django's widget looked the value up as it was (a 500)."""
+    staff = make_user(None, email="autocomplete@distributor.test", is_staff=True, is_superuser=True)
+    login_staff_with_mfa(client, staff)
+    person = make_user(None, email="person@customer.test")
+    for odd in ("²", " ", "9" * 5000, "1" + "0" * 25, "NaN"):
+        response = client.post(
+            reverse("admin:accounts_membership_add"),
+            {"user": person.pk, "organisation": odd, "role": "member", "active": "on"},
+        )
+        assert response.status_code == 200, odd
+        assert "organisation" in response.context["adminform"].form.errors, odd
