@@ -28,6 +28,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
@@ -359,6 +360,35 @@ class AuthenticatorAdmin(ReadOnlyAdmin):
         Authenticator.objects.filter(user_id__in=users, type=Authenticator.Type.RECOVERY_CODES).exclude(
             user_id__in=backed
         ).delete()
+
+
+# allauth's own admin of user sessions (its app comes after this one) registers first, then gives way.
+import allauth.usersessions.admin  # noqa: E402, F401
+
+if admin.site.is_registered(UserSession):
+    admin.site.unregister(UserSession)
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(ReadOnlyAdmin):
+    """Who is signed in where (allauth's user sessions): never the session key (it is the session: whoever
+    holds it is signed in as its user) nor its data. Nothing is added or edited here; a superuser may end a
+    session, which signs its browser out (``UserSession.end``), as its owner can at /accounts/sessions/."""
+
+    list_display = ["user", "created_at", "last_seen_at", "ip", "user_agent"]
+    search_fields = ["user__email", "=ip"]
+    list_select_related = ["user"]
+    fields = readonly_fields = ("user", "created_at", "last_seen_at", "ip", "user_agent")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)  # type: ignore[union-attr]
+
+    def delete_model(self, request: HttpRequest, obj: UserSession) -> None:
+        obj.end()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UserSession]) -> None:
+        for session in queryset:
+            session.end()
 
 
 # --- a person's own change of address (accounts.email_change) ------------------------------------------

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
+from .dates import parse_day
 from .ids import id_or_none
 
 # What the admin's pages send as a selected row (``_selected_action``): an integer or a UUID.
@@ -34,13 +35,24 @@ def refuse_odd_admin_input(request: HttpRequest) -> None:
             raise BadRequest("NUL in a parameter")
     if request.GET.get("_to_field", None) == "" or request.POST.get("_to_field", None) == "":
         raise BadRequest("empty _to_field")
-    if any(not _ROW_ID.fullmatch(value) for value in request.POST.getlist("_selected_action")):
-        raise BadRequest("a selected row that is no id")
+    selected = request.POST.getlist("_selected_action")
+    model_admin = getattr(getattr(request, "resolver_match", None), "func", None)
+    model_admin = getattr(model_admin, "model_admin", None)
+    if selected and model_admin is not None:
+        pk = model_admin.model._meta.pk
+        if not all(_ROW_ID.fullmatch(value) and _readable(pk, value) for value in selected):
+            raise BadRequest("a selected row that is no id")
     for key, values in request.GET.lists():
+        # The drill-down works out the end of the year, month or day asked for: 9999 has none.
         if key.endswith(("__year", "__month", "__day")) and any(
-            not _DATE_PART.fullmatch(value) for value in values
+            not _DATE_PART.fullmatch(value) or int(value) >= 9999 for value in values
         ):
             raise BadRequest("a date part that is no date")
+    for key, values in request.POST.lists():
+        # A day before 1900 typed into a date (or a date and time) is no day anyone means here; before the
+        # year 1 in UTC, PostgreSQL stores it and Python can no longer read the row back.
+        if key != "csrfmiddlewaretoken" and any(_long_ago(value) for value in values):
+            raise BadRequest("a day before 1900")
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
@@ -51,6 +63,13 @@ class SafeAutocompleteSelect(AutocompleteSelect):
     def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
         target = self.field.target_field
         return super().optgroups(name, [v for v in value if _readable(target, v)], attr)
+
+
+def _long_ago(value: str) -> bool:
+    if not 6 <= len(value) <= 40:
+        return False
+    day = parse_day(value.split(" ")[0].split("T")[0])
+    return day is not None and day.year < 1900
 
 
 def _readable(field: Any, value: Any) -> bool:

@@ -101,3 +101,67 @@ def test_all2_a_membership_form_shown_again_with_an_organisation_that_is_no_id(c
         )
         assert response.status_code == 200, odd
         assert "organisation" in response.context["adminform"].form.errors, odd
+
+
+@pytest.mark.django_db
+def test_all2_a_selected_row_that_is_no_id_of_that_model_a_year_9999_or_a_day_before_1900_is_a_400(client):
+    """ALL-2, the second fuzz: a selected row must be an id of the list's own model (a UUID on a list of
+    whole-number ids, a number on a list of UUIDs), the drill-down's year 9999 has no end, and a date
+    before 1900 (before the year 1 in UTC, PostgreSQL stores it and no page can read the row back)."""
+    from datetime import date
+
+    from centre.models import NewsItem
+    from support.models import ClosedDay
+
+    staff = make_user(None, email="second-fuzz@distributor.test", is_staff=True, is_superuser=True)
+    login_staff_with_mfa(client, staff)
+    closed = ClosedDay.objects.create(day=date(2026, 12, 24), reason="Christmas Eve")
+    closed_days = reverse("admin:support_closedday_changelist")
+    deliveries = reverse("admin:webhooks_webhookdelivery_changelist")
+    for url, odd in [
+        (closed_days, "00000000-0000-0000-0000-000000000000"),
+        (closed_days, "abc"),
+        (deliveries, "1" + "0" * 25),
+    ]:
+        response = client.post(url, {"action": "delete_selected", "_selected_action": [odd], "index": "0"})
+        assert response.status_code == 400, (url, odd)
+    for query in ({"day__year": "9999"}, {"day__year": "9999", "day__month": "12"}):
+        assert client.get(closed_days, query).status_code == 400
+    assert client.get(closed_days, {"day__year": "2026"}).status_code == 200
+    # A row's own id still selects it (the action's confirmation page).
+    confirm = client.post(closed_days, {"action": "delete_selected", "_selected_action": [closed.pk]})
+    assert confirm.status_code == 200 and "Delete multiple objects" in confirm.content.decode()
+    assert ClosedDay.objects.filter(pk=closed.pk).exists()
+    before = client.post(
+        reverse("admin:centre_newsitem_add"),
+        {"title": "Old", "body": "x", "published_at_0": "0001-01-01", "published_at_1": "00:00:00"},
+    )
+    assert before.status_code == 400 and not NewsItem.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_of_user_sessions_never_shows_a_session_key_and_searches_by_address(client):
+    """allauth's user sessions in the admin: the session key is the session (whoever holds it is signed in
+    as its user), so neither it nor the session's data is shown; the search reads the address (allauth's
+    own admin searched a username the portal's accounts do not have: a server error for any text); a
+    superuser ends a session, which signs its browser out."""
+    from allauth.usersessions.models import UserSession
+    from django.test import Client
+
+    staff = make_user(None, email="sessions-admin@distributor.test", is_staff=True, is_superuser=True)
+    person = make_user(None, email="signed-in@customer.test")
+    browser = Client()
+    browser.force_login(person)
+    key = browser.session.session_key
+    session = UserSession.objects.create(user=person, ip="192.0.2.7", user_agent="Browser/1", session_key=key)
+    login_staff_with_mfa(client, staff)
+    listing = client.get(reverse("admin:usersessions_usersession_changelist"), {"q": "signed-in@customer"})
+    assert listing.status_code == 200 and "signed-in@customer.test" in listing.content.decode()
+    page = client.get(reverse("admin:usersessions_usersession_change", args=[session.pk]))
+    assert (
+        page.status_code == 200 and key not in page.content.decode() and key not in listing.content.decode()
+    )
+    assert client.get(reverse("admin:usersessions_usersession_add")).status_code == 403
+    ended = client.post(reverse("admin:usersessions_usersession_delete", args=[session.pk]), {"post": "yes"})
+    assert ended.status_code == 302 and not UserSession.objects.filter(pk=session.pk).exists()
+    assert browser.get("/accounts/sessions/").status_code == 302  # signed out: sent to the login page
