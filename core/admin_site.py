@@ -27,9 +27,10 @@ _DATE_PART = re.compile(r"[0-9]{1,4}")
 
 
 def refuse_odd_admin_input(request: HttpRequest) -> None:
-    """``BadRequest`` (a 400) for input no admin page sends and Django's admin does not refuse itself: a
-    NUL character (PostgreSQL refuses it in text, as a server error), an empty ``_to_field``, a selected
-    row that is no id, a date part of more than four digits."""
+    """``BadRequest`` (a 400) for input no admin page sends and Django's admin does not refuse itself (each
+    was a server error): a NUL character (PostgreSQL refuses it in text), an empty ``_to_field``, a selected
+    row that is no id of the list's model, a drill-down date part that is not a year below 9999, a month or
+    a day, and a day before 1900 typed into a form."""
     for key, values in (*request.GET.lists(), *request.POST.lists()):
         if "\x00" in key or any("\x00" in value for value in values):
             raise BadRequest("NUL in a parameter")
