@@ -145,13 +145,13 @@ def clock_stop(
     now: datetime,
     actor: Any,
     reason: str,
-    calendar: clock.WorkingCalendar | None = None,
+    calendar: clock.WorkingCalendar,
 ) -> list[str]:
     """The request left the clock without an answer (closed, or found not covered): nothing is due. The
-    working time used so far is kept (with ``calendar``), for a closed request the customer opens again."""
+    working time used so far is kept, for a closed request the customer opens again."""
     if request.sla_state not in (Sla.RUNNING, Sla.PAUSED):
         return []
-    if request.sla_state == Sla.RUNNING and request.sla_running_since is not None and calendar is not None:
+    if request.sla_state == Sla.RUNNING and request.sla_running_since is not None:
         request.sla_used_seconds += clock.working_seconds(request.sla_running_since, now, calendar)
     request.sla_state, request.sla_running_since, request.due_at, request.warn_at = Sla.NONE, None, None, None
     _event(request, SupportEvent.Kind.CLOCK_LEFT, now, actor, reason=reason)
