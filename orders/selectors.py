@@ -89,8 +89,9 @@ def _search(text: str) -> Q | None:
     if order_id is not None:
         found |= Q(pk=order_id)
     day = parse_day(text)
-    # The calendar's last day has no next one to end the range (and no order was placed on it).
-    if day is not None and day < date.max:
+    # The calendar's first and last days have no day before or after them in every time zone (and no order
+    # was placed on either).
+    if day is not None and date.min < day < date.max:
         start = timezone.make_aware(datetime.combine(day, time.min))
         found |= Q(created_at__gte=start, created_at__lt=start + timedelta(days=1))
     return found
